@@ -1,0 +1,341 @@
+"""The `jira-etl` command line: run, check, status, emulator, demo, sql and report.
+
+Exit status: 0 success, 1 the run failed, 2 invalid usage or settings, 3 another run of the
+same pipeline holds the lock.
+"""
+
+from __future__ import annotations
+
+import os
+
+# dlt sends anonymous usage telemetry unless told otherwise; jira-etl talks only to Jira.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from pipelines.errors import ConfigError, JiraEtlError, LockedError  # noqa: E402
+from pipelines.logs import configure_logging, mask, register_secret  # noqa: E402
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+
+logger = logging.getLogger("jira_etl.cli")
+
+
+def load_env_file(path: str | None) -> None:
+    """Read `.env` into the environment without overriding variables already set.
+
+    Raises:
+        click.UsageError: the file has a line that is not `NAME=value`.
+    """
+    from dotenv.parser import parse_stream
+
+    env_path = Path(path) if path else Path(".env")
+    if not env_path.exists():
+        if path:
+            raise click.UsageError(f"The env file `{env_path}` does not exist.")
+        return
+    try:
+        text = env_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"Could not read the env file `{env_path}`: {exc}.") from None
+    import io
+
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise click.UsageError(
+                f"Invalid line {line} in `{env_path}`: expected NAME=value "
+                f"(got `{mask(binding.original.string.strip())[:60]}`)."
+            )
+        if binding.key and binding.key not in os.environ and binding.value:
+            os.environ[binding.key] = binding.value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Read settings from this file (default: .env in the current folder, if present).",
+)
+@click.option(
+    "--log-level",
+    envvar="JIRA_LOG_LEVEL",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Least severe log level printed on stderr.",
+)
+@click.option(
+    "--log-format",
+    envvar="JIRA_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text or as JSON objects.",
+)
+@click.version_option(package_name="jira-etl")
+def cli(env_file: str | None, log_level: str, log_format: str) -> None:
+    """Load Jira issues into DuckDB or any dlt destination, incrementally.
+
+    Settings come from options, environment variables (JIRA_*), a .env file and dlt's
+    config providers, in that order.
+    """
+    load_env_file(env_file)
+    configure_logging(log_level, log_format)
+
+
+def connection_options(func: Any) -> Any:
+    """Options shared by every command that talks to Jira."""
+    options = [
+        click.option(
+            "--base-url",
+            envvar="JIRA_BASE_URL",
+            help="API root that /rest/api/... is appended to; overrides the routing below.",
+        ),
+        click.option(
+            "--site-url",
+            envvar="JIRA_SITE_URL",
+            help="Cloud site (https://SITE.atlassian.net) or Data Center server URL.",
+        ),
+        click.option(
+            "--auth",
+            envvar="JIRA_AUTH",
+            default="bearer",
+            show_default=True,
+            type=click.Choice(["bearer", "basic", "pat"], case_sensitive=False),
+            help="bearer: scoped/OAuth token at the Cloud gateway; basic: e-mail + API token "
+            "at the site; pat: Data Center Personal Access Token.",
+        ),
+        click.option("--token", envvar="JIRA_TOKEN", help="The token (prefer JIRA_TOKEN)."),
+        click.option("--email", envvar="JIRA_EMAIL", help="Account e-mail, for --auth basic."),
+        click.option(
+            "--cloud-id",
+            envvar="JIRA_CLOUD_ID",
+            help="Cloud id for the gateway; discovered from --site-url when absent.",
+        ),
+        click.option(
+            "--gateway-url",
+            envvar="JIRA_GATEWAY_URL",
+            help="Gateway root [default: https://api.atlassian.com]; for proxies and the emulator.",
+        ),
+        click.option(
+            "--timeout",
+            envvar="JIRA_TIMEOUT",
+            type=click.FloatRange(min=1),
+            default=60.0,
+            show_default=True,
+            help="Timeout of one HTTP request, in seconds.",
+        ),
+        click.option(
+            "--max-retries",
+            envvar="JIRA_MAX_RETRIES",
+            type=click.IntRange(min=1),
+            default=6,
+            show_default=True,
+            help="Attempts per request on 429, 5xx and connection faults.",
+        ),
+        click.option(
+            "--max-retry-wait",
+            envvar="JIRA_MAX_RETRY_WAIT",
+            type=click.FloatRange(min=0),
+            default=300.0,
+            show_default=True,
+            help="Longest Retry-After honoured, in seconds; a longer one fails the run.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def destination_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--duckdb-path",
+            envvar="JIRA_DUCKDB_PATH",
+            default="jira.duckdb",
+            show_default=True,
+            help="DuckDB file to load into (destination duckdb).",
+        ),
+        click.option(
+            "--dataset",
+            envvar="JIRA_DATASET",
+            default="jira",
+            show_default=True,
+            help="Dataset (schema) that holds the tables.",
+        ),
+        click.option(
+            "--destination",
+            envvar="JIRA_DESTINATION",
+            default="duckdb",
+            show_default=True,
+            help="dlt destination: duckdb, postgres, motherduck, bigquery, snowflake, "
+            "filesystem, ... configured the dlt way.",
+        ),
+        click.option(
+            "--pipeline-name",
+            envvar="JIRA_PIPELINE_NAME",
+            default=None,
+            help="dlt pipeline name, which keeps its own cursor [default: jira_<dataset>].",
+        ),
+        click.option(
+            "--pipelines-dir",
+            envvar="JIRA_PIPELINES_DIR",
+            default=None,
+            help="Folder for dlt's local pipeline state [default: dlt's, ~/.dlt/pipelines].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@connection_options
+@destination_options
+@click.option("--jql", envvar="JIRA_JQL", help="Your filter, e.g. 'project in (ABC, DEF)'.")
+@click.option(
+    "--lookback",
+    envvar="JIRA_LOOKBACK",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Minutes re-read before the stored cursor, for edits Jira indexed late.",
+)
+@click.option(
+    "--start-date",
+    envvar="JIRA_START_DATE",
+    help="First run only: load issues updated on or after this date (YYYY-MM-DD).",
+)
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    envvar="JIRA_FULL_REFRESH",
+    help="Drop the loaded tables and the cursor, then load everything again.",
+)
+@click.option(
+    "--page-size",
+    envvar="JIRA_PAGE_SIZE",
+    type=click.IntRange(1, 5000),
+    default=100,
+    show_default=True,
+    help="Issues requested per search page; Jira may return fewer.",
+)
+@click.option(
+    "--on-locked",
+    envvar="JIRA_ON_LOCKED",
+    type=click.Choice(["fail", "wait"]),
+    default="fail",
+    show_default=True,
+    help="When another run of this pipeline is in progress: exit with status 3, or wait.",
+)
+def run(**options: Any) -> None:
+    """Load issues changed since the last run (the main job)."""
+    from pipelines.runner import RunOptions
+    from pipelines.runner import run as run_pipeline
+
+    register_secret(options.get("token"))
+    run_options = RunOptions(
+        pipeline_name=options["pipeline_name"] or f"jira_{options['dataset']}",
+        dataset=options["dataset"],
+        destination=options["destination"],
+        duckdb_path=options["duckdb_path"],
+        pipelines_dir=options["pipelines_dir"],
+        full_refresh=options["full_refresh"],
+        on_locked=options["on_locked"],
+    )
+    source_settings = source_settings_from(options)
+    with report_errors():
+        summary = run_pipeline(run_options, source_settings)
+    print_summary(summary)
+
+
+def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
+    """Map CLI options to `jira_source` arguments; None leaves a setting to dlt's providers."""
+    return {
+        "token": options.get("token"),
+        "auth": options.get("auth"),
+        "email": options.get("email"),
+        "base_url": options.get("base_url"),
+        "site_url": options.get("site_url"),
+        "cloud_id": options.get("cloud_id"),
+        "gateway_url": options.get("gateway_url"),
+        "jql": options.get("jql"),
+        "lookback_minutes": options.get("lookback"),
+        "start_date": options.get("start_date"),
+        "page_size": options.get("page_size"),
+        "timeout_seconds": options.get("timeout"),
+        "max_retries": options.get("max_retries"),
+        "max_retry_wait_seconds": options.get("max_retry_wait"),
+        "min_retry_wait_seconds": _float_env("JIRA_MIN_RETRY_WAIT"),
+    }
+
+
+def _float_env(name: str) -> float | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise click.UsageError(f"Invalid {name} `{value}`: expected a number of seconds.") from None
+
+
+class report_errors:  # noqa: N801  (a context manager used like a function)
+    """Turn jira-etl errors into one message on stderr and the documented exit status."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            return None
+        if isinstance(exc, LockedError):
+            click.echo(f"Error: {mask(str(exc))}", err=True)
+            sys.exit(EXIT_LOCKED)
+        if isinstance(exc, ConfigError):
+            click.echo(f"Error: {mask(str(exc))}", err=True)
+            sys.exit(EXIT_USAGE)
+        if isinstance(exc, JiraEtlError):
+            click.echo(f"Error: {mask(str(exc))}", err=True)
+            click.echo("Nothing was loaded and the cursor did not move.", err=True)
+            sys.exit(EXIT_FAILED)
+        return None
+
+
+def print_summary(summary: Any) -> None:
+    """Print the closing lines of a run: rows per table, requests, the cursor reached."""
+    click.echo(
+        f"Loaded pipeline {summary.pipeline_name} into {summary.destination} dataset "
+        f"{summary.dataset} in {summary.duration_seconds:.1f} s."
+    )
+    window = summary.window_lower.isoformat() if summary.window_lower else "the beginning"
+    click.echo(f"  issues read: {summary.issues_read} (updated since {window})")
+    if not summary.issues_read:
+        click.echo("  No issue matched the search in this window; nothing changed.")
+    click.echo("  rows per table now:")
+    for table, count in sorted(summary.rows.items()):
+        click.echo(f"    {table}: {count}")
+    click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
+    cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
+    click.echo(f"  cursor (largest updated loaded): {cursor}")
+
+
+def main() -> None:
+    """Console entry point."""
+    from pipelines.commands import register_commands
+
+    register_commands(cli)
+    cli(prog_name="jira-etl")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Work out where the API lives for the chosen auth mode: gateway, site or Data Center server."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from pipelines.client.auth import JiraAuth
+from pipelines.client.urls import clean_url, join_url
+from pipelines.errors import ConfigError, JiraHttpError
+
+logger = logging.getLogger("jira_etl.connection")
+
+DEFAULT_GATEWAY_URL = "https://api.atlassian.com"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how requests go.
+
+    Attributes:
+        api_root: the URL that `/rest/api/...` is appended to.
+        flavor: `cloud` (v3 API, token-paged search) or `dc` (v2 API, offset-paged search).
+        host_kind: `gateway` (api.atlassian.com/ex/jira/{cloudId}), `site` or `server`.
+        cloud_id: the cloud id used at the gateway, when known.
+        cloud_id_source: `given`, `tenant_info` or None.
+    """
+
+    api_root: str
+    flavor: Literal["cloud", "dc"]
+    host_kind: Literal["gateway", "site", "server"]
+    auth: JiraAuth
+    cloud_id: str | None = None
+    cloud_id_source: str | None = None
+
+    @property
+    def api_version(self) -> str:
+        return "2" if self.flavor == "dc" else "3"
+
+    def api_path(self, path: str) -> str:
+        """Return `/rest/api/{version}/{path}` for this deployment."""
+        return f"/rest/api/{self.api_version}/{path.lstrip('/')}"
+
+
+def resolve_connection(
+    auth: JiraAuth,
+    *,
+    base_url: str | None = None,
+    site_url: str | None = None,
+    cloud_id: str | None = None,
+    gateway_url: str | None = None,
+    http: httpx.Client | None = None,
+) -> Connection:
+    """Choose the API root for `auth`, discovering the cloud id from the site when needed.
+
+    `base_url` wins whatever the mode. Otherwise `bearer` goes to the gateway
+    (`{gateway_url}/ex/jira/{cloud_id}`), `basic` to the site and `pat` to the server.
+
+    Raises:
+        ConfigError: no URL to work from, or the cloud id cannot be discovered.
+    """
+    gateway_root = (gateway_url or DEFAULT_GATEWAY_URL).rstrip("/")
+    flavor: Literal["cloud", "dc"] = "dc" if auth.mode == "pat" else "cloud"
+
+    if base_url:
+        root = _check_url(base_url, "--base-url / JIRA_BASE_URL")
+        host_kind: Literal["gateway", "site", "server"]
+        host_kind = "gateway" if "/ex/jira/" in root else ("server" if flavor == "dc" else "site")
+        found = re.search(r"/ex/jira/([^/]+)", root)
+        return Connection(
+            api_root=root,
+            flavor=flavor,
+            host_kind=host_kind,
+            auth=auth,
+            cloud_id=found.group(1) if found else None,
+            cloud_id_source="given" if found else None,
+        )
+
+    if auth.mode in ("basic", "pat"):
+        if not site_url:
+            raise ConfigError(
+                f"No Jira URL given for --auth {auth.mode}. Set JIRA_BASE_URL (or JIRA_SITE_URL) "
+                "to the site, e.g. https://your-site.atlassian.net, or the Data Center server URL."
+            )
+        root = _check_url(site_url, "--site-url / JIRA_SITE_URL")
+        return Connection(root, flavor, "server" if flavor == "dc" else "site", auth)
+
+    source = "given"
+    if not cloud_id:
+        if not site_url:
+            raise ConfigError(
+                "Bearer tokens work only through the gateway "
+                f"{gateway_root}/ex/jira/{{cloudId}}. Give the cloud id (--cloud-id / "
+                "JIRA_CLOUD_ID) or the site URL (--site-url / JIRA_SITE_URL) to discover it."
+            )
+        cloud_id = discover_cloud_id(_check_url(site_url, "--site-url / JIRA_SITE_URL"), http)
+        source = "tenant_info"
+    cloud_id = cloud_id.strip()
+    if not _UUID.match(cloud_id):
+        raise ConfigError(
+            f"The cloud id `{cloud_id}` is not a UUID. Find it at "
+            "https://your-site.atlassian.net/_edge/tenant_info (the `cloudId` value)."
+        )
+    root = f"{gateway_root}/ex/jira/{cloud_id}"
+    return Connection(root, "cloud", "gateway", auth, cloud_id=cloud_id, cloud_id_source=source)
+
+
+def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
+    """Read the cloud id from `{site_url}/_edge/tenant_info`, which needs no authentication.
+
+    Raises:
+        ConfigError: the site did not answer with a cloud id.
+    """
+    url = join_url(site_url, "/_edge/tenant_info")
+    client = http or httpx.Client(timeout=httpx.Timeout(10.0))
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"Could not reach {clean_url(url)} to discover the cloud id: {exc.__class__.__name__}. "
+            "Check the site URL, or give the cloud id with --cloud-id / JIRA_CLOUD_ID."
+        ) from None
+    finally:
+        if http is None:
+            client.close()
+    try:
+        found = response.json().get("cloudId") if response.status_code == 200 else None
+    except ValueError:
+        found = None
+    if not isinstance(found, str) or not found:
+        raise ConfigError(
+            f"{clean_url(url)} answered {response.status_code} without a cloud id. Check that "
+            "the site URL is your Jira Cloud site, or give --cloud-id / JIRA_CLOUD_ID."
+        )
+    logger.info("Discovered cloud id %s from %s", found, clean_url(url))
+    return found
+
+
+def _check_url(url: str, option: str) -> str:
+    url = url.strip()
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(
+            f"Invalid URL `{clean_url(url)}` in {option}: expected http(s)://host[/path]."
+        )
+    return url.rstrip("/")
+
+
+__all__ = ["Connection", "DEFAULT_GATEWAY_URL", "JiraHttpError", "resolve_connection"]

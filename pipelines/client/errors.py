@@ -1,0 +1,141 @@
+"""Translate failed responses into messages that say what failed, on which value, what to do."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import httpx
+
+from pipelines.client.urls import host_of
+from pipelines.errors import (
+    AuthError,
+    BadRequestError,
+    FatalHttpError,
+    JiraHttpError,
+    NotFoundError,
+    RemovedEndpoint,
+)
+
+if TYPE_CHECKING:
+    from pipelines.client.connection import Connection
+
+
+def jira_messages(response: httpx.Response) -> list[str]:
+    """Extract Jira's own messages from an error body: JSON `errorMessages`/`errors`, or text."""
+    text = response.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    messages: list[str] = []
+    if isinstance(body, dict):
+        for message in body.get("errorMessages") or []:
+            messages.append(str(message))
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            messages.extend(f"{key}: {value}" for key, value in errors.items())
+        if not messages and body.get("message"):
+            messages.append(str(body["message"]))
+    elif text and not text.lstrip().startswith("<"):
+        messages.append(text[:200])
+    elif text:
+        messages.append("(an HTML error page)")
+    return messages
+
+
+def translate_error(
+    response: httpx.Response | None,
+    shown_url: str,
+    connection: Connection,
+    *,
+    fault: str = "",
+) -> JiraHttpError:
+    """Build the most specific error for a failed exchange with Jira."""
+    host = host_of(connection.api_root)
+    if response is None:
+        return FatalHttpError(
+            f"TLS handshake with {host} failed ({fault}). Check the URL's scheme and host, "
+            "and that the server's certificate is trusted (SSL_CERT_FILE points to a CA bundle).",
+            url=shown_url,
+        )
+    status = response.status_code
+    messages = jira_messages(response)
+    said = f" Jira said: {'; '.join(messages)}" if messages else ""
+
+    if status == 401:
+        return AuthError(_unauthorized(connection, messages) + said, status=status, url=shown_url)
+    if status == 403:
+        return AuthError(
+            f"403 from {host} for {shown_url}: the account lacks permission for this resource."
+            f"{said} Ask a Jira admin for Browse Projects permission, or narrow --jql.",
+            status=status,
+            url=shown_url,
+        )
+    if status == 404:
+        return NotFoundError(_not_found(connection, shown_url) + said, status=status, url=shown_url)
+    if status == 410:
+        return RemovedEndpoint(
+            f"410 from {host}: the endpoint {shown_url} was removed by Atlassian.{said} "
+            "Upgrade jira-etl; Jira Cloud search now goes through /rest/api/3/search/jql, and "
+            "--auth pat selects the Data Center search.",
+            status=status,
+            url=shown_url,
+        )
+    if status == 400:
+        return BadRequestError(
+            f"400 from {host}: Jira rejected the request to {shown_url}.{said} "
+            "If this names your JQL, fix --jql / JIRA_JQL and try it in Jira's issue search.",
+            status=status,
+            url=shown_url,
+        )
+    return FatalHttpError(f"HTTP {status} from {shown_url}.{said}", status=status, url=shown_url)
+
+
+def _unauthorized(connection: Connection, messages: list[str]) -> str:
+    host = host_of(connection.api_root)
+    tried = connection.auth.describe()
+    scope_hint = any("scope" in m.lower() for m in messages)
+    if connection.host_kind == "gateway":
+        if scope_hint:
+            return (
+                f"401 from {host}: the token sent as {tried} lacks a scope this call needs. "
+                "Give the service account or app the read:jira-work and read:jira-user scopes "
+                "(and the agile read scopes for sprints)."
+            )
+        return (
+            f"401 from {host} with {tried}: the token was rejected at the gateway (cloud id "
+            f"`{connection.cloud_id}`). Check that it is a scoped service-account token or a "
+            "current OAuth access token; a classic API token needs --auth basic with --email "
+            "at the site URL."
+        )
+    if connection.host_kind == "site":
+        if connection.auth.mode == "bearer":
+            return (
+                f"401 from {host} with {tried}: scoped and service-account tokens work only "
+                "through the gateway https://api.atlassian.com/ex/jira/{cloudId}. Drop "
+                "--base-url and set --site-url (the cloud id is discovered) or --cloud-id."
+            )
+        return (
+            f"401 from {host} with {tried}: the e-mail and API token were rejected. Check both; "
+            "a scoped or service-account token needs --auth bearer through the gateway instead."
+        )
+    return (
+        f"401 from {host} with {tried}: the Personal Access Token was rejected. Check that it "
+        "is current and belongs to this server; Data Center does not accept Cloud API tokens."
+    )
+
+
+def _not_found(connection: Connection, shown_url: str) -> str:
+    host = host_of(connection.api_root)
+    if connection.host_kind == "gateway":
+        return (
+            f"404 from {host} for {shown_url}: the gateway does not know cloud id "
+            f"`{connection.cloud_id}`. It may be the organization id (from admin.atlassian.com/o/...) "
+            "rather than the site's cloud id; read the right one from "
+            "https://your-site.atlassian.net/_edge/tenant_info."
+        )
+    return (
+        f"404 from {host} for {shown_url}: the URL does not lead to a Jira REST API. Check "
+        "--base-url / --site-url; it should be the site or server root, without /rest/api."
+    )

@@ -1,0 +1,141 @@
+"""Issue search on Cloud (`/search/jql`, token pages) and Data Center (`/search`, offsets)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from pipelines.client.connection import Connection
+from pipelines.client.transport import JiraClient
+from pipelines.errors import PaginationError, PayloadError
+
+logger = logging.getLogger("jira_etl.search")
+
+# Cloud serves id-only searches in pages of up to 5000, full issues in pages of about 100.
+MAX_KEYS_PAGE = 5000
+BULK_FETCH_SIZE = 100
+
+
+class IssueSearch:
+    """Page through the issues a JQL query matches, on Cloud or Data Center."""
+
+    def __init__(self, client: JiraClient) -> None:
+        self.client = client
+        self.connection: Connection = client.connection
+
+    def pages(
+        self,
+        jql: str,
+        *,
+        fields: list[str],
+        expand: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the issues of each page, in the order Jira returns them.
+
+        Cloud follows `nextPageToken` until it is absent or `isLast` is true and never reads a
+        total. Data Center advances `startAt` by the number of issues returned, since the server
+        may return fewer than requested.
+
+        Raises:
+            PaginationError: a token repeated, or a page came back without its issues list.
+        """
+        if self.connection.flavor == "dc":
+            yield from self._offset_pages(jql, fields, expand, page_size)
+        else:
+            yield from self._token_pages(jql, fields, expand, page_size)
+
+    def _token_pages(
+        self, jql: str, fields: list[str], expand: str | None, page_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        path = self.connection.api_path("search/jql")
+        seen_tokens: set[str] = set()
+        token: str | None = None
+        page_number = 0
+        while True:
+            body: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
+            if expand:
+                body["expand"] = expand
+            if token:
+                body["nextPageToken"] = token
+            page = self.client.post(path, body)
+            page_number += 1
+            issues = _issues_of(page, path, page_number)
+            yield issues
+            token = page.get("nextPageToken")
+            if page.get("isLast") is True or not token:
+                return
+            if token in seen_tokens:
+                raise PaginationError(
+                    f"Jira returned page token `{token[:24]}...` twice for the search "
+                    f"`{jql}` (page {page_number}). Paging would loop, so the run stops before "
+                    "saving anything. Retry later; if it persists, report it to Atlassian."
+                )
+            seen_tokens.add(token)
+            if not issues:
+                # NOTE: an empty page with a new token is legal but would page forever if
+                # Jira kept issuing tokens; a bound on empty pages keeps the loop finite.
+                if page_number > 10_000:
+                    raise PaginationError(f"Search `{jql}` returned over 10,000 empty pages.")
+
+    def _offset_pages(
+        self, jql: str, fields: list[str], expand: str | None, page_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        path = self.connection.api_path("search")
+        start_at = 0
+        page_number = 0
+        while True:
+            body: dict[str, Any] = {
+                "jql": jql,
+                "startAt": start_at,
+                "maxResults": page_size,
+                "fields": fields,
+            }
+            if expand:
+                body["expand"] = expand
+            page = self.client.post(path, body)
+            page_number += 1
+            issues = _issues_of(page, path, page_number)
+            yield issues
+            total = page.get("total")
+            start_at += len(issues)
+            if not issues or (isinstance(total, int) and start_at >= total):
+                return
+
+    def keys(self, jql: str, *, page_size: int = MAX_KEYS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of issues carrying only `id`, `key` and `updated`: cheap, large pages."""
+        size = page_size if self.connection.flavor == "cloud" else min(page_size, 1000)
+        yield from self.pages(jql, fields=["updated"], page_size=size)
+
+    def fetch_by_ids(
+        self, ids: list[int], *, fields: list[str], expand: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Fetch full issues by id: Cloud's bulk fetch, or an `id in (...)` search on Data Center."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), BULK_FETCH_SIZE):
+            chunk = ids[start : start + BULK_FETCH_SIZE]
+            if self.connection.flavor == "cloud":
+                body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in chunk], "fields": fields}
+                if expand:
+                    body["expand"] = [part for part in expand.split(",") if part]
+                path = self.connection.api_path("issue/bulkfetch")
+                page = self.client.post(path, body)
+                found.extend(_issues_of(page, path, 1))
+            else:
+                jql = f"id in ({', '.join(str(i) for i in chunk)}) ORDER BY id ASC"
+                for issues in self._offset_pages(jql, fields, expand, len(chunk)):
+                    found.extend(issues)
+        return found
+
+
+def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
+    if not isinstance(page, dict) or not isinstance(page.get("issues"), list):
+        kind = type(page).__name__
+        keys = ", ".join(sorted(page)[:8]) if isinstance(page, dict) else ""
+        raise PayloadError(
+            f"Page {page_number} of {path} has no `issues` list (got a {kind}"
+            f"{' with keys ' + keys if keys else ''}). The endpoint may have changed or a proxy "
+            "answered; check the URL."
+        )
+    return page["issues"]

@@ -1,0 +1,255 @@
+"""One httpx client per run: connection reuse, timeouts, bounded retries and error translation."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from pipelines.client.connection import Connection
+from pipelines.client.errors import translate_error
+from pipelines.client.urls import clean_url, join_url
+from pipelines.errors import PayloadError, RetryableError
+
+logger = logging.getLogger("jira_etl.http")
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
+
+# Called with the status and headers of every response, retried ones included.
+ResponseHook = Callable[[int, Mapping[str, str]], None]
+
+
+@dataclass
+class RetryPolicy:
+    """How long to keep trying a request that failed with 429, 5xx or a connection fault.
+
+    Attributes:
+        max_attempts: attempts in total, the first one included.
+        backoff_base: seconds before the second attempt when no `Retry-After` came; doubles each time.
+        backoff_cap: the longest computed backoff, in seconds.
+        min_wait: the shortest wait, in seconds, even when `Retry-After` says 0.
+        max_retry_after: the longest `Retry-After` honoured, in seconds; a longer one fails the run.
+    """
+
+    max_attempts: int = 6
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    min_wait: float = 1.0
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        """Return the wait before retry number `attempt` (1-based), with full jitter."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        return max(self.min_wait, random.uniform(ceiling / 2, ceiling))
+
+
+@dataclass
+class RequestStats:
+    """Counters shared by every thread that uses one client."""
+
+    requests: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    by_status: dict[int, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, status: int | None, *, retried: bool = False, waited: float = 0.0) -> None:
+        with self.lock:
+            self.requests += 1
+            if status is not None:
+                self.by_status[status] = self.by_status.get(status, 0) + 1
+            if retried:
+                self.retries += 1
+                self.waited_seconds += waited
+
+
+class JiraClient:
+    """Send requests to one Jira deployment and return parsed JSON.
+
+    Every call is retried on 429, 5xx and connection faults within `retry`; any other error
+    status is translated once, here, into the most specific `pipelines.errors` class.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.connection = connection
+        self.retry = retry or RetryPolicy()
+        self.stats = RequestStats()
+        # Observers of every response, e.g. a concurrency limiter reading rate-limit headers.
+        self.response_hooks: list[ResponseHook] = []
+        self._sleep = sleep
+        self._http = httpx.Client(
+            auth=connection.auth,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def __enter__(self) -> JiraClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET `path` (relative to the API root) and return the decoded JSON body."""
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a JSON body to `path` and return the decoded JSON body."""
+        return self.request("POST", path, json_body=body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request with retries and return its decoded JSON body.
+
+        Raises:
+            RetryableError: the last attempt still failed with 429, 5xx or a connection fault.
+            FatalHttpError: a status that retrying cannot change (subclass names the cause).
+            PayloadError: a 2xx body that is not JSON.
+        """
+        url = join_url(self.connection.api_root, path)
+        shown = clean_url(url)
+        waits: list[float] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self._http.request(method, url, params=params, json=json_body)
+            except httpx.TransportError as exc:
+                fault = f"{exc.__class__.__name__}"
+                if _is_tls_failure(exc):
+                    # NOTE: a TLS failure does not heal by itself, so it is not retried.
+                    raise translate_error(None, shown, self.connection, fault=fault) from None
+                wait = self._next_wait(attempt, None, shown, fault, waits)
+                self.stats.record(None, retried=True, waited=wait)
+                continue
+
+            elapsed = time.monotonic() - started
+            status = response.status_code
+            logger.info("%s %s -> %s (%.0f ms)", method, shown, status, elapsed * 1000)
+            for hook in self.response_hooks:
+                hook(status, response.headers)
+            if status in RETRYABLE_STATUSES:
+                wait = self._next_wait(attempt, response, shown, f"HTTP {status}", waits)
+                self.stats.record(status, retried=True, waited=wait)
+                continue
+            self.stats.record(status)
+            if status >= 400:
+                raise translate_error(response, shown, self.connection)
+            return _decode_json(response, shown)
+
+    def _next_wait(
+        self,
+        attempt: int,
+        response: httpx.Response | None,
+        shown: str,
+        fault: str,
+        waits: list[float],
+    ) -> float:
+        """Sleep before the next attempt, or raise when the attempts or the wait run out."""
+        retry_after = _retry_after_seconds(response) if response is not None else None
+        if retry_after is not None and retry_after > self.retry.max_retry_after:
+            raise RetryableError(
+                f"{fault} from {shown}: Jira asked to wait {retry_after:.0f} s (Retry-After), "
+                f"longer than the {self.retry.max_retry_after:.0f} s allowed. Run again later or "
+                "raise --max-retry-wait.",
+                status=response.status_code if response is not None else None,
+                url=shown,
+            )
+        if attempt >= self.retry.max_attempts:
+            tried = ", ".join(f"{w:.1f}" for w in waits) or "none"
+            raise RetryableError(
+                f"{fault} from {shown} after {attempt} attempts (waits in seconds: {tried}). "
+                "Jira is rate-limiting or unavailable; the next run resumes from the last "
+                "loaded cursor. Raise --max-retries to keep trying longer.",
+                status=response.status_code if response is not None else None,
+                url=shown,
+            )
+        if retry_after is not None:
+            wait = max(self.retry.min_wait, retry_after)
+        else:
+            wait = self.retry.backoff(attempt)
+        waits.append(wait)
+        logger.warning(
+            "%s from %s; retry %d of %d in %.1f s",
+            fault,
+            shown,
+            attempt,
+            self.retry.max_attempts - 1,
+            wait,
+        )
+        self._sleep(wait)
+        return wait
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _decode_json(response: httpx.Response, shown: str) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        kind = response.headers.get("Content-Type", "unknown content type")
+        snippet = response.text[:80].replace("\n", " ")
+        raise PayloadError(
+            f"{shown} answered {response.status_code} with a body that is not JSON ({kind}): "
+            f"`{snippet}`. A proxy or login page may be in the way; check the URL."
+        ) from None
+
+
+def _is_tls_failure(exc: httpx.TransportError) -> bool:
+    import ssl
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "SSL" in str(exc) or "CERTIFICATE" in str(exc).upper()

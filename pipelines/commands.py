@@ -1,0 +1,135 @@
+"""Commands beyond `run`: check, emulator, demo; registered on the main group."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipelines.cli import (
+    connection_options,
+    print_summary,
+    register_secret,
+    report_errors,
+    source_settings_from,
+)
+
+logger = logging.getLogger("jira_etl.cli")
+
+EXAMPLE_QUERIES = [
+    (
+        "Issues per status category",
+        "select status_category, count(*) as count_issues from issues group by 1 order by 2 desc",
+    ),
+    (
+        "Most used labels",
+        "select label, count(*) as count_issues from issue_labels "
+        "group by 1 order by 2 desc limit 5",
+    ),
+    (
+        "Recently resolved",
+        "select key, summary, resolved_at from issues where resolved_at is not null "
+        "order by resolved_at desc limit 5",
+    ),
+]
+
+
+def register_commands(group: click.Group) -> None:
+    """Attach every command to the main `jira-etl` group."""
+    group.add_command(check)
+    group.add_command(emulator)
+    group.add_command(demo)
+    try:
+        from pipelines.reporting.cli import report_command as report
+        from pipelines.reporting.cli import sql
+    except ImportError:  # the reporting layer is optional at import time
+        return
+    group.add_command(sql)
+    group.add_command(report)
+
+
+@click.command()
+@connection_options
+@click.option("--jql", envvar="JIRA_JQL", help="Your filter, checked with a one-issue search.")
+def check(**options: Any) -> None:
+    """Verify the connection: host, scheme, cloud id, account, time zone and search."""
+    from pipelines.checks import run_checks
+
+    register_secret(options.get("token"))
+    with report_errors():
+        ok = run_checks(source_settings_from(options), echo=click.echo)
+    if not ok:
+        raise SystemExit(1)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def emulator(ctx: click.Context) -> None:
+    """Serve the bundled Jira emulator on 127.0.0.1 (see --help of the emulator itself).
+
+    Options: --port N --issues N --seed S --flavor cloud|dc --time-zone TZ --latency-ms MS.
+    """
+    from pipelines.emulator.__main__ import main as emulator_main
+
+    emulator_main(list(ctx.args))
+
+
+@click.command()
+@click.option("--duckdb-path", default="jira.duckdb", show_default=True, help="DuckDB file.")
+@click.option("--dataset", default="jira", show_default=True, help="Dataset (schema).")
+@click.option("--issues", default=500, show_default=True, help="Issues the emulator generates.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
+@click.option(
+    "--pipelines-dir",
+    default=".jira-etl/pipelines",
+    show_default=True,
+    help="Folder for the demo pipeline's local state.",
+)
+@click.option("--html", "html_path", default="report.html", show_default=True, help="Report file.")
+def demo(
+    duckdb_path: str, dataset: str, issues: int, seed: int, pipelines_dir: str, html_path: str
+) -> None:
+    """Start the emulator, load it into DuckDB, and show what landed."""
+    from pipelines.destinations.duckdb_catalog import connect_dataset
+    from pipelines.emulator import Emulator
+    from pipelines.runner import RunOptions, run
+
+    with Emulator(issues=issues, seed=seed, time_zone="America/Los_Angeles") as emu:
+        click.echo(f"Jira emulator (Cloud) serving {issues} issues at {emu.site_url}")
+        settings = {
+            "auth": "bearer",
+            "token": emu.scoped_token,
+            "site_url": emu.site_url,
+            "gateway_url": emu.gateway_url,
+        }
+        register_secret(emu.scoped_token)
+        options = RunOptions(
+            pipeline_name="jira_demo",
+            dataset=dataset,
+            duckdb_path=duckdb_path,
+            pipelines_dir=pipelines_dir,
+            full_refresh=True,
+        )
+        with report_errors():
+            summary = run(options, settings)
+    print_summary(summary)
+    click.echo("")
+    catalog = Path(duckdb_path).stem
+    click.echo(f"Try these queries: duckdb {duckdb_path}, then `use {catalog}.{dataset};`")
+    with connect_dataset(duckdb_path, dataset, read_only=True) as connection:
+        for title, query in EXAMPLE_QUERIES:
+            sql_text = query
+            click.echo(f"\n-- {title}\n{sql_text};")
+            for row in connection.sql(sql_text).fetchall():
+                click.echo("   " + " | ".join("" if v is None else str(v) for v in row))
+    _apply_reporting(duckdb_path, dataset, html_path)
+
+
+def _apply_reporting(duckdb_path: str, dataset: str, html_path: str) -> None:
+    try:
+        from pipelines.reporting.demo import apply_and_render
+    except ImportError:
+        return
+    apply_and_render(duckdb_path, dataset, html_path, echo=click.echo)

@@ -1,0 +1,1 @@
+"""Destination adjustments jira-etl needs beyond dlt's defaults."""

@@ -1,0 +1,59 @@
+"""Let dlt load into `jira.duckdb` with the dataset `jira`.
+
+DuckDB names a database file's catalog after the file (`jira.duckdb` -> `jira`). With a schema
+of the same name, the two-part names dlt writes (`jira.issues`) are ambiguous, and DuckDB 1.x
+and 2.x both reject them. Qualifying every name with the catalog makes them unambiguous, so dlt's
+DuckDB SQL client is taught to add the catalog exactly when it equals the dataset name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+_PATCHED = False
+
+
+def qualify_clashing_catalog() -> None:
+    """Patch dlt's DuckDB SQL client once per process; other datasets are left as they were."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    original = DuckDbSqlClient.catalog_name
+
+    def catalog_name(self: Any, quote: bool = True, casefold: bool = True) -> str | None:
+        catalog = _catalog_of(self)
+        if catalog and catalog == self.dataset_name:
+            return self.capabilities.escape_identifier(catalog) if quote else catalog
+        return original(self, quote=quote, casefold=casefold)
+
+    def _catalog_of(client: Any) -> str:
+        # DuckDB names the catalog of a database file after the file name without its extension.
+        try:
+            database = str(client.credentials._conn_str())
+        except Exception:  # an external connection or in-memory database: no file name
+            return ""
+        if not database or database == ":memory:" or database.startswith(":"):
+            return ""
+        return Path(database).stem
+
+    DuckDbSqlClient.catalog_name = catalog_name  # type: ignore[method-assign]
+    DuckDbSqlClient.warn_if_catalog_equals_dataset_name = lambda self: None  # type: ignore[method-assign]
+    _PATCHED = True
+
+
+def connect_dataset(path: str, dataset: str, *, read_only: bool = False) -> Any:
+    """Open a DuckDB file with `dataset` as the default schema, so plain table names work.
+
+    Raises:
+        duckdb.Error: the file cannot be opened or has no such dataset.
+    """
+    import duckdb
+
+    connection = duckdb.connect(path, read_only=read_only)
+    row = connection.execute("select current_database()").fetchone()
+    catalog = row[0] if row else Path(path).stem
+    connection.execute(f'use "{catalog}"."{dataset}"')
+    return connection

@@ -1,0 +1,63 @@
+"""Run the emulator out of process: `python -m pipelines.emulator --port 8080 --issues 500`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+
+from pipelines.emulator import Emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the emulator, print its URLs and credentials as one JSON line, serve until killed."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.emulator", description="Serve a Jira emulator on 127.0.0.1."
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1; 0 picks one")
+    parser.add_argument("--issues", type=int, default=50, help="number of generated issues")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+    parser.add_argument("--flavor", choices=("cloud", "dc"), default="cloud")
+    parser.add_argument(
+        "--time-zone",
+        default="America/Los_Angeles",
+        help="profile zone of the calling account (IANA name)",
+    )
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay per request, in ms")
+    parser.add_argument("--samples-dir", default=None, help="folder of recorded payloads")
+    args = parser.parse_args(argv)
+    emu = Emulator(
+        issues=args.issues,
+        seed=args.seed,
+        flavor=args.flavor,
+        time_zone=args.time_zone,
+        latency_ms=args.latency_ms,
+        samples_dir=args.samples_dir,
+        port=args.port,
+    ).start()
+    info = {
+        "site_url": emu.site_url,
+        "gateway_url": emu.gateway_url,
+        "cloud_id": emu.cloud_id,
+        "email": emu.email,
+        "classic_token": emu.classic_token,
+        "scoped_token": emu.scoped_token,
+        "pat": emu.pat,
+    }
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    emu.stop()
+    return 0
+
+
+serve_forever_from_cli = main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

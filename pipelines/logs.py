@@ -1,0 +1,68 @@
+"""Logging for the CLI: text or JSON lines on stderr, with secrets masked as a last guard."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+_SECRETS: set[str] = set()
+
+
+def register_secret(*values: str | None) -> None:
+    """Mask these strings in every log record from now on (tokens, Basic credentials)."""
+    for value in values:
+        if value and len(value) >= 4:
+            _SECRETS.add(value)
+
+
+def mask(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            record.msg = mask(record.getMessage())
+            record.args = None
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("event", "pipeline", "table", "rows"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Send jira-etl's and dlt's logs to stderr in one format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_MaskingFilter())
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    logging.getLogger("jira_etl").setLevel(numeric)
+    # httpx logs every request with the full URL at INFO; jira-etl logs a cleaned line instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("dlt").setLevel(max(numeric, logging.WARNING))

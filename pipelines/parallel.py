@@ -1,0 +1,258 @@
+"""Read one window fast: an id-only search first, then full issues by id, several requests at once.
+
+The id-only search is cheap (Cloud returns up to 5000 ids a page), and fetching 100 full issues
+by id is one request that can run beside others. So the window's ids are listed page by page,
+and chunks of 100 ids are fetched on a thread pool while the search goes on. An
+`AdaptiveLimiter` bounds the requests in flight and backs off when Jira reports rate-limit
+pressure.
+
+The id search is re-evaluated per page like any search, so issues can slide across its page
+boundaries; the same boundary recovery as `WindowReader` lists and fetches them afterwards.
+The cursor is the largest `updated` the id search showed. Bulk fetch may return a newer
+version of an issue edited since, but that edit is past the cursor and the next run reads it.
+
+Data Center fails offsets past 10,000 results, so there the id search runs in slices: each slice
+pages up to that offset, and the next one starts again at the last `updated` it reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.client.search import BULK_FETCH_SIZE, IssueSearch
+from pipelines.errors import PaginationError
+from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT, AdaptiveLimiter
+from pipelines.reader import ReadStats, SortKey, WindowReader, sort_key
+from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
+
+logger = logging.getLogger("jira_etl.reader")
+
+# Data Center rejects `startAt + maxResults` past this many results of one search.
+DC_MAX_OFFSET = 10_000
+# Called in a worker thread with each fetched chunk, e.g. to add full change histories. It must
+# hold `reader.limiter.slot()` around every request it sends.
+ChunkHook = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass
+class BulkReadStats(ReadStats):
+    """What one window read did: `ReadStats` plus the work of the parallel fetch."""
+
+    id_pages: int = 0
+    slices: int = 0
+    chunks: int = 0
+    # Full issues returned by bulk fetch so far, counted as the worker threads finish.
+    fetched: int = 0
+    # Ids the search listed that bulk fetch no longer returned (deleted or hidden since).
+    vanished: int = 0
+
+
+class BulkReader(WindowReader):
+    """Read every issue of a window with an id-only search and parallel fetches by id.
+
+    Args:
+        search: the issue search of one client; its client gets the limiter as a response hook.
+        user_jql: the user's filter, combined with the window bound.
+        fields: the fields each full issue is fetched with.
+        expand: the `expand` value of each fetch, e.g. `renderedFields`.
+        page_size: issues yielded per list; bulk fetch serves at most 100.
+        max_in_flight: the most requests in flight at once, 1 to 8.
+        limiter: a limiter to share; one with `max_in_flight` is made when None.
+        on_chunk: a hook run on every fetched chunk in its worker thread.
+    """
+
+    def __init__(
+        self,
+        search: IssueSearch,
+        *,
+        user_jql: str | None,
+        fields: list[str],
+        expand: str | None = None,
+        page_size: int = BULK_FETCH_SIZE,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        limiter: AdaptiveLimiter | None = None,
+        on_chunk: ChunkHook | None = None,
+    ) -> None:
+        super().__init__(
+            search,
+            user_jql=user_jql,
+            fields=fields,
+            expand=expand,
+            page_size=max(1, min(page_size, BULK_FETCH_SIZE)),
+        )
+        self.limiter = limiter or AdaptiveLimiter(max_in_flight)
+        self.on_chunk = on_chunk
+        self.stats: BulkReadStats = BulkReadStats()
+        # Fetched chunks kept waiting for the consumer: enough to keep every slot busy while
+        # it works on one, few enough that memory does not grow with the window.
+        self.lookahead = self.limiter.max_in_flight + 2
+        self._previous_last: SortKey | None = None
+        self._count_lock = threading.Lock()
+
+    def read(self, window: Window) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of full issues for `window`, then any issues recovered at boundaries."""
+        client = self.search.client
+        client.response_hooks.append(self.limiter.observe)
+        pool = ThreadPoolExecutor(
+            max_workers=self.limiter.max_in_flight, thread_name_prefix="jira-fetch"
+        )
+        try:
+            yield from self._read(window, pool)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            client.response_hooks.remove(self.limiter.observe)
+
+    def _read(self, window: Window, pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]]]:
+        queued: deque[int] = deque()
+        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        boundaries: list[tuple[SortKey, SortKey | None]] = []
+        pages = self._id_pages(window.lower_ms)
+        searching = True
+        while searching or queued or pending:
+            # Keep the id search one page ahead of the fetches.
+            while searching and len(queued) < self.page_size * self.lookahead:
+                page = self._next_id_page(pages)
+                if page is None:
+                    searching = False
+                    break
+                queued.extend(self._remember_ids(page, boundaries))
+            while queued and (len(queued) >= self.page_size or not searching):
+                if len(pending) >= self.lookahead:
+                    break
+                chunk = [queued.popleft() for _ in range(min(self.page_size, len(queued)))]
+                pending.append(pool.submit(self._fetch, chunk))
+            if pending and (len(pending) >= self.lookahead or not searching or not queued):
+                issues = pending.popleft().result()
+                if issues:
+                    yield issues
+        recovered = self._recover(boundaries)
+        if recovered:
+            yield recovered
+        logger.info(
+            "Read %d issues with %d id pages and %d bulk fetches (%d vanished, %d recovered)",
+            self.stats.issues,
+            self.stats.id_pages,
+            self.stats.chunks,
+            self.stats.vanished,
+            self.stats.recovered,
+        )
+
+    def _next_id_page(self, pages: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+        # The id search counts against the same bound as the fetches.
+        with self.limiter.slot():
+            return next(pages, None)
+
+    def _id_pages(self, lower_ms: int) -> Iterator[list[dict[str, Any]]]:
+        """Yield the pages of the id-only search, in key-ordered slices on Data Center."""
+        bound = f"updated >= {lower_ms}"
+        while True:
+            jql = f"{where_clause(self.user_jql, bound)} {ORDER_CLAUSE}"
+            logger.info("Searching issue ids with JQL: %s", jql)
+            self.stats.slices += 1
+            if self.search.connection.flavor != "dc":
+                yield from self.search.keys(jql)
+                return
+            read = 0
+            last: SortKey | None = None
+            for page in self.search.keys(jql):
+                read += len(page)
+                if page:
+                    last = sort_key(page[-1])
+                yield page
+                if read >= DC_MAX_OFFSET:
+                    break
+            if read < DC_MAX_OFFSET or last is None:
+                return
+            next_ms = to_epoch_ms(last[0])
+            if f"updated >= {next_ms}" == bound:
+                # TODO: slice by id within one `updated` millisecond if this ever happens.
+                raise PaginationError(
+                    f"More than {DC_MAX_OFFSET} issues share the `updated` instant "
+                    f"{last[0].isoformat()}, so the search cannot be sliced past offset "
+                    f"{DC_MAX_OFFSET}. Narrow the JQL, e.g. by project, and run again."
+                )
+            # Issues at exactly `next_ms` are listed again and skipped as already seen.
+            bound = f"updated >= {next_ms}"
+
+    def _remember_ids(
+        self,
+        page: list[dict[str, Any]],
+        boundaries: list[tuple[SortKey, SortKey | None]],
+    ) -> list[int]:
+        """Record a page of the id search and return the ids to fetch."""
+        self.stats.id_pages += 1
+        keys = [sort_key(issue) for issue in page]
+        if self._previous_last is not None:
+            boundaries.append((self._previous_last, keys[0] if keys else None))
+        if keys:
+            self._previous_last = keys[-1]
+        fresh = []
+        for updated, issue_id in keys:
+            if self.stats.max_updated is None or updated > self.stats.max_updated:
+                self.stats.max_updated = updated
+            known = self.stats.seen.get(issue_id)
+            if known is not None and updated <= known:
+                continue
+            # An issue edited during the search is listed again later; it is fetched again,
+            # and the newer version replaces the first one when loaded.
+            if known is None:
+                self.stats.issues += 1
+            self.stats.seen[issue_id] = updated
+            fresh.append(issue_id)
+        self.stats.pages += 1
+        return fresh
+
+    def _fetch(self, ids: list[int]) -> list[dict[str, Any]]:
+        with self.limiter.slot():
+            issues = self.search.fetch_by_ids(ids, fields=self.fields, expand=self.expand)
+        with self._count_lock:
+            self.stats.chunks += 1
+            self.stats.fetched += len(issues)
+            self.stats.vanished += len(ids) - len(issues)
+        if len(issues) < len(ids):
+            logger.info(
+                "%d of %d issues listed by the search were not returned by id; they were "
+                "deleted or hidden since",
+                len(ids) - len(issues),
+                len(ids),
+            )
+        if self.on_chunk is not None:
+            self.on_chunk(issues)
+        return issues
+
+
+def make_reader(
+    strategy: str,
+    search: IssueSearch,
+    *,
+    user_jql: str | None,
+    fields: list[str],
+    expand: str | None = None,
+    page_size: int = 100,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+) -> WindowReader:
+    """Build the reader of a strategy: `sequential` (`WindowReader`) or `parallel` (`BulkReader`).
+
+    Raises:
+        ValueError: an unknown strategy.
+    """
+    if strategy == "sequential":
+        return WindowReader(
+            search, user_jql=user_jql, fields=fields, expand=expand, page_size=page_size
+        )
+    if strategy == "parallel":
+        return BulkReader(
+            search,
+            user_jql=user_jql,
+            fields=fields,
+            expand=expand,
+            page_size=page_size,
+            max_in_flight=max_in_flight,
+        )
+    raise ValueError(f"Invalid strategy `{strategy}`: expected `sequential` or `parallel`.")

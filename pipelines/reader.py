@@ -1,0 +1,178 @@
+"""Read one incremental window completely, even while Jira re-evaluates the search per page.
+
+Jira runs the query again for every page. An issue edited between two page requests moves to
+the end of an `ORDER BY updated` result, and a deleted one leaves a hole, so the issue that sat
+just after a page boundary can slide onto the page already read and be skipped.
+
+Such an issue X was after page k when page k was read and before page k+1 when page k+1 was
+read. Unless X itself changed (then it moved to the end and is read there, or in the next
+run), its sort key lies between the last issue of page k and the first issue of page k+1.
+After the pass, one cheap id-only search per group of boundaries lists the issues in those
+ranges, and any id not read yet is fetched by id. The cursor is the largest `updated` the
+search itself showed, never the clock, so the next run's overlap starts from read data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipelines.client.search import IssueSearch
+from pipelines.errors import PayloadError
+from pipelines.normalize.timestamps import parse_instant
+from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
+
+logger = logging.getLogger("jira_etl.reader")
+
+# Boundary ranges checked by one id-only search; keeps the JQL short.
+RANGES_PER_CHECK = 25
+SortKey = tuple[datetime, int]
+
+
+@dataclass
+class ReadStats:
+    """What one window read did, for the run summary."""
+
+    pages: int = 0
+    issues: int = 0
+    boundary_checks: int = 0
+    recovered: int = 0
+    max_updated: datetime | None = None
+    # The `updated` of the version of each issue yielded so far.
+    seen: dict[int, datetime] = field(default_factory=dict)
+
+
+def sort_key(issue: dict[str, Any]) -> SortKey:
+    """Return the `(updated, id)` key an `ORDER BY updated ASC, id ASC` search sorts by.
+
+    Raises:
+        PayloadError: the issue has no id or no parseable `fields.updated`.
+    """
+    key = issue.get("key") or issue.get("id") or "?"
+    fields = issue.get("fields")
+    if not isinstance(fields, dict):
+        raise PayloadError(
+            f"Issue {key} came back without `fields`. The search asked for fields; a proxy or "
+            "an API change may have stripped them.",
+            issue_key=str(key),
+        )
+    raw_updated = fields.get("updated")
+    try:
+        if not isinstance(raw_updated, str):
+            raise ValueError("not a string")
+        updated = parse_instant(raw_updated)
+    except ValueError:
+        shown = repr(raw_updated)[:80]
+        raise PayloadError(
+            f"Issue {key} has an invalid `updated` value {shown}: expected an instant like "
+            "2024-01-02T03:04:05.678-0800. The cursor cannot advance past it.",
+            issue_key=str(key),
+        ) from None
+    try:
+        issue_id = int(issue["id"])
+    except (KeyError, TypeError, ValueError):
+        raise PayloadError(
+            f"Issue {key} has no numeric `id` (got {issue.get('id')!r:.40}).", issue_key=str(key)
+        ) from None
+    return updated, issue_id
+
+
+class WindowReader:
+    """Read every issue of a window, page by page, and recover issues skipped at boundaries."""
+
+    def __init__(
+        self,
+        search: IssueSearch,
+        *,
+        user_jql: str | None,
+        fields: list[str],
+        expand: str | None = None,
+        page_size: int = 100,
+    ) -> None:
+        self.search = search
+        self.user_jql = user_jql
+        self.fields = fields
+        self.expand = expand
+        self.page_size = page_size
+        self.stats = ReadStats()
+
+    def read(self, window: Window) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of full issues for `window`, then any issues recovered at boundaries."""
+        jql = f"{where_clause(self.user_jql, f'updated >= {window.lower_ms}')} {ORDER_CLAUSE}"
+        logger.info("Searching issues with JQL: %s", jql)
+        boundaries: list[tuple[SortKey, SortKey | None]] = []
+        previous_last: SortKey | None = None
+        for issues in self.search.pages(
+            jql, fields=self.fields, expand=self.expand, page_size=self.page_size
+        ):
+            self.stats.pages += 1
+            keys = [sort_key(issue) for issue in issues]
+            if previous_last is not None:
+                boundaries.append((previous_last, keys[0] if keys else None))
+            if keys:
+                previous_last = keys[-1]
+            fresh = self._remember(issues, keys)
+            if fresh:
+                yield fresh
+            logger.info(
+                "Page %d: %d issues (%d in total so far)",
+                self.stats.pages,
+                len(issues),
+                self.stats.issues,
+            )
+        recovered = self._recover(boundaries)
+        if recovered:
+            yield recovered
+
+    def _remember(self, issues: list[dict[str, Any]], keys: list[SortKey]) -> list[dict[str, Any]]:
+        fresh = []
+        for issue, (updated, issue_id) in zip(issues, keys, strict=True):
+            if self.stats.max_updated is None or updated > self.stats.max_updated:
+                self.stats.max_updated = updated
+            known = self.stats.seen.get(issue_id)
+            if known is not None and updated <= known:
+                continue
+            # An issue edited during the search shows up again, later in the order; its newer
+            # version is yielded too and replaces the first one when loaded.
+            if known is None:
+                self.stats.issues += 1
+            self.stats.seen[issue_id] = updated
+            fresh.append(issue)
+        return fresh
+
+    def _recover(self, boundaries: list[tuple[SortKey, SortKey | None]]) -> list[dict[str, Any]]:
+        missing: list[int] = []
+        for start in range(0, len(boundaries), RANGES_PER_CHECK):
+            group = boundaries[start : start + RANGES_PER_CHECK]
+            ranges = []
+            for low, high in group:
+                clause = f"updated >= {to_epoch_ms(low[0])}"
+                if high is not None:
+                    clause += f" AND updated <= {to_epoch_ms(high[0])}"
+                ranges.append(f"({clause})")
+            jql = f"{where_clause(self.user_jql, '(' + ' OR '.join(ranges) + ')')} {ORDER_CLAUSE}"
+            self.stats.boundary_checks += 1
+            for page in self.search.keys(jql):
+                for issue in page:
+                    issue_id = int(issue["id"])
+                    if issue_id not in self.stats.seen and issue_id not in missing:
+                        missing.append(issue_id)
+        if not missing:
+            return []
+        logger.warning(
+            "%d issue(s) slid across a page boundary while the search ran; fetching them by id",
+            len(missing),
+        )
+        issues = self.search.fetch_by_ids(missing, fields=self.fields, expand=self.expand)
+        keys = [sort_key(issue) for issue in issues]
+        fresh = []
+        for issue, (updated, issue_id) in zip(issues, keys, strict=True):
+            if issue_id not in self.stats.seen:
+                self.stats.seen[issue_id] = updated
+                self.stats.issues += 1
+                self.stats.recovered += 1
+                fresh.append(issue)
+        return fresh

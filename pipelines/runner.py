@@ -1,0 +1,315 @@
+"""Run the source into a destination: lock, guard the state, load, tidy, summarize."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.errors import ConfigError, JiraEtlError, LockedError
+from pipelines.observer import RunObserver
+from pipelines.source import CHILD_TABLES, PARENT_VERSION, jira_source
+
+logger = logging.getLogger("jira_etl.run")
+
+
+@dataclass
+class RunOptions:
+    """Where a run loads and how it behaves around other runs.
+
+    Attributes:
+        pipeline_name: dlt pipeline name; each site or project gets its own, with its own state.
+        dataset: destination dataset (a schema in DuckDB and PostgreSQL).
+        destination: `duckdb` or any dlt destination name configured the dlt way.
+        duckdb_path: the DuckDB file, for the `duckdb` destination.
+        pipelines_dir: where dlt keeps local state; dlt's default when None.
+        full_refresh: drop the loaded tables and the cursor, then load everything.
+        on_locked: `fail` to exit at once when another run holds the lock, `wait` to wait.
+        lock_timeout_seconds: the longest wait with `on_locked="wait"`.
+    """
+
+    pipeline_name: str = "jira"
+    dataset: str = "jira"
+    destination: str = "duckdb"
+    duckdb_path: str = "jira.duckdb"
+    pipelines_dir: str | None = None
+    full_refresh: bool = False
+    on_locked: str = "fail"
+    lock_timeout_seconds: float = 3600.0
+
+
+@dataclass
+class RunSummary:
+    """What one run did, for the closing lines and `status`."""
+
+    pipeline_name: str
+    dataset: str
+    destination: str
+    rows: dict[str, int] = field(default_factory=dict)
+    issues_read: int = 0
+    requests: int = 0
+    retries: int = 0
+    duration_seconds: float = 0.0
+    window_lower: datetime | None = None
+    cursor: datetime | None = None
+    load_ids: list[str] = field(default_factory=list)
+
+
+def make_pipeline(options: RunOptions) -> dlt.Pipeline:
+    """Build the dlt pipeline for `options` without running it."""
+    if options.destination == "duckdb":
+        qualify_clashing_catalog()
+        path = Path(options.duckdb_path).expanduser()
+        check_writable(path)
+        destination: Any = dlt.destinations.duckdb(credentials=str(path.resolve()))
+    else:
+        destination = options.destination
+    kwargs: dict[str, Any] = {}
+    if options.pipelines_dir:
+        kwargs["pipelines_dir"] = options.pipelines_dir
+    return dlt.pipeline(
+        pipeline_name=options.pipeline_name,
+        destination=destination,
+        dataset_name=options.dataset,
+        **kwargs,
+    )
+
+
+def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
+    """Load Jira into the destination once and return what happened.
+
+    Raises:
+        JiraEtlError: the run failed; nothing in the destination or the cursor changed,
+            except load packages that completed extraction, which the next run finishes.
+    """
+    started = time.monotonic()
+    pipeline = make_pipeline(options)
+    with pipeline_lock(pipeline, options):
+        forget_state_missing_from_destination(pipeline, options)
+        observer = RunObserver()
+        source = build_source(source_settings, observer)
+        try:
+            # A failed extraction commits neither its package nor the cursor. A package that
+            # failed in normalize or load stays pending, and dlt finishes it on the next run.
+            if options.full_refresh:
+                info = pipeline.run(source, refresh="drop_sources")
+            else:
+                info = pipeline.run(source)
+        except PipelineStepFailed as exc:
+            raise unwrap_step_failure(exc) from None
+        remove_superseded_child_rows(pipeline)
+    summary = RunSummary(
+        pipeline_name=options.pipeline_name,
+        dataset=options.dataset,
+        destination=options.destination,
+        issues_read=observer.issues_read,
+        requests=observer.requests,
+        retries=observer.retries,
+        duration_seconds=time.monotonic() - started,
+        window_lower=observer.window_lower,
+        cursor=observer.cursor,
+        load_ids=list(info.loads_ids) if isinstance(info, LoadInfo) else [],
+    )
+    summary.rows = rows_loaded(pipeline)
+    return summary
+
+
+def build_source(settings: dict[str, Any], observer: RunObserver) -> Any:
+    """Call the dlt source with the settings given; the others come from dlt's providers."""
+    given = {key: value for key, value in settings.items() if value is not None}
+    try:
+        return jira_source(observer=observer, **given)
+    except JiraEtlError:
+        raise
+    except Exception as exc:  # dlt wraps missing config in its own exception types
+        cause = unwrap(exc)
+        if isinstance(cause, JiraEtlError):
+            raise cause from None
+        if "ConfigFieldMissing" in type(exc).__name__:
+            raise ConfigError(
+                "No token given. Set JIRA_TOKEN (or pass --token), or put `token` under "
+                "[sources.jira] in .dlt/secrets.toml."
+            ) from None
+        raise
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """Return the innermost jira-etl error in an exception chain, else `exc` itself."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, JiraEtlError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
+    """Translate dlt's step failure into the jira-etl error that caused it, or describe it."""
+    cause = unwrap(exc)
+    if isinstance(cause, JiraEtlError):
+        return cause
+    inner = exc.exception if hasattr(exc, "exception") else exc
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
+    if isinstance(unwrap_os_error(exc), OSError):
+        os_error = unwrap_os_error(exc)
+        return JiraEtlError(
+            f"The {exc.step} step failed writing files: {os_error}. Free disk space or choose "
+            "another --duckdb-path; the next run finishes the pending load."
+        )
+    return JiraEtlError(f"The {exc.step} step failed: {text}")
+
+
+def unwrap_os_error(exc: BaseException) -> OSError | None:
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def check_writable(path: Path) -> None:
+    """Fail early, with the path in the message, when the DuckDB file cannot be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise ConfigError(
+            f"The folder of --duckdb-path `{path}` does not exist. Create it or choose another path."
+        )
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise ConfigError(
+            f"--duckdb-path `{path}` is not writable (read-only file or folder). Choose a "
+            "writable path or fix the permissions."
+        )
+
+
+@contextlib.contextmanager
+def pipeline_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]:
+    """Hold an exclusive lock on the pipeline so two runs never overlap.
+
+    Raises:
+        LockedError: another run holds the lock and `on_locked` is `fail`, or the wait ran out.
+    """
+    lock_path = Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + options.lock_timeout_seconds
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if options.on_locked != "wait":
+                    raise LockedError(
+                        f"Another run of pipeline `{pipeline.pipeline_name}` is in progress "
+                        f"(lock {lock_path}). This run exits without loading; use "
+                        "--on-locked wait to wait for it instead."
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise LockedError(
+                        f"Waited {options.lock_timeout_seconds:.0f} s for the other run of "
+                        f"pipeline `{pipeline.pipeline_name}` to finish; giving up."
+                    ) from None
+                if not announced:
+                    logger.warning(
+                        "Another run of pipeline %s holds %s; waiting",
+                        pipeline.pipeline_name,
+                        lock_path,
+                    )
+                    announced = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def forget_state_missing_from_destination(pipeline: dlt.Pipeline, options: RunOptions) -> None:
+    """Start over when the local cursor points at data the destination no longer has.
+
+    dlt keeps the cursor both beside the pipeline and in the destination. A deleted or
+    replaced DuckDB file would otherwise resume from the old cursor and load only recent
+    changes into an empty database.
+    """
+    local_cursor = (pipeline.state.get("sources", {}).get("jira", {}) or {}).get("issues_cursor")
+    if not local_cursor or pipeline.has_pending_data:
+        return
+    if destination_has_state(pipeline):
+        return
+    logger.warning(
+        "Dataset %s has no state of pipeline %s although the local state has a cursor (%s); "
+        "the destination was replaced or emptied, so this run loads everything again",
+        options.dataset,
+        pipeline.pipeline_name,
+        local_cursor,
+    )
+    pipeline.drop()
+
+
+def destination_has_state(pipeline: dlt.Pipeline) -> bool:
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("_dlt_pipeline_state")
+            rows = client.execute_sql(
+                f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
+            )
+            return bool(rows and rows[0][0])
+    except Exception:  # the dataset or the table does not exist yet
+        return False
+
+
+def remove_superseded_child_rows(pipeline: dlt.Pipeline) -> None:
+    """Delete child rows of an older version of an issue that a newer version replaced.
+
+    An issue edited while a run pages through the search is read twice; both versions' child
+    rows reach the same load, and only the newest version's rows may stay.
+    """
+    with pipeline.sql_client() as client:
+        existing = {name.lower() for name in _table_names(client)}
+        for table in CHILD_TABLES:
+            if table not in existing:
+                continue
+            qualified = client.make_qualified_table_name(table)
+            client.execute_sql(
+                f"delete from {qualified} where {PARENT_VERSION} < "
+                f"(select max(newer.{PARENT_VERSION}) from {qualified} as newer "
+                f"where newer.issue_id = {qualified}.issue_id)"
+            )
+
+
+def _table_names(client: Any) -> list[str]:
+    rows = client.execute_sql(
+        "select table_name from information_schema.tables where table_schema = %s",
+        client.dataset_name,
+    )
+    return [row[0] for row in rows or []]
+
+
+def rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Count the rows each loaded table holds now, after this run."""
+    counts: dict[str, int] = {}
+    with pipeline.sql_client() as client:
+        for name in sorted(_table_names(client)):
+            if name.startswith("_dlt"):
+                continue
+            qualified = client.make_qualified_table_name(name)
+            rows = client.execute_sql(f"select count(*) from {qualified}")
+            counts[name] = int(rows[0][0]) if rows else 0
+    return counts

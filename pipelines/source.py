@@ -1,0 +1,324 @@
+"""The dlt source: Jira issues loaded incrementally on `updated`, with their child tables.
+
+Any dlt pipeline can run it with its own destination::
+
+    import dlt
+    from pipelines import jira_source
+
+    pipeline = dlt.pipeline("jira", destination="duckdb", dataset_name="jira")
+    pipeline.run(jira_source(site_url="https://your-site.atlassian.net", auth="bearer"))
+
+Settings not passed as arguments come from dlt's providers: `SOURCES__JIRA__TOKEN` in the
+environment or `token` under `[sources.jira]` in `.dlt/secrets.toml`, and so on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.common.typing import TSecretStrValue
+from dlt.sources import DltResource
+
+from pipelines.client.auth import build_auth
+from pipelines.client.connection import resolve_connection
+from pipelines.client.search import IssueSearch
+from pipelines.client.transport import JiraClient, RetryPolicy
+from pipelines.errors import PayloadError
+from pipelines.normalize.arrow import arrow_table
+from pipelines.normalize.fields import FieldCatalog
+from pipelines.normalize.issues import NormalizedBatch, normalize_issues
+from pipelines.normalize.timestamps import format_utc, parse_instant
+from pipelines.observer import RunObserver
+from pipelines.reader import WindowReader
+from pipelines.window import compute_window, parse_start_date
+
+logger = logging.getLogger("jira_etl.source")
+
+# System fields the normalizer reads; custom fields are added from the field catalog.
+SYSTEM_FIELDS = [
+    "summary",
+    "issuetype",
+    "project",
+    "status",
+    "priority",
+    "resolution",
+    "resolutiondate",
+    "assignee",
+    "reporter",
+    "creator",
+    "created",
+    "updated",
+    "duedate",
+    "parent",
+    "description",
+    "environment",
+    "labels",
+    "components",
+    "fixVersions",
+    "versions",
+    "issuelinks",
+    "timeoriginalestimate",
+    "timeestimate",
+    "timespent",
+]
+
+# Child tables whose rows are replaced as a whole when their issue is reloaded.
+CHILD_TABLES = (
+    "issue_labels",
+    "issue_components",
+    "issue_fix_versions",
+    "issue_affected_versions",
+    "issue_field_values",
+    "issue_links",
+    "issue_sprints",
+)
+# A marker row with this column true clears an issue's old rows and is not stored itself.
+CLEAR_MARKER = "_jira_clear"
+# The parent issue's `updated` on every child row: a newer version replaces an older one.
+PARENT_VERSION = "issue_updated_at"
+
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+@dlt.source(name="jira", max_table_nesting=0)
+def jira_source(
+    token: TSecretStrValue = dlt.secrets.value,
+    auth: str = "bearer",
+    email: str | None = None,
+    base_url: str | None = None,
+    site_url: str | None = None,
+    cloud_id: str | None = None,
+    gateway_url: str | None = None,
+    jql: str | None = None,
+    lookback_minutes: float = 5.0,
+    start_date: str | None = None,
+    page_size: int = 100,
+    timeout_seconds: float = 60.0,
+    max_retries: int = 6,
+    min_retry_wait_seconds: float = 1.0,
+    max_retry_wait_seconds: float = 300.0,
+    observer: Any = None,
+) -> list[DltResource]:
+    """Load Jira issues changed since the stored cursor, and their child tables.
+
+    Args:
+        token: scoped or OAuth token (`bearer`), API token (`basic`) or PAT (`pat`).
+        auth: `bearer` (Cloud gateway), `basic` (Cloud site) or `pat` (Data Center).
+        email: the account e-mail, for `basic`.
+        base_url: the API root that `/rest/api/...` is appended to; wins over the others.
+        site_url: the Cloud site or Data Center server; used to discover the cloud id.
+        cloud_id: the site's cloud id, for the gateway.
+        gateway_url: the gateway root, `https://api.atlassian.com` unless proxied.
+        jql: the user's filter, e.g. `project in (ABC, DEF)`; combined with the window.
+        lookback_minutes: overlap subtracted from the stored cursor on the next run.
+        start_date: lower bound of the first run, `YYYY-MM-DD` or an ISO instant.
+        page_size: issues per search page; Jira may return fewer.
+        timeout_seconds: timeout of one HTTP request.
+        max_retries: attempts per request on 429, 5xx and connection faults.
+        min_retry_wait_seconds: shortest wait between attempts, even after `Retry-After: 0`.
+        max_retry_wait_seconds: longest `Retry-After` honoured before the run fails.
+        observer: a `RunObserver` that collects counters for the run summary.
+    """
+    run_observer: RunObserver = observer or RunObserver()
+    settings = {
+        "token": token,
+        "auth": auth,
+        "email": email,
+        "base_url": base_url,
+        "site_url": site_url,
+        "cloud_id": cloud_id,
+        "gateway_url": gateway_url,
+        "timeout_seconds": timeout_seconds,
+        "retry": RetryPolicy(
+            max_attempts=max(1, int(max_retries)),
+            min_wait=float(min_retry_wait_seconds),
+            max_retry_after=float(max_retry_wait_seconds),
+        ),
+    }
+    lookback = timedelta(minutes=float(lookback_minutes))
+    start = parse_start_date(start_date)
+    # Fail on bad auth settings when the source is built, before any request.
+    build_auth(auth, token, email)
+
+    @dlt.resource(name="jira_issue_batches", selected=False)
+    def issue_batches() -> Iterator[IssueBatch]:
+        state = dlt.current.source_state()
+        with open_client(settings) as client:
+            run_observer.client = client
+            catalog = load_field_catalog(client, state.get("field_columns"))
+            stored_cursor = state.get("issues_cursor")
+            cursor = parse_instant(stored_cursor) if stored_cursor else None
+            window = compute_window(cursor, lookback=lookback, start_date=start)
+            run_observer.window_lower = window.lower
+            run_observer.previous_cursor = cursor
+            reader = WindowReader(
+                IssueSearch(client),
+                user_jql=jql,
+                fields=search_fields(catalog),
+                page_size=page_size,
+            )
+            run_observer.reader = reader
+            flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
+            for page in reader.read(window):
+                normalized = normalize_issues(page, catalog, flavor=flavor)
+                run_observer.issues_read += len(page)
+                yield IssueBatch(normalized, catalog, page)
+            state["field_columns"] = catalog.column_names()
+            reached = reader.stats.max_updated
+            if reached is not None and (cursor is None or reached > cursor):
+                state["issues_cursor"] = format_utc(reached)
+            run_observer.cursor = (
+                parse_instant(state["issues_cursor"]) if state.get("issues_cursor") else None
+            )
+
+    resources: list[DltResource] = [issue_batches]
+    resources.append(
+        dlt.transformer(  # type: ignore[call-overload]
+            _table_rows("issues"),
+            data_from=issue_batches,
+            name="issues",
+            primary_key="id",
+            write_disposition=MERGE,
+            columns={"updated_at": {"dedup_sort": "desc"}},
+        )
+    )
+    for table in CHILD_TABLES:
+        resources.append(
+            dlt.transformer(  # type: ignore[call-overload]
+                _child_rows(table),
+                data_from=issue_batches,
+                name=table,
+                merge_key="issue_id",
+                write_disposition=MERGE,
+                columns={CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
+            )
+        )
+    resources.append(
+        dlt.transformer(  # type: ignore[call-overload]
+            _table_rows("sprints"),
+            data_from=issue_batches,
+            name="sprints",
+            primary_key="id",
+            write_disposition=MERGE,
+        )
+    )
+    return resources
+
+
+@dataclass
+class IssueBatch:
+    """One page of normalized issues with the catalog that typed its columns."""
+
+    normalized: NormalizedBatch
+    catalog: FieldCatalog
+    raw: list[dict[str, Any]]
+
+    @property
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        return self.normalized.tables
+
+    @property
+    def complete(self) -> dict[str, set[int]]:
+        return self.normalized.complete
+
+    @property
+    def versions(self) -> dict[int, datetime]:
+        """The `updated_at` of each issue in the batch, by issue id."""
+        return {row["id"]: row["updated_at"] for row in self.tables.get("issues", [])}
+
+
+def _key_not_null(table: pa.Table, column: str) -> pa.Table:
+    """Mark the key column non-nullable, as dlt marks primary and merge keys."""
+    index = table.schema.get_field_index(column)
+    schema = table.schema.set(index, table.schema.field(index).with_nullable(False))
+    return table.cast(schema)
+
+
+def _table_rows(table: str) -> Any:
+    def rows(batch: IssueBatch) -> Iterator[pa.Table]:
+        found = batch.tables.get(table) or []
+        if found:
+            yield _key_not_null(arrow_table(table, found, batch.catalog), "id")
+
+    rows.__name__ = table
+    return rows
+
+
+def _child_rows(table: str) -> Any:
+    def rows(batch: IssueBatch) -> Iterator[pa.Table]:
+        found = list(batch.tables.get(table) or [])
+        versions = batch.versions
+        with_rows = {row["issue_id"] for row in found}
+        markers = [
+            {"issue_id": issue_id}
+            for issue_id in sorted(batch.complete.get(table, set()) - with_rows)
+        ]
+        if not found and not markers:
+            return
+        arrow = arrow_table(table, found + markers, batch.catalog)
+        issue_ids = arrow.column("issue_id").to_pylist()
+        arrow = arrow.append_column(
+            pa.field(PARENT_VERSION, pa.timestamp("us", tz="UTC")),
+            pa.array([versions.get(i) for i in issue_ids], pa.timestamp("us", tz="UTC")),
+        )
+        arrow = arrow.append_column(
+            pa.field(CLEAR_MARKER, pa.bool_()),
+            pa.array([False] * len(found) + [True] * len(markers), pa.bool_()),
+        )
+        yield _key_not_null(arrow, "issue_id")
+
+    rows.__name__ = table
+    return rows
+
+
+class open_client:  # noqa: N801  (used as a context manager, like open())
+    """Resolve the connection and open one `JiraClient` for the run."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.client: JiraClient | None = None
+
+    def __enter__(self) -> JiraClient:
+        s = self.settings
+        auth = build_auth(s["auth"], s["token"], s["email"])
+        connection = resolve_connection(
+            auth,
+            base_url=s["base_url"],
+            site_url=s["site_url"],
+            cloud_id=s["cloud_id"],
+            gateway_url=s["gateway_url"],
+        )
+        self.client = JiraClient(connection, timeout=s["timeout_seconds"], retry=s["retry"])
+        return self.client
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def load_field_catalog(client: JiraClient, previous: dict[str, str] | None) -> FieldCatalog:
+    """Read `/field` and name a column for every field, keeping last run's names stable."""
+    fields = client.get(client.connection.api_path("field"))
+    if not isinstance(fields, list):
+        raise PayloadError(
+            f"{client.connection.api_path('field')} returned a {type(fields).__name__}, "
+            "expected a list of fields."
+        )
+    return FieldCatalog.from_fields(fields, previous=previous)
+
+
+def search_fields(catalog: FieldCatalog) -> list[str]:
+    """List the fields a search asks for: the system fields read plus every loaded custom field."""
+    custom = [spec.field_id for spec in (*catalog.single, *catalog.multi, *catalog.sprint)]
+    return SYSTEM_FIELDS + [f for f in custom if f not in SYSTEM_FIELDS]
+
+
+def cursor_of(state: dict[str, Any]) -> datetime | None:
+    stored = state.get("issues_cursor")
+    return parse_instant(stored) if stored else None

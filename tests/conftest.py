@@ -1,0 +1,30 @@
+"""Shared fixtures: the location of the recorded Jira payloads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_samples_dir() -> Path:
+    """Locate the recorded Jira payloads: `$JIRA_SAMPLES_DIR`, else `../shared/jira-samples`."""
+    configured = os.environ.get("JIRA_SAMPLES_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(REPO_ROOT.parent / "shared" / "jira-samples")
+    for candidate in candidates:
+        if (candidate / "pragati_search_jql_page_v3.json").is_file():
+            return candidate
+    pytest.fail(
+        "Recorded Jira payloads not found in "
+        + ", ".join(str(c) for c in candidates)
+        + ". Set JIRA_SAMPLES_DIR to the jira-samples folder."
+    )
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return find_samples_dir()

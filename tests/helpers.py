@@ -1,0 +1,80 @@
+"""Run the real CLI in a subprocess and read what it loaded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+) -> CliResult:
+    """Run `jira-etl ARGS` as a user would, with a clean JIRA_* environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "SOURCES__"))}
+    base["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    base["JIRA_MIN_RETRY_WAIT"] = "0.05"
+    base.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env=base,
+        cwd=str(cwd or REPO_ROOT),
+        timeout=timeout,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def query(path: Path, sql: str, dataset: str = "jira") -> list[tuple[Any, ...]]:
+    """Run `sql` on the DuckDB file with `dataset` as the default schema."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        catalog = connection.execute("select current_database()").fetchone()[0]
+        connection.execute(f'use "{catalog}"."{dataset}"')
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def snapshot(path: Path, dataset: str = "jira") -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table in the dataset, sorted, for before/after comparisons."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [dataset],
+            ).fetchall()
+        ]
+        result = {}
+        for table in tables:
+            catalog = connection.execute("select current_database()").fetchone()[0]
+            rows = connection.execute(f'select * from "{catalog}"."{dataset}"."{table}"').fetchall()
+            result[table] = sorted(rows, key=repr)
+        return result
+    finally:
+        connection.close()
