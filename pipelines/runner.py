@@ -185,18 +185,34 @@ def unwrap_os_error(exc: BaseException) -> OSError | None:
 
 
 def check_writable(path: Path) -> None:
-    """Fail early, with the path in the message, when the DuckDB file cannot be written."""
+    """Fail early, with the path in the message, when the DuckDB file cannot be written.
+
+    Raises:
+        ConfigError: the folder is missing or not a folder, the path is a folder, or a probe
+            write fails (read-only file system, permissions).
+    """
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise ConfigError(
             f"The folder of --duckdb-path `{path}` does not exist. Create it or choose another path."
         )
-    target = path if path.exists() else folder
-    if not os.access(target, os.W_OK):
+    if not folder.is_dir():
+        raise ConfigError(f"--duckdb-path `{path}` is inside `{folder}`, which is not a folder.")
+    if path.is_dir():
+        raise ConfigError(f"--duckdb-path `{path}` is a folder; give a file name such as jira.duckdb.")
+    probe = folder / f".{path.name}.jira-etl-probe"
+    try:
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        with open(probe, "wb") as handle:
+            handle.write(b"probe")
+        probe.unlink()
+    except OSError as exc:
         raise ConfigError(
-            f"--duckdb-path `{path}` is not writable (read-only file or folder). Choose a "
-            "writable path or fix the permissions."
-        )
+            f"--duckdb-path `{path}` is not writable ({exc.strerror or exc}). Choose a writable "
+            "path or fix the permissions or the mount."
+        ) from None
 
 
 @contextlib.contextmanager

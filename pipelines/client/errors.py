@@ -99,9 +99,10 @@ def _unauthorized(connection: Connection, messages: list[str]) -> str:
     if connection.host_kind == "gateway":
         if scope_hint:
             return (
-                f"401 from {host}: the token sent as {tried} lacks a scope this call needs. "
-                "Give the service account or app the read:jira-work and read:jira-user scopes "
-                "(and the agile read scopes for sprints)."
+                f"401 from {host}: the token sent as {tried} lacks a scope this call needs, or "
+                "it is a classic API token, which has no scopes. Give the service account or "
+                "app the read:jira-work and read:jira-user scopes (and the agile read scopes for "
+                "sprints); a classic API token needs --auth basic with --email at the site URL."
             )
         return (
             f"401 from {host} with {tried}: the token was rejected at the gateway (cloud id "

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipelines.emulator import items
 from pipelines.emulator.faults import Faults
+from pipelines.emulator.items import comment_truth, worklog_truth
+from pipelines.emulator.ratelimit import RateLimiter
+from pipelines.emulator.script import Script
 from pipelines.emulator.server import ALL_SCOPES, EmulatorHTTPServer
-from pipelines.emulator.store import Store, ms_to_datetime
+from pipelines.emulator.store import Store, ms_to_datetime, project_index
 
 __all__ = ["Emulator"]
 
@@ -36,6 +40,8 @@ class Emulator:
             the repository when it exists.
         port: port to bind on 127.0.0.1; 0 picks a free one.
         start: the clock's initial instant; default the current time.
+        rate_limit: requests allowed per second of wall-clock time; None sends no rate limit
+            headers and never answers 429 on its own.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class Emulator:
         samples_dir: str | Path | None = None,
         port: int = 0,
         start: dt.datetime | None = None,
+        rate_limit: int | None = None,
     ) -> None:
         if flavor not in ("cloud", "dc"):
             raise ValueError(f"Invalid flavor `{flavor}`: expected `cloud` or `dc`.")
@@ -70,7 +77,9 @@ class Emulator:
         self.scoped_token = "ATATT3xFfGF0-scoped-" + uuid.uuid5(names, "scoped").hex[:24]
         self.pat = "NjE4" + uuid.uuid5(names, "pat").hex
         self.tokens: dict[str, frozenset[str]] = {self.scoped_token: ALL_SCOPES}
-        self.faults = Faults()
+        self.faults = Faults(seed)
+        self.rate_limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self.script = Script(self.store, seed)
         self.requests: list[dict[str, Any]] = []
         self._requests_lock = threading.Lock()
         self._server: EmulatorHTTPServer | None = None
@@ -120,13 +129,71 @@ class Emulator:
     def add_fault(
         self,
         path_regex: str,
-        status: int,
-        times: int = 1,
+        status: int | None = None,
+        times: int | None = 1,
         retry_after: float | None = None,
         html: bool = False,
+        *,
+        probability: float | None = None,
+        every: int | None = None,
+        drop: bool = False,
+        delay_seconds: float = 0.0,
     ) -> None:
-        """Fail the next `times` requests whose path matches `path_regex` with `status`."""
-        self.faults.add(path_regex, status, times, retry_after, html)
+        """Fail requests whose path matches `path_regex` (searched in the request path).
+
+        Args:
+            path_regex: regular expression searched in the path, e.g. `r"/search/jql$"`.
+            status: status to answer with; None answers normally after `delay_seconds`.
+            times: firings before the rule is used up; None never runs out.
+            retry_after: seconds sent in `Retry-After`.
+            html: send an HTML error page instead of Jira's JSON error body.
+            probability: fire on each matching request with this probability (seeded).
+            every: fire on every `every`-th matching request only.
+            drop: close the connection without sending a response.
+            delay_seconds: wait this long before answering or dropping.
+        """
+        self.faults.add(
+            path_regex,
+            status,
+            times,
+            retry_after,
+            html,
+            probability=probability,
+            every=every,
+            drop=drop,
+            delay_seconds=delay_seconds,
+        )
+
+    def fault_plan(self, seed: int, rate: float) -> None:
+        """Fail about `rate` of all API requests with 429, 500, 503 or a dropped connection.
+
+        The same seed and the same sequence of requests give the same failures.
+        """
+        self.faults.plan(seed, rate)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # search visibility
+
+    @property
+    def visibility_lag_seconds(self) -> float:
+        """Seconds of emulator time before search sees a change; GET issue sees it at once."""
+        return self.store.index.lag_ms / 1000
+
+    @visibility_lag_seconds.setter
+    def visibility_lag_seconds(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"Invalid visibility lag `{seconds}`: expected 0 or more seconds.")
+        self.store.index.lag_ms = int(seconds * 1000)
+
+    def revoke_project(self, project_key: str) -> None:
+        """Remove the account's permission on a project: it leaves project lists and search,
+        and its issues answer 404."""
+        self.store.index.revoked.add(project_index(project_key))
+
+    def restore_project(self, project_key: str) -> None:
+        self.store.index.revoked.discard(project_index(project_key))
 
     # clock and zone
 
@@ -157,6 +224,48 @@ class Emulator:
     def truth(self) -> list[dict[str, Any]]:
         """Return the current issues as plain values (UTC datetimes), ascending by id."""
         return self.store.truth()
+
+    # comments and worklogs
+
+    def add_comment(self, id_or_key: str | int, body_text: str) -> dict[str, Any]:
+        """Add a comment by the emulator's user; the issue's `updated` becomes now."""
+        record = self.store.get(id_or_key)
+        return comment_truth(record.id, items.add_comment(self.store, record.id, body_text))
+
+    def delete_comment(self, comment_id: int | str) -> None:
+        """Delete a comment; the issue's `updated` becomes now.
+
+        Raises:
+            KeyError: no live comment has this id.
+        """
+        items.delete_comment(self.store, int(comment_id))
+
+    def add_worklog(self, id_or_key: str | int, seconds: int) -> dict[str, Any]:
+        """Log `seconds` of work; raises the issue's `timespent` and sets `updated` to now."""
+        record = self.store.get(id_or_key)
+        return worklog_truth(record.id, items.add_worklog(self.store, record.id, seconds))
+
+    def update_worklog(self, worklog_id: int | str, seconds: int) -> dict[str, Any]:
+        """Change the time spent of a worklog; it and its issue get `updated` = now."""
+        worklog = items.update_worklog(self.store, int(worklog_id), seconds)
+        record = items.owner_of(self.store, self.store.worklog_changes, worklog["id"], "worklog")
+        return worklog_truth(record.id, worklog)
+
+    def delete_worklog(self, worklog_id: int | str) -> None:
+        """Delete a worklog; `/worklog/deleted` lists it once a minute has passed."""
+        items.delete_worklog(self.store, int(worklog_id))
+
+    def comments_of(self, id_or_key: str | int) -> list[dict[str, Any]]:
+        """Return the live comments of an issue as plain values, oldest first."""
+        with self.store.lock:
+            record = self.store.get(id_or_key)
+            return [comment_truth(record.id, c) for c in self.store.comments(record)]
+
+    def worklogs_of(self, id_or_key: str | int) -> list[dict[str, Any]]:
+        """Return the live worklogs of an issue as plain values, oldest first."""
+        with self.store.lock:
+            record = self.store.get(id_or_key)
+            return [worklog_truth(record.id, w) for w in self.store.worklogs(record)]
 
     # request log
 

@@ -155,6 +155,38 @@ def delete_worklog(store: Store, worklog_id: int) -> int:
         return record.id
 
 
+def comment_truth(issue_id: int, comment: dict[str, Any]) -> dict[str, Any]:
+    """Return a comment as plain values: ids, author account id, UTC datetimes, body text."""
+    from pipelines.emulator.reference import USERS
+    from pipelines.emulator.richtext import adf_to_text
+    from pipelines.emulator.store import ms_to_datetime
+
+    return {
+        "id": comment["id"],
+        "issue_id": issue_id,
+        "author_account_id": USERS[comment["author"]].account_id,
+        "created": ms_to_datetime(comment["created"]),
+        "updated": ms_to_datetime(comment["updated"]),
+        "body_text": adf_to_text(comment["body"]),
+    }
+
+
+def worklog_truth(issue_id: int, worklog: dict[str, Any]) -> dict[str, Any]:
+    """Return a worklog as plain values: ids, seconds, UTC datetimes."""
+    from pipelines.emulator.reference import USERS
+    from pipelines.emulator.store import ms_to_datetime
+
+    return {
+        "id": worklog["id"],
+        "issue_id": issue_id,
+        "author_account_id": USERS[worklog["author"]].account_id,
+        "time_spent_seconds": worklog["time_spent_seconds"],
+        "started": ms_to_datetime(worklog["started"]),
+        "created": ms_to_datetime(worklog["created"]),
+        "updated": ms_to_datetime(worklog["updated"]),
+    }
+
+
 def _add(changes: ItemChanges, record: IssueRecord, item: dict[str, Any]) -> None:
     changes.added.setdefault(record.id, []).append(item)
     changes.owners[item["id"]] = record.id

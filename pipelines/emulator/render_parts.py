@@ -163,12 +163,13 @@ def render_issue(
         out["names"] = field_names(wanted)
     if "changelog" in expand:
         histories = store.histories(record)
-        newest = histories[::-1][:EMBEDDED_HISTORIES]
+        # Cloud embeds only the newest histories; Data Center embeds all of them, oldest first.
+        shown = histories if view.dc else histories[::-1][:EMBEDDED_HISTORIES]
         out["changelog"] = {
             "startAt": 0,
-            "maxResults": len(newest),
+            "maxResults": len(shown),
             "total": len(histories),
-            "histories": [render_history(h, view) for h in newest],
+            "histories": [render_history(h, view) for h in shown],
         }
     return out
 

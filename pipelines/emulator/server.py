@@ -22,6 +22,7 @@ from pipelines.emulator import reference as ref
 from pipelines.emulator import search
 from pipelines.emulator.collections import route_collections
 from pipelines.emulator.control import handle_control
+from pipelines.emulator.faults import Firing, fault_body
 from pipelines.emulator.render import View
 from pipelines.emulator.search import REMOVED, ApiError, Call
 
@@ -50,12 +51,15 @@ class Reply(Exception):
         self.content_type = content_type
 
 
-def required_scope(path: str) -> str:
+def required_scopes(path: str) -> frozenset[str]:
+    """Return the scopes a gateway token needs for `path` (sprints need the board scope too)."""
     if re.match(r"/rest/api/\d/(myself|user|users)(/|$)", path):
-        return USER_SCOPE
+        return frozenset({USER_SCOPE})
     if path.startswith("/rest/agile/"):
-        return SPRINT_SCOPE if "/sprint" in path else BOARD_SCOPE
-    return WORK_SCOPE
+        if "/sprint" in path:
+            return frozenset({BOARD_SCOPE, SPRINT_SCOPE})
+        return frozenset({BOARD_SCOPE})
+    return frozenset({WORK_SCOPE})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -84,24 +88,20 @@ class Handler(BaseHTTPRequestHandler):
         raw_body = self.rfile.read(length) if length else b""
         scheme = (self.headers.get("Authorization") or "").split(" ", 1)[0].lower() or None
         headers: dict[str, str] = {}
+        control = split.path.startswith("/_emulator/")
         try:
-            if emu.latency_ms and not split.path.startswith("/_emulator/"):
+            if emu.rate_limiter is not None and not control:
+                allowed, headers = emu.rate_limiter.check()
+                if not allowed:
+                    content_type, body = fault_body(429, html=False)
+                    self._send(429, body, content_type, headers)
+                    emu.record(method, split.path, split.query, raw_body, 429, scheme)
+                    return
+            if emu.latency_ms and not control:
                 time.sleep(emu.latency_ms / 1000)
-            fault = None if split.path.startswith("/_emulator/") else emu.faults.take(split.path)
-            if fault is not None:
-                content_type, body = emu.faults.body(fault)
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = str(int(fault.retry_after))
-                if fault.status == 429:
-                    headers.update(
-                        {
-                            "X-RateLimit-Limit": "100",
-                            "X-RateLimit-Remaining": "0",
-                            "X-RateLimit-NearLimit": "true",
-                        }
-                    )
-                self._send(fault.status, body, content_type, headers)
-                emu.record(method, split.path, split.query, raw_body, fault.status, scheme)
+            firing = None if control else emu.faults.take(split.path)
+            if firing is not None and self._fail(firing, headers):
+                emu.record(method, split.path, split.query, raw_body, firing.status or 0, scheme)
                 return
             status, payload, content_type = self._route(method, split.path, split.query, raw_body)
         except Reply as reply:
@@ -120,6 +120,28 @@ class Handler(BaseHTTPRequestHandler):
             content_type = "application/json;charset=UTF-8"
         self._send(status, body, content_type, headers)
         emu.record(method, split.path, split.query, raw_body, status, scheme)
+
+    def _fail(self, firing: Firing, headers: dict[str, str]) -> bool:
+        """Apply a fault: wait, then drop the connection or send the error; False if neither."""
+        if firing.delay_seconds:
+            time.sleep(firing.delay_seconds)
+        if firing.drop:
+            # Close the connection without a status line, like a proxy dropping the request.
+            self.close_connection = True
+            return True
+        if firing.status is None:
+            return False
+        content_type, body = fault_body(firing.status, firing.html)
+        fault_headers = dict(headers)
+        if firing.retry_after is not None:
+            fault_headers["Retry-After"] = str(int(firing.retry_after))
+        if firing.status == 429:
+            fault_headers.setdefault("X-RateLimit-Limit", "100")
+            fault_headers["X-RateLimit-Remaining"] = "0"
+            fault_headers["X-RateLimit-NearLimit"] = "true"
+            fault_headers["RateLimit-Reason"] = "jira-quota-tenant-based"
+        self._send(firing.status, body, content_type, fault_headers)
+        return True
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -248,7 +270,7 @@ class Handler(BaseHTTPRequestHandler):
         scopes = emu.tokens.get(token) if scheme in ("basic", "bearer") else None
         if scopes is None:
             raise Reply(401, TOKEN_401)
-        if required_scope(path) not in scopes:
+        if not required_scopes(path) <= scopes:
             raise Reply(401, SCOPE_401)
         return 0
 

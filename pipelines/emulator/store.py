@@ -205,7 +205,7 @@ class Store:
         from pipelines.emulator.mutations import apply_changes
 
         with self.lock:
-            project = _project_index(project_key)
+            project = project_index(project_key)
             now = self.now_ms()
             self.numbers[project] += 1
             seq = self._next_seq
@@ -251,7 +251,7 @@ class Store:
         """Move an issue to another project: new key, same id, `Key` and `project` items."""
         with self.lock:
             record = self.get(id_or_key)
-            target = _project_index(project_key)
+            target = project_index(project_key)
             if target == record.project:
                 return record
             now = self.now_ms()
@@ -365,7 +365,7 @@ def _version_name(version_id: int) -> str:
     return str(version_id)
 
 
-def _project_index(project_key: str) -> int:
+def project_index(project_key: str) -> int:
     for index, project in enumerate(ref.PROJECTS):
         if project.key == project_key.upper() or str(project.id) == str(project_key):
             return index

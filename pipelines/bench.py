@@ -1,0 +1,321 @@
+"""Benchmarks that print figures: fetch strategies against the emulator, and load speed alone.
+
+    python -m pipelines.bench fetch --issues 20000 --latency-ms 100
+    python -m pipelines.bench normalize --issues 20000
+
+`fetch` starts the emulator in its own process, then loads it once per strategy, each in a
+child process so that its peak memory (VmHWM) is its own. `normalize` records the pages of an
+in-process emulator first, then times only normalization and the dlt load of those pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipelines.limiter import MAX_IN_FLIGHT_CEILING
+
+STRATEGIES = ("sequential", "parallel")
+# The child reads the token from here, so it never shows in a process listing.
+TOKEN_VARIABLE = "JIRA_ETL_BENCH_TOKEN"
+
+
+def peak_memory_mb() -> float:
+    """Return this process's peak resident memory (VmHWM) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    return env
+
+
+def start_emulator(issues: int, latency_ms: int, seed: int) -> tuple[subprocess.Popen[str], dict]:
+    """Start `python -m pipelines.emulator` and return the process and its JSON line."""
+    command = [sys.executable, "-m", "pipelines.emulator", "--port", "0", "--issues", str(issues)]
+    command += ["--latency-ms", str(latency_ms), "--seed", str(seed)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=child_env())
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("The emulator exited before printing its URLs; run it alone to see why.")
+    return process, json.loads(line)
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Load the emulator once per strategy and print a table of figures and the speed-up."""
+    emulator, info = start_emulator(args.issues, args.latency_ms, args.seed)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for strategy in args.strategies.split(","):
+            command = [sys.executable, "-m", "pipelines.bench", "load", "--strategy", strategy]
+            command += ["--max-in-flight", str(args.max_in_flight)]
+            command += ["--site-url", info["site_url"], "--gateway-url", info["gateway_url"]]
+            env = child_env() | {TOKEN_VARIABLE: info["scoped_token"]}
+            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+            if done.returncode != 0:
+                sys.stderr.write(done.stderr[-3000:])
+                raise RuntimeError(f"The {strategy} load failed (exit {done.returncode}).")
+            results[strategy] = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+    print(f"fetch: {args.issues} issues, {args.latency_ms} ms latency, seed {args.seed}")
+    print(f"{'strategy':<12}{'seconds':>9}{'issues/s':>10}{'requests':>10}{'retries':>9}")
+    for strategy, figures in results.items():
+        print(
+            f"{strategy:<12}{figures['seconds']:>9.1f}{figures['issues_per_second']:>10.0f}"
+            f"{figures['requests']:>10}{figures['retries']:>9}"
+            f"   peak {figures['peak_mb']:.0f} MiB, {figures['issues']} issues, "
+            f"max in flight {figures['max_in_flight_seen']}"
+        )
+    if "sequential" in results and "parallel" in results:
+        ratio = results["sequential"]["seconds"] / results["parallel"]["seconds"]
+        print(f"parallel is {ratio:.1f}x faster than sequential")
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+def run_load(args: argparse.Namespace) -> int:
+    """Load the emulator once with one strategy in this process; print figures as JSON."""
+    from pipelines import source
+    from pipelines.parallel import make_reader
+    from pipelines.runner import RunOptions, run
+
+    readers: list[Any] = []
+
+    def reader_factory(search: Any, **kwargs: Any) -> Any:
+        reader = make_reader(args.strategy, search, max_in_flight=args.max_in_flight, **kwargs)
+        readers.append(reader)
+        return reader
+
+    # TODO: pass `strategy` and `max_in_flight` to `jira_source` once it takes them; until
+    # then the reader the source builds is swapped in this benchmark process only.
+    source.WindowReader = reader_factory  # type: ignore[assignment,misc]
+    settings = {
+        "auth": "bearer",
+        "token": os.environ[TOKEN_VARIABLE],
+        "site_url": args.site_url,
+        "gateway_url": args.gateway_url,
+    }
+    with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
+        options = RunOptions(
+            pipeline_name="jira_bench",
+            duckdb_path=str(Path(folder) / "bench.duckdb"),
+            pipelines_dir=str(Path(folder) / "pipelines"),
+            full_refresh=True,
+        )
+        started = time.monotonic()
+        summary = run(options, settings)
+        seconds = time.monotonic() - started
+    limiter = getattr(readers[0], "limiter", None) if readers else None
+    figures = {
+        "strategy": args.strategy,
+        "seconds": seconds,
+        "issues": summary.issues_read,
+        "issues_per_second": summary.issues_read / seconds if seconds else 0.0,
+        "requests": summary.requests,
+        "retries": summary.retries,
+        "rows": summary.rows.get("issues", 0),
+        "peak_mb": peak_memory_mb(),
+        "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+def record_pages(issues: int, seed: int) -> tuple[list[list[dict[str, Any]]], list[dict]]:
+    """Read every page of an in-process emulator; return the pages and the `/field` list."""
+    from pipelines.client.auth import build_auth
+    from pipelines.client.connection import resolve_connection
+    from pipelines.client.search import IssueSearch
+    from pipelines.client.transport import JiraClient
+    from pipelines.emulator import Emulator
+    from pipelines.normalize.fields import FieldCatalog
+    from pipelines.parallel import BulkReader
+    from pipelines.source import search_fields
+    from pipelines.window import Window
+
+    with Emulator(issues=issues, seed=seed) as emu:
+        auth = build_auth("bearer", emu.scoped_token)
+        connection = resolve_connection(auth, site_url=emu.site_url, gateway_url=emu.gateway_url)
+        with JiraClient(connection) as client:
+            fields = client.get(connection.api_path("field"))
+            catalog = FieldCatalog.from_fields(fields, previous=None)
+            reader = BulkReader(
+                IssueSearch(client), user_jql=None, fields=search_fields(catalog), max_in_flight=8
+            )
+            pages = list(reader.read(Window(None)))
+    return pages, fields
+
+
+def regroup(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str, Any]]]:
+    """Regroup recorded pages into lists of `size` issues, as a reader with that batch yields."""
+    issues = [issue for page in pages for issue in page]
+    return [issues[start : start + size] for start in range(0, len(issues), size)]
+
+
+def recorded_source(pages: list[list[dict[str, Any]]], fields: list[dict]) -> Any:
+    """Build a dlt source with the tables of `jira_source`, fed from recorded pages."""
+    import dlt
+
+    from pipelines import source
+    from pipelines.normalize.fields import FieldCatalog
+    from pipelines.normalize.issues import normalize_issues
+
+    catalog = FieldCatalog.from_fields(fields, previous=None)
+
+    @dlt.source(name="jira", max_table_nesting=0)
+    def jira_recorded() -> list[Any]:
+        @dlt.resource(name="jira_issue_batches", selected=False)
+        def batches() -> Iterator[Any]:
+            for page in pages:
+                normalized = normalize_issues(page, catalog, flavor="cloud")
+                yield source.IssueBatch(normalized, catalog, page)
+
+        resources = [
+            dlt.transformer(
+                source._table_rows("issues"),
+                data_from=batches,
+                name="issues",
+                primary_key="id",
+                write_disposition=source.MERGE,
+                columns={"updated_at": {"dedup_sort": "desc"}},
+            ),
+            dlt.transformer(
+                source._table_rows("sprints"),
+                data_from=batches,
+                name="sprints",
+                primary_key="id",
+                write_disposition=source.MERGE,
+            ),
+        ]
+        for table in source.CHILD_TABLES:
+            resources.append(
+                dlt.transformer(
+                    source._child_rows(table),
+                    data_from=batches,
+                    name=table,
+                    merge_key="issue_id",
+                    write_disposition=source.MERGE,
+                    columns={source.CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
+                )
+            )
+        return [batches, *resources]
+
+    return jira_recorded()
+
+
+def run_normalize(args: argparse.Namespace) -> int:
+    """Time normalization alone, then normalization plus the dlt load, of recorded pages."""
+    from pipelines.normalize.arrow import arrow_table
+    from pipelines.normalize.fields import FieldCatalog
+    from pipelines.normalize.issues import normalize_issues
+    from pipelines.runner import RunOptions, make_pipeline
+
+    pages, fields = record_pages(args.issues, args.seed)
+    pages = regroup(pages, args.batch_issues)
+    total = sum(len(page) for page in pages)
+    catalog = FieldCatalog.from_fields(fields, previous=None)
+    started = time.monotonic()
+    for page in pages:
+        normalized = normalize_issues(page, catalog, flavor="cloud")
+        for table, rows in normalized.tables.items():
+            if rows:
+                arrow_table(table, rows, catalog)
+    normalize_seconds = time.monotonic() - started
+
+    profiler = cProfile.Profile() if args.profile else None
+    with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
+        options = RunOptions(
+            pipeline_name="jira_bench_normalize",
+            duckdb_path=str(Path(folder) / "bench.duckdb"),
+            pipelines_dir=str(Path(folder) / "pipelines"),
+        )
+        pipeline = make_pipeline(options)
+        started = time.monotonic()
+        if profiler:
+            profiler.enable()
+        info = pipeline.run(recorded_source(pages, fields))
+        if profiler:
+            profiler.disable()
+        load_seconds = time.monotonic() - started
+        steps = {
+            step.step: (step.finished_at - step.started_at).total_seconds()
+            for step in pipeline.last_trace.steps
+            if step.finished_at and step.started_at
+        }
+    del info
+    print(
+        f"normalize: {total} issues recorded from the emulator (seed {args.seed}), "
+        f"{args.batch_issues} issues a batch"
+    )
+    print(
+        f"normalize_issues + arrow tables: {normalize_seconds:.1f} s, "
+        f"{total / normalize_seconds:,.0f} issues/s"
+    )
+    print(
+        f"dlt extract + normalize + load into DuckDB: {load_seconds:.1f} s, "
+        f"{total / load_seconds:,.0f} issues/s "
+        f"({', '.join(f'{name} {seconds:.1f} s' for name, seconds in steps.items())})"
+    )
+    print(f"peak memory of this process: {peak_memory_mb():.0f} MiB (recorded pages included)")
+    if profiler:
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(args.profile)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m pipelines.bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="compare fetch strategies end to end")
+    fetch.add_argument("--issues", type=int, default=20_000, help="issues the emulator serves")
+    fetch.add_argument("--latency-ms", type=int, default=100, help="delay per request, in ms")
+    fetch.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+    fetch.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated")
+    fetch.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=MAX_IN_FLIGHT_CEILING,
+        help=f"requests in flight for `parallel`, 1 to {MAX_IN_FLIGHT_CEILING}",
+    )
+    fetch.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    normalize = commands.add_parser("normalize", help="time normalization and loading alone")
+    normalize.add_argument("--issues", type=int, default=20_000, help="issues to record")
+    normalize.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+    normalize.add_argument("--batch-issues", type=int, default=100, help="issues a batch")
+    normalize.add_argument(
+        "--profile", type=int, default=0, help="print this many cProfile lines of the load"
+    )
+    load = commands.add_parser("load", help="one load in this process (used by `fetch`)")
+    load.add_argument("--strategy", choices=STRATEGIES, required=True)
+    load.add_argument("--max-in-flight", type=int, default=MAX_IN_FLIGHT_CEILING)
+    load.add_argument("--site-url", required=True)
+    load.add_argument("--gateway-url", required=True)
+    args = parser.parse_args(argv)
+    handlers = {"fetch": run_fetch, "normalize": run_normalize, "load": run_load}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Complete changelog histories per issue.
+
+Cloud reads many issues per request with `POST /rest/api/3/changelog/bulkfetch`, token-paged,
+oldest first. Data Center, and Cloud when bulk fetch is not served, reads each issue's
+`/issue/{id}/changelog` pages. A Data Center server without that endpoint is read with
+`GET /issue/{id}?expand=changelog`, accepted only when its `total` shows the list is whole.
+The capped changelog embedded in search results is never taken as the whole history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from pipelines.client.transport import JiraClient
+from pipelines.collections.paging import offset_pages
+from pipelines.errors import NotFoundError, PaginationError, PayloadError
+
+logger = logging.getLogger("jira_etl.collections")
+
+BULK_ISSUES = 1000
+BULK_PAGE_SIZE = 10_000
+ISSUE_PAGE_SIZE = 100
+
+History = dict[str, Any]
+
+
+def read_changelogs(
+    client: JiraClient, issue_ids: list[int]
+) -> Iterator[tuple[int, list[History]]]:
+    """Yield `(issue id, every history)` for each readable issue.
+
+    An issue that no longer exists, or whose complete history cannot be read, is left out so
+    that its stored rows stay as they are.
+    """
+    if not issue_ids:
+        return
+    if client.connection.flavor == "cloud":
+        try:
+            yield from _bulk(client, issue_ids)
+            return
+        except NotFoundError:
+            logger.warning(
+                "%s is not served; reading changelogs one issue at a time.",
+                client.connection.api_path("changelog/bulkfetch"),
+            )
+    for issue_id in issue_ids:
+        histories = read_issue_changelog(client, issue_id)
+        if histories is not None:
+            yield issue_id, histories
+
+
+def _bulk(client: JiraClient, issue_ids: list[int]) -> Iterator[tuple[int, list[History]]]:
+    path = client.connection.api_path("changelog/bulkfetch")
+    for start in range(0, len(issue_ids), BULK_ISSUES):
+        chunk = issue_ids[start : start + BULK_ISSUES]
+        # Histories of one issue may continue on the next page, so a chunk is yielded whole.
+        found: dict[int, list[History]] = {}
+        seen_tokens: set[str] = set()
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "issueIdsOrKeys": [str(i) for i in chunk],
+                "maxResults": BULK_PAGE_SIZE,
+            }
+            if token:
+                body["nextPageToken"] = token
+            page = client.post(path, body)
+            logs = page.get("issueChangeLogs") if isinstance(page, dict) else None
+            if not isinstance(logs, list):
+                raise PayloadError(f"{path} returned a page without an `issueChangeLogs` list.")
+            for log in logs:
+                issue_id = _issue_id(log, path)
+                histories = log.get("changeHistories")
+                if not isinstance(histories, list):
+                    raise PayloadError(f"{path}: issue `{issue_id}` has no `changeHistories` list.")
+                found.setdefault(issue_id, []).extend(histories)
+            token = page.get("nextPageToken")
+            if not token:
+                break
+            if token in seen_tokens:
+                raise PaginationError(f"{path} returned page token `{token[:24]}...` twice.")
+            seen_tokens.add(token)
+        # An issue with no history is absent from the response: its history is empty.
+        for issue_id in chunk:
+            yield issue_id, found.get(issue_id, [])
+
+
+def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | None:
+    """Read every history of one issue; None when the issue is gone or the list is partial."""
+    path = client.connection.api_path(f"issue/{issue_id}/changelog")
+    try:
+        histories = [h for page in offset_pages(client, path, "values") for h in page]
+        return histories
+    except NotFoundError:
+        pass
+    # Issue endpoints answer 404 both for a missing endpoint and a missing issue.
+    issue_path = client.connection.api_path(f"issue/{issue_id}")
+    try:
+        issue = client.get(issue_path, {"expand": "changelog", "fields": "updated"})
+    except NotFoundError:
+        logger.info("Issue %s was not found; its changelog rows are kept.", issue_id)
+        return None
+    changelog = issue.get("changelog") if isinstance(issue, dict) else None
+    histories = changelog.get("histories") if isinstance(changelog, dict) else None
+    if not isinstance(histories, list):
+        return None
+    total = changelog.get("total")
+    if isinstance(total, int) and total > len(histories):
+        logger.warning(
+            "Issue %s: %s returned %d of %d histories; its changelog rows are kept.",
+            issue_id,
+            issue_path,
+            len(histories),
+            total,
+        )
+        return None
+    return histories
+
+
+def _issue_id(log: Any, path: str) -> int:
+    value = log.get("issueId") if isinstance(log, dict) else None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    raise PayloadError(f"{path} returned a changelog without a numeric `issueId`: `{value}`.")

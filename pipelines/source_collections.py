@@ -1,0 +1,483 @@
+"""dlt resources for the complete collections of each issue and for the reference tables.
+
+`collection_resources` adds transformers on the driver resource `jira_issue_batches`: for
+every issue in the run's window they read the complete changelog, comments and worklogs and
+replace that issue's stored rows. `reference_resources` returns standalone resources that do
+not depend on issues. Both take the settings dict that `jira_source` builds.
+
+Replacement works like the child tables of `issues`: the tables merge on `issue_id` with
+`delete-insert`, and an issue whose complete collection is now empty gets one marker row
+whose `_jira_clear` column is true, which deletes its old rows and is not stored. An issue
+whose collection could not be read completely gets no rows, so its stored rows stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from pipelines.client.auth import build_auth
+from pipelines.client.connection import Connection, resolve_connection
+from pipelines.client.transport import JiraClient
+from pipelines.collections import agile, reference
+from pipelines.collections.changelog import read_changelogs
+from pipelines.collections.comments import read_comments
+from pipelines.collections.worklogs import (
+    list_worklogs,
+    read_worklog_changes,
+    read_worklogs,
+)
+from pipelines.errors import AuthError, NotFoundError
+from pipelines.normalize import collections as rows_of
+from pipelines.normalize.arrow import arrow_table
+from pipelines.normalize.fields import FieldCatalog
+from pipelines.normalize.sprints import parse_sprint
+
+logger = logging.getLogger("jira_etl.collections")
+
+COLLECTION_TABLES = ("issue_changelog", "issue_comments", "worklogs")
+REFERENCE_TABLES = (
+    "users",
+    "projects",
+    "statuses",
+    "priorities",
+    "issue_types",
+    "resolutions",
+    "versions",
+    "components",
+    "fields",
+)
+# `sprints` completed from the agile API is selected with this name.
+AGILE_SPRINTS = "sprints"
+
+# Same marker column as the child tables of `issues`.
+CLEAR_MARKER = "_jira_clear"
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+CLEAR_HINT = {CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}}
+# The worklog feed starts this far before the first run's start, so it overlaps the window.
+FIRST_FEED_OVERLAP_MS = 10 * 60_000
+
+
+class ClientFactory:
+    """Open `JiraClient`s for the collection resources, resolving the connection once."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self._connection: Connection | None = None
+
+    def open(self) -> JiraClient:
+        s = self.settings
+        if self._connection is None:
+            auth = build_auth(s["auth"], s["token"], s.get("email"))
+            self._connection = resolve_connection(
+                auth,
+                base_url=s.get("base_url"),
+                site_url=s.get("site_url"),
+                cloud_id=s.get("cloud_id"),
+                gateway_url=s.get("gateway_url"),
+            )
+        return JiraClient(
+            self._connection, timeout=s.get("timeout_seconds", 60.0), retry=s.get("retry")
+        )
+
+
+def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -> list[DltResource]:
+    """Build the transformers that load each changed issue's complete collections.
+
+    Args:
+        issue_batches: the driver resource yielding `IssueBatch` objects.
+        settings: the connection settings of `jira_source` (`token`, `auth`, `email`,
+            `base_url`, `site_url`, `cloud_id`, `gateway_url`, `timeout_seconds`, `retry`),
+            plus optional `tables`, the table names to load (default: all of
+            `COLLECTION_TABLES`).
+
+    Returns:
+        Transformers for `issue_changelog`, `issue_comments` and `worklogs`, and the
+        standalone `worklog_changes` resource that applies the worklog change feed.
+    """
+    clients = ClientFactory(settings)
+    wanted = _wanted(settings, COLLECTION_TABLES)
+    resources: list[DltResource] = []
+    if "issue_changelog" in wanted:
+        resources.append(
+            dlt.transformer(
+                _changelog(clients),
+                data_from=issue_batches,
+                name="issue_changelog",
+                merge_key="issue_id",
+                write_disposition=MERGE,
+                columns=CLEAR_HINT,
+            )
+        )
+    if "issue_comments" in wanted:
+        resources.append(
+            dlt.transformer(
+                _per_issue(clients, "issue_comments", read_comments, rows_of.comment_row),
+                data_from=issue_batches,
+                name="issue_comments",
+                merge_key="issue_id",
+                write_disposition=MERGE,
+                columns=CLEAR_HINT,
+            )
+        )
+    if "worklogs" in wanted:
+        worklog_hints: dict[str, Any] = {
+            "table_name": "worklogs",
+            "primary_key": "id",
+            "merge_key": "issue_id",
+            "write_disposition": MERGE,
+            "columns": CLEAR_HINT,
+        }
+        resources.append(
+            dlt.transformer(
+                _per_issue(clients, "worklogs", read_worklogs, _worklog_row),
+                data_from=issue_batches,
+                name="worklogs",
+                **worklog_hints,
+            )
+        )
+        lookback_ms = int(float(settings.get("lookback_minutes", 5.0)) * 60_000)
+        resources.append(
+            dlt.resource(
+                _worklog_feed(clients, lookback_ms), name="worklog_changes", **worklog_hints
+            )
+        )
+    return resources
+
+
+def reference_resources(settings: dict[str, Any]) -> list[DltResource]:
+    """Build the standalone resources of the reference tables and the agile sprints.
+
+    Lists that Jira returns whole (`statuses`, `priorities`, `issue_types`, `resolutions`,
+    `fields`) replace the table; the others merge on their id, so a project or user that is
+    no longer listed keeps its row. `settings` may name the tables to load in `tables`
+    (default: all of `REFERENCE_TABLES` and `sprints`).
+    """
+    clients = ClientFactory(settings)
+    wanted = _wanted(settings, (*REFERENCE_TABLES, AGILE_SPRINTS))
+    specs: list[tuple[str, Callable[[JiraClient], Iterator[dict[str, Any]]], dict[str, Any]]] = [
+        ("users", _users, {"primary_key": "account_id", "write_disposition": MERGE}),
+        (
+            "projects",
+            _mapped(reference.read_projects, rows_of.project_row),
+            {"primary_key": "id", "write_disposition": MERGE},
+        ),
+        ("statuses", _listed("status", rows_of.status_row), {"write_disposition": "replace"}),
+        (
+            "priorities",
+            _listed("priority", lambda v: rows_of.named_row("priorities", v)),
+            {"write_disposition": "replace"},
+        ),
+        (
+            "issue_types",
+            _listed("issuetype", rows_of.issue_type_row),
+            {"write_disposition": "replace"},
+        ),
+        (
+            "resolutions",
+            _listed("resolution", lambda v: rows_of.named_row("resolutions", v)),
+            {"write_disposition": "replace"},
+        ),
+        (
+            "versions",
+            _per_project(reference.read_project_versions, rows_of.version_row),
+            {"primary_key": "id", "write_disposition": MERGE},
+        ),
+        (
+            "components",
+            _per_project(reference.read_project_components, rows_of.component_row),
+            {"primary_key": "id", "write_disposition": MERGE},
+        ),
+        ("fields", _fields, {"primary_key": "field_id", "write_disposition": "replace"}),
+    ]
+    resources = [
+        dlt.resource(_as_arrow(clients, table, read), name=table, **hints)
+        for table, read, hints in specs
+        if table in wanted
+    ]
+    if AGILE_SPRINTS in wanted:
+        resources.append(
+            dlt.resource(
+                _agile_sprints(clients),
+                name="board_sprints",
+                table_name="sprints",
+                primary_key="id",
+                write_disposition=MERGE,
+            )
+        )
+    return resources
+
+
+# Collections
+
+
+def _issues_of(batch: Any) -> list[tuple[int, dict[str, Any] | None]]:
+    """Return `(issue id, raw issue or None)` for each issue of a batch."""
+    raw_by_id: dict[int, dict[str, Any]] = {}
+    for raw in getattr(batch, "raw", None) or []:
+        if isinstance(raw, dict) and str(raw.get("id", "")).isdigit():
+            raw_by_id[int(raw["id"])] = raw
+    return [(issue_id, raw_by_id.get(issue_id)) for issue_id in batch.normalized.issue_ids]
+
+
+def _changelog(clients: ClientFactory) -> Callable[[Any], Iterator[pa.Table]]:
+    def issue_changelog(batch: Any) -> Iterator[pa.Table]:
+        ids = [issue_id for issue_id, _raw in _issues_of(batch)]
+        rows: list[dict[str, Any]] = []
+        complete: list[int] = []
+        with clients.open() as client:
+            for issue_id, histories in read_changelogs(client, ids):
+                complete.append(issue_id)
+                for history in histories:
+                    rows.extend(rows_of.changelog_rows(issue_id, history))
+        table = replacement_table("issue_changelog", rows, complete)
+        if table is not None:
+            yield table
+
+    return issue_changelog
+
+
+def _worklog_row(issue_id: int, worklog: dict[str, Any]) -> dict[str, Any]:
+    return rows_of.worklog_row(worklog, issue_id)
+
+
+def _per_issue(
+    clients: ClientFactory,
+    table: str,
+    read: Callable[..., list[dict[str, Any]] | None],
+    to_row: Callable[[int, dict[str, Any]], dict[str, Any]],
+) -> Callable[[Any], Iterator[pa.Table]]:
+    def rows(batch: Any) -> Iterator[pa.Table]:
+        found: list[dict[str, Any]] = []
+        complete: list[int] = []
+        with clients.open() as client:
+            for issue_id, raw in _issues_of(batch):
+                items = read(client, issue_id, raw)
+                if items is None:
+                    continue
+                complete.append(issue_id)
+                found.extend(to_row(issue_id, item) for item in items)
+        result = replacement_table(table, found, complete)
+        if result is not None:
+            yield result
+
+    rows.__name__ = table
+    return rows
+
+
+def replacement_table(
+    table: str, rows: list[dict[str, Any]], complete: Collection[int]
+) -> pa.Table | None:
+    """Build the arrow table that replaces the stored rows of every issue in `complete`.
+
+    Issues in `complete` without rows get a marker row that clears their old rows. In
+    `worklogs`, whose primary key `id` cannot be null, the marker's id is the negated issue
+    id, which no worklog has. Returns None when there is nothing to load.
+    """
+    with_rows = {row["issue_id"] for row in rows}
+    markers = [{"issue_id": i} for i in sorted(set(complete) - with_rows)]
+    if table == "worklogs":
+        for marker in markers:
+            marker["id"] = -marker["issue_id"]
+    if not rows and not markers:
+        return None
+    arrow = rows_of.rows_to_arrow(table, rows + markers)
+    flags = [False] * len(rows) + [True] * len(markers)
+    arrow = arrow.append_column(pa.field(CLEAR_MARKER, pa.bool_()), pa.array(flags, pa.bool_()))
+    return _not_null(arrow, "issue_id", *(["id"] if table == "worklogs" else []))
+
+
+def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iterator[pa.Table]]:
+    def worklog_changes() -> Iterator[pa.Table]:
+        state = dlt.current.source_state()
+        since = state.get("worklogs_since")
+        if since is None:
+            # The first run reads every issue's worklogs through the window; the feed starts
+            # now, so the next run sees changes made from here on.
+            # NOTE: this uses the local clock; a Jira clock far behind it could skip changes
+            # made in the first minutes after the first run.
+            state["worklogs_since"] = int(time.time() * 1000) - FIRST_FEED_OVERLAP_MS
+            return
+        with clients.open() as client:
+            changes = read_worklog_changes(client, max(0, int(since) - lookback_ms))
+            # A changed worklog's whole issue is re-read, because the table replaces the
+            # worklogs of an issue as one set.
+            # NOTE: the feed is site-wide, so issues outside the run's JQL filter are loaded
+            # when their worklogs change.
+            touched = sorted(
+                {
+                    rows_of.worklog_row(worklog)["issue_id"]
+                    for worklog in list_worklogs(client, changes.updated_ids)
+                }
+            )
+            rows: list[dict[str, Any]] = []
+            complete: list[int] = []
+            for issue_id in touched:
+                items = read_worklogs(client, issue_id)
+                if items is not None:
+                    complete.append(issue_id)
+                    rows.extend(rows_of.worklog_row(item, issue_id) for item in items)
+        table = replacement_table("worklogs", rows, complete)
+        deleted = _deletion_markers(changes.deleted_ids)
+        if table is not None:
+            yield table
+        if deleted is not None:
+            yield deleted
+        state["worklogs_since"] = changes.until
+
+    return worklog_changes
+
+
+def _deletion_markers(worklog_ids: list[int]) -> pa.Table | None:
+    """Marker rows that delete worklogs by id. Their `issue_id` is 0, which no issue has, so
+    the merge on `issue_id` deletes nothing else."""
+    if not worklog_ids:
+        return None
+    markers = [{"id": w, "issue_id": 0} for w in sorted(set(worklog_ids))]
+    arrow = rows_of.rows_to_arrow("worklogs", markers)
+    arrow = arrow.append_column(
+        pa.field(CLEAR_MARKER, pa.bool_()), pa.array([True] * len(markers), pa.bool_())
+    )
+    return _not_null(arrow, "issue_id", "id")
+
+
+# Reference tables
+
+
+def _as_arrow(
+    clients: ClientFactory, table: str, read: Callable[[JiraClient], Iterator[dict[str, Any]]]
+) -> Callable[[], Iterator[pa.Table]]:
+    def rows() -> Iterator[pa.Table]:
+        with clients.open() as client:
+            found = list(read(client))
+        if found:
+            key = {"users": "account_id", "fields": "field_id"}.get(table, "id")
+            yield _not_null(rows_of.rows_to_arrow(table, found), key)
+
+    rows.__name__ = table
+    return rows
+
+
+def _users(client: JiraClient) -> Iterator[dict[str, Any]]:
+    try:
+        users = list(reference.read_users(client))
+    except AuthError as error:
+        logger.warning(
+            "Skipped the users table: the token lacks the scope `%s` (%s).",
+            reference.USER_SCOPE,
+            error.url,
+        )
+        return
+    for user in users:
+        row = rows_of.user_row(user)
+        if row["account_id"]:
+            yield row
+
+
+def _mapped(
+    read: Callable[[JiraClient], Iterator[dict[str, Any]]],
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
+    def rows(client: JiraClient) -> Iterator[dict[str, Any]]:
+        for value in read(client):
+            yield to_row(value)
+
+    return rows
+
+
+def _listed(
+    endpoint: str, to_row: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
+    return _mapped(lambda client: iter(reference.read_list(client, endpoint)), to_row)
+
+
+def _per_project(
+    read: Callable[[JiraClient, int], list[dict[str, Any]]],
+    to_row: Callable[[dict[str, Any], int], dict[str, Any]],
+) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
+    def rows(client: JiraClient) -> Iterator[dict[str, Any]]:
+        for project in reference.read_projects(client):
+            project_id = rows_of.project_row(project)["id"]
+            try:
+                values = read(client, project_id)
+            except NotFoundError:
+                continue
+            for value in values:
+                yield to_row(value, project_id)
+
+    return rows
+
+
+def _fields(client: JiraClient) -> Iterator[dict[str, Any]]:
+    fields = reference.read_list(client, "field")
+    previous = dlt.current.source_state().get("field_columns")
+    catalog = FieldCatalog.from_fields(fields, previous=previous)
+    yield from rows_of.field_rows(fields, catalog)
+
+
+def _agile_sprints(clients: ClientFactory) -> Callable[[], Iterator[pa.Table]]:
+    def board_sprints() -> Iterator[pa.Table]:
+        sprints: dict[int, dict[str, Any]] = {}
+        with clients.open() as client:
+            try:
+                boards = list(agile.read_boards(client))
+            except (AuthError, NotFoundError) as error:
+                _warn_agile(agile.BOARD_SCOPE, error)
+                return
+            for board in boards:
+                board_id = board.get("id")
+                if not isinstance(board_id, int):
+                    continue
+                try:
+                    found = agile.read_board_sprints(client, board_id)
+                except (AuthError, NotFoundError) as error:
+                    _warn_agile(agile.SPRINT_SCOPE, error)
+                    return
+                for value in found:
+                    sprint = parse_sprint(value)
+                    sprints[sprint["id"]] = sprint
+        if sprints:
+            table = arrow_table("sprints", list(sprints.values()), FieldCatalog({}))
+            yield _not_null(table, "id")
+
+    return board_sprints
+
+
+def _warn_agile(scope: str, error: AuthError | NotFoundError) -> None:
+    if isinstance(error, AuthError):
+        logger.warning(
+            "Sprints were not completed from the agile API: the token lacks the scope `%s` "
+            "(401 from %s). Sprints named in the issues' Sprint field are still loaded; grant "
+            "the scope to load every sprint of every board.",
+            scope,
+            error.url,
+        )
+    else:
+        logger.warning(
+            "Sprints were not completed from the agile API: %s answered 404 (Jira Software "
+            "may not be installed). Sprints named in the issues' Sprint field are still loaded.",
+            error.url,
+        )
+
+
+# Helpers
+
+
+def _wanted(settings: dict[str, Any], tables: tuple[str, ...]) -> set[str]:
+    chosen = settings.get("tables")
+    return set(tables) if chosen is None else set(tables) & set(chosen)
+
+
+def _not_null(table: pa.Table, *columns: str) -> pa.Table:
+    """Mark key columns non-nullable, as dlt marks primary and merge keys."""
+    schema = table.schema
+    for column in columns:
+        index = schema.get_field_index(column)
+        schema = schema.set(index, schema.field(index).with_nullable(False))
+    return table.cast(schema)

@@ -1,0 +1,194 @@
+"""Row builders of the collection and reference tables, on recorded Jira payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.errors import PayloadError
+from pipelines.normalize import collections as rows_of
+from pipelines.normalize.fields import FieldCatalog
+from pipelines.source_collections import replacement_table
+
+
+def load(samples_dir: Path, name: str) -> Any:
+    return json.loads((samples_dir / name).read_text(encoding="utf-8"))
+
+
+def test_changelog_first_history_row(samples_dir: Path) -> None:
+    logs = load(samples_dir, "devlake_issue_changelogs_v3.json")
+    history = logs[0]["values"][0]
+    rows = rows_of.changelog_rows(13383, history)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["issue_id"] == 13383
+    assert row["history_id"] == 57278
+    assert row["item_position"] == 0
+    # 2021-01-25T11:09:27.985+0800
+    assert row["created_at"] == datetime(2021, 1, 25, 3, 9, 27, 985000, tzinfo=UTC)
+    # The recorded author has an empty accountId and no key or name.
+    assert row["author_account_id"] is None
+    assert row["field"] == "description"
+    assert row["field_id"] == "description"
+    assert row["field_type"] == "jira"
+    assert row["from_value"] is None
+    assert row["from_string"] is None
+    assert row["to_string"].startswith("平均域的显示需要配合 [~accountid:acc-0021]")
+
+
+def test_changelog_rows_cover_every_item(samples_dir: Path) -> None:
+    logs = load(samples_dir, "devlake_issue_changelogs_v3.json")
+    assert [len(group["values"]) for group in logs] == [100, 100, 79]
+    for group in logs:
+        issue_id = int(group["issueId"])
+        rows = [r for h in group["values"] for r in rows_of.changelog_rows(issue_id, h)]
+        expected = sum(len(h["items"]) for h in group["values"])
+        assert len(rows) == expected
+        keys = {(r["history_id"], r["item_position"]) for r in rows}
+        assert len(keys) == len(rows)
+
+
+def test_comment_row_from_sample(samples_dir: Path) -> None:
+    comment = load(samples_dir, "airbyte_issue_comments_v3.json")["comments"][0]
+    row = rows_of.comment_row(10625, comment)
+    assert row["id"] == 10755
+    assert row["issue_id"] == 10625
+    assert row["author_account_id"] == "acc-0001"
+    assert row["update_author_account_id"] == "acc-0001"
+    # 2022-05-17T04:06:55.076-0700
+    assert row["created_at"] == datetime(2022, 5, 17, 11, 6, 55, 76000, tzinfo=UTC)
+    assert row["updated_at"] == row["created_at"]
+    assert row["body_text"] == "Closed"
+    assert json.loads(row["body_adf"])["content"][0]["content"][0]["text"] == "Closed"
+    assert row["visibility_type"] is None
+    assert row["visibility_value"] is None
+
+
+def test_comment_row_with_wiki_body() -> None:
+    comment = {
+        "id": "7",
+        "author": {"key": "JIRAUSER1", "name": "bob"},
+        "body": "h1. Title\n*bold*",
+        "created": "2024-03-01T10:00:00.000+0100",
+        "updated": "2024-03-01T10:00:00.000+0100",
+        "visibility": {"type": "role", "value": "Developers"},
+    }
+    row = rows_of.comment_row(1, comment)
+    assert row["author_account_id"] == "JIRAUSER1"
+    assert row["body_text"] == "h1. Title\n*bold*"
+    assert row["body_adf"] is None
+    assert row["visibility_type"] == "role"
+    assert row["visibility_value"] == "Developers"
+
+
+def test_worklog_row_from_sample(samples_dir: Path) -> None:
+    worklog = load(samples_dir, "airbyte_issue_worklogs_v3.json")["worklogs"][0]
+    row = rows_of.worklog_row(worklog)
+    assert row["id"] == 100028
+    assert row["issue_id"] == 10002
+    assert row["author_account_id"] == "acc-0004"
+    assert row["started_at"] == datetime(2021, 1, 17, 12, 34, tzinfo=UTC)
+    assert row["time_spent_seconds"] == 12000
+    assert row["comment_text"] == "I did some work here."
+    assert row["created_at"] is None
+    assert row["updated_at"] == datetime(2021, 1, 18, 23, 45, tzinfo=UTC)
+
+
+def test_worklog_row_rejects_text_seconds() -> None:
+    with pytest.raises(PayloadError, match="timeSpentSeconds"):
+        rows_of.worklog_row({"id": "1", "issueId": "2", "timeSpentSeconds": "3h"})
+
+
+def test_user_rows_from_sample(samples_dir: Path) -> None:
+    users = load(samples_dir, "airbyte_users_v3.json")
+    rows = [rows_of.user_row(u) for u in users]
+    assert [r["account_id"] for r in rows] == ["acc-0002", "acc-0003"]
+    assert rows[0]["account_type"] == "atlassian"
+    assert rows[0]["display_name"] is None
+    assert rows[0]["is_active"] is None
+
+
+def test_field_rows_from_sample(samples_dir: Path) -> None:
+    fields = load(samples_dir, "airbyte_fields_v3.json")
+    rows = rows_of.field_rows(fields, FieldCatalog.from_fields(fields))
+    by_id = {r["field_id"]: r for r in rows}
+    assert list(by_id) == ["statuscategorychangedate", "issuetype", "parent"]
+    status_changed = by_id["statuscategorychangedate"]
+    assert status_changed["name"] == "Status Category Changed"
+    assert status_changed["is_custom"] is False
+    assert status_changed["schema_type"] == "datetime"
+    assert status_changed["column_name"] is None
+    assert by_id["issuetype"]["is_custom"] is True
+    assert by_id["issuetype"]["column_name"] == "issue_type_id"
+    assert by_id["parent"]["schema_type"] is None
+    assert by_id["parent"]["column_name"] == "parent_id"
+
+
+def test_custom_field_row_names_its_column() -> None:
+    fields = [
+        {
+            "id": "customfield_10016",
+            "name": "Story point estimate",
+            "custom": True,
+            "schema": {
+                "type": "number",
+                "custom": "com.pyxis.greenhopper.jira:jsw-story-points",
+                "customId": 10016,
+            },
+        }
+    ]
+    row = rows_of.field_rows(fields, FieldCatalog.from_fields(fields))[0]
+    assert row["column_name"] == "story_point_estimate"
+    assert row["schema_custom"] == "com.pyxis.greenhopper.jira:jsw-story-points"
+
+
+def test_reference_rows() -> None:
+    status = rows_of.status_row(
+        {
+            "id": "3",
+            "name": "In Progress",
+            "statusCategory": {"key": "indeterminate", "name": "In Progress"},
+        }
+    )
+    assert status == {
+        "id": 3,
+        "name": "In Progress",
+        "status_category": "indeterminate",
+        "status_category_name": "In Progress",
+    }
+    version = rows_of.version_row(
+        {
+            "id": "10001",
+            "name": "1.0",
+            "released": True,
+            "archived": False,
+            "releaseDate": "2024-02-29",
+        },
+        project_id=10000,
+    )
+    assert version["project_id"] == 10000
+    assert version["release_date"].isoformat() == "2024-02-29"
+    assert (
+        rows_of.issue_type_row({"id": "10003", "name": "Sub-task", "subtask": True})["is_subtask"]
+        is True
+    )
+    assert (
+        rows_of.project_row({"id": "10000", "key": "ABC", "name": "Alpha"})["is_archived"] is False
+    )
+
+
+def test_replacement_marks_empty_issues() -> None:
+    rows = [{"id": 5, "issue_id": 1}]
+    table = replacement_table("worklogs", rows, complete=[1, 2])
+    assert table is not None
+    assert table.column("issue_id").to_pylist() == [1, 2]
+    assert table.column("id").to_pylist() == [5, -2]
+    assert table.column("_jira_clear").to_pylist() == [False, True]
+
+
+def test_replacement_leaves_unread_issues() -> None:
+    assert replacement_table("issue_comments", [], complete=[]) is None
