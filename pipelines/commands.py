@@ -41,6 +41,7 @@ def register_commands(group: click.Group) -> None:
     group.add_command(check)
     group.add_command(emulator)
     group.add_command(demo)
+    group.add_command(status)
     try:
         from pipelines.reporting.cli import report_command as report
         from pipelines.reporting.cli import sql
@@ -133,3 +134,76 @@ def _apply_reporting(duckdb_path: str, dataset: str, html_path: str) -> None:
     except ImportError:
         return
     apply_and_render(duckdb_path, dataset, html_path, echo=click.echo)
+
+
+@click.command()
+@click.option("--dataset", envvar="JIRA_DATASET", default="jira", show_default=True)
+@click.option("--duckdb-path", envvar="JIRA_DUCKDB_PATH", default="jira.duckdb", show_default=True)
+@click.option("--destination", envvar="JIRA_DESTINATION", default="duckdb", show_default=True)
+@click.option(
+    "--pipeline-name",
+    "pipeline_names",
+    envvar="JIRA_PIPELINE_NAME",
+    multiple=True,
+    help="Pipeline to show; repeat for several [default: jira_<dataset>].",
+)
+@click.option("--pipelines-dir", envvar="JIRA_PIPELINES_DIR", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per pipeline.")
+def status(
+    dataset: str,
+    duckdb_path: str,
+    destination: str,
+    pipeline_names: tuple[str, ...],
+    pipelines_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Show the last run, its outcome, the cursor, rows per table and pending loads.
+
+    Exits with status 1 when the last run of any pipeline shown failed.
+    """
+    import json
+
+    from pipelines.runner import RunOptions, make_pipeline, rows_loaded
+    from pipelines.status import pipeline_status
+
+    names = pipeline_names or (f"jira_{dataset}",)
+    any_failed = False
+    for name in names:
+        options = RunOptions(
+            pipeline_name=name,
+            dataset=dataset,
+            destination=destination,
+            duckdb_path=duckdb_path,
+            pipelines_dir=pipelines_dir,
+        )
+        pipeline = make_pipeline(options)
+        info = pipeline_status(pipeline)
+        try:
+            info["rows"] = rows_loaded(pipeline)
+        except Exception as exc:  # the destination is unreachable or empty: say so, go on
+            info["rows"] = {}
+            info["rows_error"] = str(exc).splitlines()[0][:200]
+        record = info.get("record") or {}
+        any_failed = any_failed or record.get("outcome") == "failed"
+        if as_json:
+            click.echo(json.dumps(info, default=str))
+            continue
+        click.echo(f"Pipeline {name} (dataset {info['dataset']})")
+        if record:
+            click.echo(
+                f"  last run: {record.get('outcome')} at {record.get('finished_at')}"
+                f" (last success: {record.get('last_success_at') or 'never'})"
+            )
+        else:
+            click.echo("  last run: none recorded")
+        click.echo(f"  cursor: {info['cursor'] or 'none yet'}")
+        click.echo(f"  pending load packages: {info['pending_packages']}")
+        for table, count in sorted(info["rows"].items()):
+            click.echo(f"  {table}: {count} rows")
+        if info.get("rows_error"):
+            click.echo(f"  rows: unavailable ({info['rows_error']})")
+        last_error = record.get("last_error")
+        if last_error:
+            click.echo(f"  last error ({last_error.get('at')}): {last_error.get('message')}")
+    if any_failed:
+        raise SystemExit(1)

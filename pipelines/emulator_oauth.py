@@ -225,8 +225,10 @@ class OAuthEmulator:
         client_id = payload.get("client_id", "")
         with self.lock:
             client = self.clients.get(client_id)
-            if client is None or client.revoked or client.client_secret != payload.get(
-                "client_secret"
+            if (
+                client is None
+                or client.revoked
+                or client.client_secret != payload.get("client_secret")
             ):
                 return 401, {"error": "access_denied", "error_description": "Unauthorized"}
             answer: dict[str, Any] = {}

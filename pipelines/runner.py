@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, PARENT_VERSION, jira_source
+from pipelines.status import write_run_record
 
 logger = logging.getLogger("jira_etl.run")
 
@@ -95,21 +96,46 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
             except load packages that completed extraction, which the next run finishes.
     """
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
-        forget_state_missing_from_destination(pipeline, options)
-        observer = RunObserver()
-        source = build_source(source_settings, observer)
         try:
-            # A failed extraction commits neither its package nor the cursor. A package that
-            # failed in normalize or load stays pending, and dlt finishes it on the next run.
-            if options.full_refresh:
-                info = pipeline.run(source, refresh="drop_sources")
-            else:
-                info = pipeline.run(source)
-        except PipelineStepFailed as exc:
-            raise unwrap_step_failure(exc) from None
-        remove_superseded_child_rows(pipeline)
+            summary = _run_locked(pipeline, options, source_settings, started)
+        except JiraEtlError as exc:
+            write_run_record(
+                pipeline.pipelines_dir,
+                pipeline.pipeline_name,
+                outcome="failed",
+                started_at=started_at,
+                error=str(exc),
+            )
+            raise
+        write_run_record(
+            pipeline.pipelines_dir,
+            pipeline.pipeline_name,
+            outcome="success",
+            started_at=started_at,
+            summary=summary,
+        )
+    return summary
+
+
+def _run_locked(
+    pipeline: dlt.Pipeline, options: RunOptions, source_settings: dict[str, Any], started: float
+) -> RunSummary:
+    forget_state_missing_from_destination(pipeline, options)
+    observer = RunObserver()
+    source = build_source(source_settings, observer)
+    try:
+        # A failed extraction commits neither its package nor the cursor. A package that
+        # failed in normalize or load stays pending, and dlt finishes it on the next run.
+        if options.full_refresh:
+            info = pipeline.run(source, refresh="drop_sources")
+        else:
+            info = pipeline.run(source)
+    except PipelineStepFailed as exc:
+        raise unwrap_step_failure(exc) from None
+    remove_superseded_child_rows(pipeline)
     summary = RunSummary(
         pipeline_name=options.pipeline_name,
         dataset=options.dataset,
@@ -164,6 +190,12 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
         return cause
     inner = exc.exception if hasattr(exc, "exception") else exc
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
+    if "ConfigFieldMissing" in type(inner).__name__:
+        return ConfigError(
+            f"The destination is not configured: {text} Set it the dlt way, e.g. "
+            "DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/db, or in "
+            ".dlt/secrets.toml."
+        )
     if isinstance(unwrap_os_error(exc), OSError):
         os_error = unwrap_os_error(exc)
         return JiraEtlError(
@@ -199,7 +231,9 @@ def check_writable(path: Path) -> None:
     if not folder.is_dir():
         raise ConfigError(f"--duckdb-path `{path}` is inside `{folder}`, which is not a folder.")
     if path.is_dir():
-        raise ConfigError(f"--duckdb-path `{path}` is a folder; give a file name such as jira.duckdb.")
+        raise ConfigError(
+            f"--duckdb-path `{path}` is a folder; give a file name such as jira.duckdb."
+        )
     probe = folder / f".{path.name}.jira-etl-probe"
     try:
         if path.exists():

@@ -460,7 +460,7 @@ def _warn_agile(scope: str, error: AuthError | NotFoundError) -> None:
         )
     else:
         logger.warning(
-            "Sprints were not completed from the agile API: %s answered 404 (Jira Software "
+            "Sprints were not completed from the agile API: %s returned 404 (Jira Software "
             "may not be installed). Sprints named in the issues' Sprint field are still loaded.",
             error.url,
         )

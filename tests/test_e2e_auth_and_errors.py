@@ -54,8 +54,16 @@ def test_basic_auth_at_site_loads_and_updates(cloud: Emulator, tmp_path: Path) -
 
 def test_bearer_with_cloud_id_at_gateway(cloud: Emulator, tmp_path: Path) -> None:
     db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
-    args = ["run", "--auth", "bearer", "--cloud-id", cloud.cloud_id, "--gateway-url",
-            cloud.gateway_url, *common(db, pdir)]
+    args = [
+        "run",
+        "--auth",
+        "bearer",
+        "--cloud-id",
+        cloud.cloud_id,
+        "--gateway-url",
+        cloud.gateway_url,
+        *common(db, pdir),
+    ]
     result = run_cli(args, env={"JIRA_TOKEN": cloud.scoped_token})
     assert result.exit_code == 0, result.output
     assert loaded_ids(db) == truth_ids(cloud)
@@ -65,8 +73,16 @@ def test_bearer_with_cloud_id_at_gateway(cloud: Emulator, tmp_path: Path) -> Non
 
 def test_pat_on_data_center_loads_and_updates(dc: Emulator, tmp_path: Path) -> None:
     db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
-    args = ["run", "--auth", "pat", "--base-url", dc.site_url, "--page-size", "1000",
-            *common(db, pdir)]
+    args = [
+        "run",
+        "--auth",
+        "pat",
+        "--base-url",
+        dc.site_url,
+        "--page-size",
+        "1000",
+        *common(db, pdir),
+    ]
     env = {"JIRA_TOKEN": dc.pat}
     first = run_cli(args, env=env)
     assert first.exit_code == 0, first.output
@@ -77,8 +93,11 @@ def test_pat_on_data_center_loads_and_updates(dc: Emulator, tmp_path: Path) -> N
     dc.edit_issue("ABC-2", labels=["dc-label"])
     second = run_cli(args, env=env)
     assert second.exit_code == 0, second.output
-    assert ("dc-label",) in query(db, "select label from issue_labels where issue_id = "
-                                  f"{next(t['id'] for t in dc.truth() if t['key'] == 'ABC-2')}")
+    assert ("dc-label",) in query(
+        db,
+        "select label from issue_labels where issue_id = "
+        f"{next(t['id'] for t in dc.truth() if t['key'] == 'ABC-2')}",
+    )
     text = query(db, "select description_text, description_adf from issues limit 1")[0]
     assert text[1] is None
 
@@ -121,8 +140,14 @@ def test_bad_input_fails_and_changes_nothing(
     elif case == "classic_token_as_bearer":
         env["JIRA_TOKEN"] = cloud.classic_token
     elif case == "wrong_cloud_id":
-        args = ["run", "--cloud-id", cloud.org_id, "--gateway-url", cloud.gateway_url,
-                *common(db, pdir)]
+        args = [
+            "run",
+            "--cloud-id",
+            cloud.org_id,
+            "--gateway-url",
+            cloud.gateway_url,
+            *common(db, pdir),
+        ]
     elif case == "bad_jql":
         args = [*args, "--jql", "project = (ABC"]
     elif case == "removed_endpoint":
@@ -179,8 +204,14 @@ def test_unwritable_output_path_fails_clearly(cloud: Emulator, tmp_path: Path, c
         target = tmp_path / "adir"
         target.mkdir()
     try:
-        args = ["run", "--site-url", cloud.site_url, "--gateway-url", cloud.gateway_url,
-                *common(target, tmp_path / "p")]
+        args = [
+            "run",
+            "--site-url",
+            cloud.site_url,
+            "--gateway-url",
+            cloud.gateway_url,
+            *common(target, tmp_path / "p"),
+        ]
         result = run_cli(args, env={"JIRA_TOKEN": cloud.scoped_token})
     finally:
         if case == "read_only_mount":
@@ -194,8 +225,14 @@ def test_token_never_appears_anywhere(cloud: Emulator, tmp_path: Path) -> None:
     token = "SECRET-canary-7f3a9c-" + "x" * 20
     cloud.add_token(token, {"read:jira-work", "read:jira-user"})
     db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
-    args = ["run", "--site-url", cloud.site_url, "--gateway-url", cloud.gateway_url,
-            *common(db, pdir)]
+    args = [
+        "run",
+        "--site-url",
+        cloud.site_url,
+        "--gateway-url",
+        cloud.gateway_url,
+        *common(db, pdir),
+    ]
     outputs = []
     ok = run_cli(args, env={"JIRA_TOKEN": token, "JIRA_LOG_LEVEL": "DEBUG"})
     assert ok.exit_code == 0, ok.output

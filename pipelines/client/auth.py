@@ -83,7 +83,7 @@ class JiraAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {token}"
             response = yield request
             # A missing scope stays missing with a new token, so only other 401s renew it.
-            if response.status_code == 401 and "scope" not in response.text.lower():
+            if response.status_code == 401 and "scope does not match" not in response.text.lower():
                 renewed = self.provider.renew(token)
                 if renewed != token:
                     request.headers["Authorization"] = f"Bearer {renewed}"

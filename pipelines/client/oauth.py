@@ -214,7 +214,7 @@ class TokenProvider:
         register_secret(settings.client_secret, settings.refresh_token)
         stored = self._store.read() if self._store else None
         if stored:
-            # The file holds the newest token in the rotation; the setting only seeds it.
+            # The file contains the newest token in the rotation; the setting only seeds it.
             if settings.refresh_token and stored != settings.refresh_token:
                 logger.info(
                     "Using the refresh token stored in %s; JIRA_REFRESH_TOKEN is read only "
@@ -252,7 +252,7 @@ class TokenProvider:
             return self._current.value
 
     def renew(self, rejected: str) -> str:
-        """Replace `rejected` after Jira answered 401 to it, unless another thread already did.
+        """Replace `rejected` after Jira rejected it with 401, unless another thread already did.
 
         Returns:
             The token to retry with.
@@ -339,7 +339,7 @@ class TokenProvider:
             if response.status_code == 429 or response.status_code >= 500:
                 if attempt == TOKEN_ATTEMPTS:
                     raise RetryableError(
-                        f"The token endpoint {shown} answered {response.status_code} after "
+                        f"The token endpoint {shown} responded {response.status_code} after "
                         f"{attempt} attempts. Run again later.",
                         status=response.status_code,
                         url=shown,
@@ -352,7 +352,7 @@ class TokenProvider:
                 return response.json()
             except ValueError:
                 raise PayloadError(
-                    f"The token endpoint {shown} answered {response.status_code} with a body "
+                    f"The token endpoint {shown} responded {response.status_code} with a body "
                     "that is not JSON. Check --token-url; it should be the OAuth token endpoint."
                 ) from None
         raise AssertionError("unreachable")
@@ -361,7 +361,7 @@ class TokenProvider:
         shown = clean_url(self.settings.token_url)
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
-            raise PayloadError(f"The token endpoint {shown} answered without an access_token.")
+            raise PayloadError(f"The token endpoint {shown} responded without an access_token.")
         try:
             lifetime = float(payload.get("expires_in") or 3600)
         except (TypeError, ValueError):
@@ -379,7 +379,9 @@ class TokenProvider:
             body = {}
         code = str(body.get("error") or "") if isinstance(body, dict) else ""
         detail = str(body.get("error_description") or "") if isinstance(body, dict) else ""
-        said = f" ({code}: {detail})" if detail else (f" ({code})" if code else "")
+        said = ""
+        if code:
+            said = f" ({code}: {detail})" if detail else f" ({code})"
         status = response.status_code
         client = f"client id `{self.settings.client_id}`"
         if code == "invalid_grant" and self.grant == "refresh_token":
@@ -476,7 +478,7 @@ def list_accessible_resources(provider: TokenProvider, *, timeout: float = 30.0)
 
     Raises:
         AuthError: the endpoint rejected the access token.
-        ConfigError: the endpoint did not answer with a list.
+        ConfigError: the endpoint did not return a list.
     """
     url = provider.settings.resources_url
     shown = clean_url(url)

@@ -28,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay per request, in ms")
     parser.add_argument("--samples-dir", default=None, help="folder of recorded payloads")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="requests allowed per second; more get 429 with Retry-After (default: no limit)",
+    )
     args = parser.parse_args(argv)
     emu = Emulator(
         issues=args.issues,
@@ -37,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         samples_dir=args.samples_dir,
         port=args.port,
+        rate_limit=args.rate_limit,
     ).start()
     info = {
         "site_url": emu.site_url,

@@ -2,7 +2,7 @@
 
 Every page is built from the same lists as the embedded pages of an issue (`Store.comments`,
 `Store.worklogs`, `Store.histories`), so ids agree between the two. Offset-paged endpoints
-return at most their cap whatever `maxResults` asks, as Jira does.
+return at most their cap whatever `maxResults` requests, as Jira does.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from pipelines.emulator.store import Store
 
 # (default, cap) of maxResults per endpoint. Comments: 100 and 100 as Atlassian documents for
-# GET /issue/{id}/comment; changelog: default 100 and, observed on Cloud, at most 100 a page;
-# worklogs: 5000 and 5000.
+# GET /issue/{id}/comment. Changelog: default 100 as documented. Worklogs: default 5000.
+# NOTE: the changelog and worklog caps are estimates, set equal to the documented defaults.
 CHANGELOG_PAGE = (100, 100)
 COMMENT_PAGE = (100, 100)
 WORKLOG_PAGE = (5000, 5000)

@@ -82,10 +82,9 @@ ACTIONS: dict[str, Callable[[Emulator, dict[str, Any]], Any]] = {
     "visibility-lag": _lag,
     "revoke-project": lambda emu, d: emu.revoke_project(d["project_key"]) or {},
     "restore-project": lambda emu, d: emu.restore_project(d["project_key"]) or {},
-    "edit-between-pages": lambda emu, d: emu.script.edit_between_pages(
-        int(d["n"]), d.get("pages")
-    )
-    or {},
+    "edit-between-pages": lambda emu, d: (
+        emu.script.edit_between_pages(int(d["n"]), d.get("pages")) or {}
+    ),
 }
 
 

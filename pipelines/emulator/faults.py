@@ -1,6 +1,6 @@
-"""Injected failures: error statuses, dropped connections and slow answers on matching paths.
+"""Injected failures: error statuses, dropped connections and slow responses on matching paths.
 
-A fault fires on a matching request when its rule says so: always (the default), on every
+A fault fires on a matching request according to its rule: always (the default), on every
 `every`-th matching request, or with probability `probability` drawn from a seeded generator.
 Each firing counts down `times`; `times=None` never runs out.
 """
@@ -20,7 +20,7 @@ API_PATHS = r"^/(rest|ex)/"
 
 @dataclass
 class Fault:
-    """One failure rule. `status` None with `drop` False answers normally after the delay."""
+    """One failure rule. With `status` None and `drop` False the request succeeds after the delay."""
 
     pattern: re.Pattern[str]
     status: int | None
@@ -37,7 +37,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class Firing:
-    """What to do with one request: wait, then drop the connection or answer with a status."""
+    """The action for one request: a wait, then a dropped connection or an error status."""
 
     status: int | None
     retry_after: float | None

@@ -23,7 +23,7 @@ NEW_ITEM_ID_START = 6_000_000_000
 
 @dataclass
 class ItemChanges:
-    """What mutations did to the comments or the worklogs of the site."""
+    """Changes that mutations made to the comments or to the worklogs of the site."""
 
     added: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # issue id -> items
     changed: dict[int, dict[str, Any]] = field(default_factory=dict)  # generated id -> values
@@ -45,7 +45,7 @@ class ItemChanges:
 
 
 def owner_of(store: Store, changes: ItemChanges, item_id: int, kind: str) -> IssueRecord:
-    """Return the issue that holds a comment or worklog id.
+    """Return the issue that contains a comment or worklog id.
 
     Raises:
         KeyError: the item does not exist or was deleted.

@@ -36,6 +36,7 @@ def route_lists(emu: Emulator, method: str, path: str, call: Call) -> Any:
     view = call.view
     revoked = emu.store.index.revoked
     browsable = [i for i in range(len(ref.PROJECTS)) if i not in revoked]
+
     if path.startswith("/rest/agile/1.0/"):
         return _agile(path.removeprefix("/rest/agile/1.0"), call, browsable)
     if path == "/project/search" and emu.flavor == "cloud":
@@ -48,6 +49,7 @@ def route_lists(emu: Emulator, method: str, path: str, call: Call) -> Any:
         start_at, max_results = _bounds(call, USER_PAGE)
         users = [_user(i, view) for i in range(len(ref.USERS))]
         return users[start_at : start_at + max_results]
+
     if path == "/status":
         return [render_status(i, view) for i in range(len(ref.STATUSES))]
     if path == "/priority":
@@ -59,14 +61,14 @@ def route_lists(emu: Emulator, method: str, path: str, call: Call) -> Any:
             {"self": view.url(f"resolution/{rid}"), "id": str(rid), "description": "", "name": name}
             for rid, name in ref.RESOLUTIONS
         ]
+
     match = re.fullmatch(r"/project/([^/]+)/(versions|components)", path)
     if match:
         index = _project_index(match[1], browsable)
         project_id = ref.PROJECTS[index].id
         if match[2] == "versions":
             return [
-                {**render_version(v[0], view), "projectId": project_id}
-                for v in ref.VERSIONS[index]
+                {**render_version(v[0], view), "projectId": project_id} for v in ref.VERSIONS[index]
             ]
         return [
             {**render_component(c[0], view), "project": ref.PROJECTS[index].key}

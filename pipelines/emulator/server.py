@@ -64,6 +64,9 @@ def required_scopes(path: str) -> frozenset[str]:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second one waits for
+    # the client's delayed ACK, about 40 ms per keep-alive request.
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

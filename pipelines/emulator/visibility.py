@@ -48,7 +48,7 @@ class SearchIndex:
         seen: set[int] = set()
         for record in live:
             seen.add(record.id)
-            shown = stale[record.id] if record.id in stale else record
+            shown = stale.get(record.id, record)
             if shown is not None and shown.project not in self.revoked:
                 out.append(shown)
         for issue_id, old in stale.items():

@@ -1,0 +1,73 @@
+"""The record of each run and `jira-etl status`: last outcome, cursor, rows, pending loads."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+
+def record_path(pipelines_dir: str | Path, pipeline_name: str) -> Path:
+    return Path(pipelines_dir) / f"{pipeline_name}.last_run.json"
+
+
+def write_run_record(
+    pipelines_dir: str | Path,
+    pipeline_name: str,
+    *,
+    outcome: str,
+    started_at: datetime,
+    error: str | None = None,
+    summary: Any = None,
+) -> None:
+    """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically."""
+    path = record_path(pipelines_dir, pipeline_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = read_run_record(pipelines_dir, pipeline_name) or {}
+    record = {
+        "pipeline_name": pipeline_name,
+        "outcome": outcome,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "error": error,
+        "summary": asdict(summary) if is_dataclass(summary) else summary,
+        "last_success_at": previous.get("last_success_at"),
+        "last_error": previous.get("last_error"),
+    }
+    if outcome == "success":
+        record["last_success_at"] = record["finished_at"]
+    else:
+        record["last_error"] = {"at": record["finished_at"], "message": error}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=2, default=str))
+    os.replace(temporary, path)
+
+
+def read_run_record(pipelines_dir: str | Path, pipeline_name: str) -> dict[str, Any] | None:
+    path = record_path(pipelines_dir, pipeline_name)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def pipeline_status(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """Collect what `status` shows for one pipeline from its local state and record."""
+    state = pipeline.state.get("sources", {}).get("jira", {}) if pipeline.state else {}
+    pending_extracted = list(pipeline.list_extracted_load_packages())
+    pending_normalized = list(pipeline.list_normalized_load_packages())
+    return {
+        "pipeline_name": pipeline.pipeline_name,
+        "dataset": pipeline.dataset_name,
+        "cursor": state.get("issues_cursor"),
+        "pending_packages": len(pending_extracted) + len(pending_normalized),
+        "record": read_run_record(pipeline.pipelines_dir, pipeline.pipeline_name),
+    }
