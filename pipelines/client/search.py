@@ -73,11 +73,10 @@ class IssueSearch:
                     "saving anything. Retry later; if it persists, report it to Atlassian."
                 )
             seen_tokens.add(token)
-            if not issues:
-                # NOTE: an empty page with a new token is legal but would page forever if
-                # Jira kept issuing tokens; a bound on empty pages keeps the loop finite.
-                if page_number > 10_000:
-                    raise PaginationError(f"Search `{jql}` returned over 10,000 empty pages.")
+            # NOTE: an empty page with a new token is legal but would page forever if Jira
+            # kept issuing tokens; a bound on the page count keeps the loop finite.
+            if not issues and page_number > 10_000:
+                raise PaginationError(f"Search `{jql}` returned over 10,000 empty pages.")
 
     def _offset_pages(
         self, jql: str, fields: list[str], expand: str | None, page_size: int
