@@ -237,6 +237,17 @@ def destination_options(func: Any) -> Any:
     show_default=True,
     help="When another run of this pipeline is in progress: exit with status 3, or wait.",
 )
+@click.option(
+    "--tables",
+    envvar="JIRA_TABLES",
+    help="Comma-separated collection and reference tables to load (default: all), e.g. "
+    "issue_changelog,issue_comments,worklogs,users.",
+)
+@click.option(
+    "--skip-tables",
+    envvar="JIRA_SKIP_TABLES",
+    help="Comma-separated collection and reference tables to leave out.",
+)
 def run(**options: Any) -> None:
     """Load issues changed since the last run (the main job)."""
     from pipelines.runner import RunOptions
@@ -276,7 +287,35 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "max_retries": options.get("max_retries"),
         "max_retry_wait_seconds": options.get("max_retry_wait"),
         "min_retry_wait_seconds": _float_env("JIRA_MIN_RETRY_WAIT"),
+        "tables": selected_tables(options.get("tables"), options.get("skip_tables")),
     }
+
+
+def selected_tables(tables: str | None, skip: str | None) -> list[str] | None:
+    """Resolve --tables / --skip-tables to the list the source takes (None: all).
+
+    Raises:
+        click.BadParameter: a name is not a collection or reference table.
+    """
+    from pipelines.source_collections import COLLECTION_TABLES, REFERENCE_TABLES
+
+    known = [*COLLECTION_TABLES, *REFERENCE_TABLES, "sprints"]
+    if not tables and not skip:
+        return None
+
+    def parse(value: str | None, option: str) -> list[str]:
+        names = [name.strip() for name in (value or "").split(",") if name.strip()]
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise click.BadParameter(
+                f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(known)}.",
+                param_hint=option,
+            )
+        return names
+
+    chosen = parse(tables, "--tables") if tables else list(known)
+    skipped = set(parse(skip, "--skip-tables"))
+    return [name for name in chosen if name not in skipped]
 
 
 def _float_env(name: str) -> float | None:

@@ -36,6 +36,7 @@ from pipelines.normalize.issues import NormalizedBatch, normalize_issues
 from pipelines.normalize.timestamps import format_utc, parse_instant
 from pipelines.observer import RunObserver
 from pipelines.reader import WindowReader
+from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.window import compute_window, parse_start_date
 
 logger = logging.getLogger("jira_etl.source")
@@ -66,6 +67,9 @@ SYSTEM_FIELDS = [
     "timeoriginalestimate",
     "timeestimate",
     "timespent",
+    # Embedded comment and worklog pages; complete ones save a request per issue.
+    "comment",
+    "worklog",
 ]
 
 # Child tables whose rows are replaced as a whole when their issue is reloaded.
@@ -103,6 +107,7 @@ def jira_source(
     max_retries: int = 6,
     min_retry_wait_seconds: float = 1.0,
     max_retry_wait_seconds: float = 300.0,
+    tables: list[str] | None = None,
     observer: Any = None,
 ) -> list[DltResource]:
     """Load Jira issues changed since the stored cursor, and their child tables.
@@ -123,6 +128,8 @@ def jira_source(
         max_retries: attempts per request on 429, 5xx and connection faults.
         min_retry_wait_seconds: shortest wait between attempts, even after `Retry-After: 0`.
         max_retry_wait_seconds: longest `Retry-After` honoured before the run fails.
+        tables: collection and reference tables to load (`issue_changelog`, `users`, ...);
+            None loads all of them. `issues` and its child tables always load.
         observer: a `RunObserver` that collects counters for the run summary.
     """
     run_observer: RunObserver = observer or RunObserver()
@@ -208,6 +215,10 @@ def jira_source(
             write_disposition=MERGE,
         )
     )
+    settings["lookback_minutes"] = lookback_minutes
+    settings["tables"] = list(tables) if tables is not None else None
+    resources += collection_resources(issue_batches, settings)
+    resources += reference_resources(settings)
     return resources
 
 

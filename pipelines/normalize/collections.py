@@ -17,7 +17,7 @@ import pyarrow as pa
 from pipelines.errors import PayloadError
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.fields import FieldCatalog
-from pipelines.normalize.issues import _SYSTEM_COLUMNS
+from pipelines.normalize.issues import SYSTEM_COLUMNS
 from pipelines.normalize.timestamps import parse_date, parse_instant
 from pipelines.normalize.values import user_id
 
@@ -326,7 +326,7 @@ def field_rows(fields: list[dict[str, Any]], catalog: FieldCatalog) -> list[dict
                 "schema_type": schema.get("type"),
                 "schema_items": schema.get("items"),
                 "schema_custom": schema.get("custom"),
-                "column_name": column or _SYSTEM_COLUMNS.get(field_id),
+                "column_name": column or SYSTEM_COLUMNS.get(field_id),
             }
         )
     return rows

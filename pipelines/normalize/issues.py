@@ -23,7 +23,7 @@ from pipelines.normalize.values import SINGLE_CONVERTERS, multi_item, user_id
 FLAVORS = ("cloud", "datacenter")
 
 # The fixed column each system field fills, named in error messages.
-_SYSTEM_COLUMNS = {
+SYSTEM_COLUMNS = {
     "project": "project_id",
     "summary": "summary",
     "issuetype": "issue_type_id",
@@ -416,7 +416,7 @@ def _column_of(catalog: FieldCatalog, field_id: str) -> str | None:
     spec = catalog.specs.get(field_id)
     if spec is not None and spec.column is not None:
         return spec.column
-    return _SYSTEM_COLUMNS.get(field_id)
+    return SYSTEM_COLUMNS.get(field_id)
 
 
 def _shorten(value: Any) -> str:
