@@ -110,9 +110,38 @@ def connection_options(func: Any) -> Any:
             envvar="JIRA_AUTH",
             default="bearer",
             show_default=True,
-            type=click.Choice(["bearer", "basic", "pat"], case_sensitive=False),
-            help="bearer: scoped/OAuth token at the Cloud gateway; basic: e-mail + API token "
-            "at the site; pat: Data Center Personal Access Token.",
+            type=click.Choice(["bearer", "oauth", "basic", "pat"], case_sensitive=False),
+            help="bearer: scoped/OAuth token at the Cloud gateway; oauth: client id + secret "
+            "(or a refresh token) exchanged for Bearer tokens; basic: e-mail + API token at the "
+            "site; pat: Data Center Personal Access Token.",
+        ),
+        click.option(
+            "--client-id", envvar="JIRA_CLIENT_ID", help="OAuth client id (--auth oauth)."
+        ),
+        click.option(
+            "--client-secret",
+            envvar="JIRA_CLIENT_SECRET",
+            help="OAuth client secret (prefer JIRA_CLIENT_SECRET).",
+        ),
+        click.option(
+            "--refresh-token",
+            envvar="JIRA_REFRESH_TOKEN",
+            help="OAuth (3LO) refresh token; seeds --refresh-token-file.",
+        ),
+        click.option(
+            "--refresh-token-file",
+            envvar="JIRA_REFRESH_TOKEN_FILE",
+            help="File that keeps the newest rotated refresh token (created with mode 0600).",
+        ),
+        click.option(
+            "--token-url",
+            envvar="JIRA_TOKEN_URL",
+            help="OAuth token endpoint [default: https://auth.atlassian.com/oauth/token].",
+        ),
+        click.option(
+            "--resources-url",
+            envvar="JIRA_RESOURCES_URL",
+            help="OAuth accessible-resources endpoint, used to find the cloud id.",
         ),
         click.option("--token", envvar="JIRA_TOKEN", help="The token (prefer JIRA_TOKEN)."),
         click.option("--email", envvar="JIRA_EMAIL", help="Account e-mail, for --auth basic."),
@@ -253,7 +282,9 @@ def run(**options: Any) -> None:
     from pipelines.runner import RunOptions
     from pipelines.runner import run as run_pipeline
 
-    register_secret(options.get("token"))
+    register_secret(
+        options.get("token"), options.get("client_secret"), options.get("refresh_token")
+    )
     run_options = RunOptions(
         pipeline_name=options["pipeline_name"] or f"jira_{options['dataset']}",
         dataset=options["dataset"],
@@ -275,6 +306,12 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "token": options.get("token"),
         "auth": options.get("auth"),
         "email": options.get("email"),
+        "client_id": options.get("client_id"),
+        "client_secret": options.get("client_secret"),
+        "refresh_token": options.get("refresh_token"),
+        "refresh_token_file": options.get("refresh_token_file"),
+        "token_url": options.get("token_url"),
+        "resources_url": options.get("resources_url"),
         "base_url": options.get("base_url"),
         "site_url": options.get("site_url"),
         "cloud_id": options.get("cloud_id"),

@@ -58,7 +58,9 @@ def check(**options: Any) -> None:
     """Verify the connection: host, scheme, cloud id, account, time zone and search."""
     from pipelines.checks import run_checks
 
-    register_secret(options.get("token"))
+    register_secret(
+        options.get("token"), options.get("client_secret"), options.get("refresh_token")
+    )
     with report_errors():
         ok = run_checks(source_settings_from(options), echo=click.echo)
     if not ok:

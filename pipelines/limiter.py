@@ -3,7 +3,7 @@
 The limit grows by one after a full limit's worth of requests succeed without a sign of
 pressure (additive increase) and halves when Jira pushes back (multiplicative decrease). Jira
 pushes back with 429, and warns before that with `X-RateLimit-NearLimit: true` or a low
-`X-RateLimit-Remaining`. One halving per cool-down period keeps a burst of 429s, answered to
+`X-RateLimit-Remaining`. One halving per cool-down period keeps a burst of 429s, returned for
 requests that were all sent at the old limit, from collapsing the limit to its floor at once.
 """
 
@@ -161,7 +161,7 @@ class AdaptiveLimiter:
 
         A 429 or a near-limit signal decreases the limit; any other 2xx counts as a success.
         Other statuses, and connection faults (`status` None), leave the limit unchanged
-        because they say nothing about the rate budget.
+        because they carry no information about the rate budget.
         """
         reason = pressure_reason(status, headers)
         if reason is not None:

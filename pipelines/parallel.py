@@ -42,7 +42,7 @@ ChunkHook = Callable[[list[dict[str, Any]]], None]
 
 @dataclass
 class BulkReadStats(ReadStats):
-    """What one window read did: `ReadStats` plus the work of the parallel fetch."""
+    """Counters of one window read: `ReadStats` plus the work of the parallel fetch."""
 
     id_pages: int = 0
     slices: int = 0
@@ -62,7 +62,7 @@ class BulkReader(WindowReader):
         fields: the fields each full issue is fetched with.
         expand: the `expand` value of each fetch, e.g. `renderedFields`.
         page_size: issues yielded per list; bulk fetch serves at most 100.
-        max_in_flight: the most requests in flight at once, 1 to 8.
+        max_in_flight: the maximum number of requests in flight, 1 to 8.
         limiter: a limiter to share; one with `max_in_flight` is made when None.
         on_chunk: a hook run on every fetched chunk in its worker thread.
     """

@@ -25,8 +25,7 @@ import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from pipelines.client.auth import build_auth
-from pipelines.client.connection import resolve_connection
+from pipelines.client.factory import auth_from_settings, open_jira_client
 from pipelines.client.search import IssueSearch
 from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.errors import PayloadError
@@ -92,9 +91,15 @@ MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
 @dlt.source(name="jira", max_table_nesting=0)
 def jira_source(
-    token: TSecretStrValue = dlt.secrets.value,
+    token: TSecretStrValue | None = None,
     auth: str = "bearer",
     email: str | None = None,
+    client_id: str | None = None,
+    client_secret: TSecretStrValue | None = None,
+    refresh_token: TSecretStrValue | None = None,
+    refresh_token_file: str | None = None,
+    token_url: str | None = None,
+    resources_url: str | None = None,
     base_url: str | None = None,
     site_url: str | None = None,
     cloud_id: str | None = None,
@@ -114,8 +119,15 @@ def jira_source(
 
     Args:
         token: scoped or OAuth token (`bearer`), API token (`basic`) or PAT (`pat`).
-        auth: `bearer` (Cloud gateway), `basic` (Cloud site) or `pat` (Data Center).
+        auth: `bearer` (Cloud gateway), `oauth` (client credentials or a rotating refresh
+            token, exchanged for Bearer tokens), `basic` (Cloud site) or `pat` (Data Center).
         email: the account e-mail, for `basic`.
+        client_id: OAuth client id, for `oauth`.
+        client_secret: OAuth client secret, for `oauth`.
+        refresh_token: OAuth (3LO) refresh token that seeds `refresh_token_file`.
+        refresh_token_file: where the newest rotated refresh token is kept (mode 0600).
+        token_url: the OAuth token endpoint, `https://auth.atlassian.com/oauth/token` unless set.
+        resources_url: the OAuth accessible-resources endpoint, for finding the cloud id.
         base_url: the API root that `/rest/api/...` is appended to; wins over the others.
         site_url: the Cloud site or Data Center server; used to discover the cloud id.
         cloud_id: the site's cloud id, for the gateway.
@@ -137,6 +149,12 @@ def jira_source(
         "token": token,
         "auth": auth,
         "email": email,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "refresh_token": refresh_token,
+        "refresh_token_file": refresh_token_file,
+        "token_url": token_url,
+        "resources_url": resources_url,
         "base_url": base_url,
         "site_url": site_url,
         "cloud_id": cloud_id,
@@ -151,7 +169,7 @@ def jira_source(
     lookback = timedelta(minutes=float(lookback_minutes))
     start = parse_start_date(start_date)
     # Fail on bad auth settings when the source is built, before any request.
-    build_auth(auth, token, email)
+    auth_from_settings(settings)
 
     @dlt.resource(name="jira_issue_batches", selected=False)
     def issue_batches() -> Iterator[IssueBatch]:
@@ -289,23 +307,14 @@ def _child_rows(table: str) -> Any:
 
 
 class open_client:  # noqa: N801  (used as a context manager, like open())
-    """Resolve the connection and open one `JiraClient` for the run."""
+    """Open one `JiraClient` for the run and close it afterwards."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
         self.client: JiraClient | None = None
 
     def __enter__(self) -> JiraClient:
-        s = self.settings
-        auth = build_auth(s["auth"], s["token"], s["email"])
-        connection = resolve_connection(
-            auth,
-            base_url=s["base_url"],
-            site_url=s["site_url"],
-            cloud_id=s["cloud_id"],
-            gateway_url=s["gateway_url"],
-        )
-        self.client = JiraClient(connection, timeout=s["timeout_seconds"], retry=s["retry"])
+        self.client = open_jira_client(self.settings)
         return self.client
 
     def __exit__(self, *exc_info: object) -> None:

@@ -22,8 +22,8 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from pipelines.client.auth import build_auth
-from pipelines.client.connection import Connection, resolve_connection
+from pipelines.client.connection import Connection
+from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
 from pipelines.collections import agile, reference
 from pipelines.collections.changelog import read_changelogs
@@ -72,19 +72,7 @@ class ClientFactory:
         self._connection: Connection | None = None
 
     def open(self) -> JiraClient:
-        s = self.settings
-        if self._connection is None:
-            auth = build_auth(s["auth"], s["token"], s.get("email"))
-            self._connection = resolve_connection(
-                auth,
-                base_url=s.get("base_url"),
-                site_url=s.get("site_url"),
-                cloud_id=s.get("cloud_id"),
-                gateway_url=s.get("gateway_url"),
-            )
-        return JiraClient(
-            self._connection, timeout=s.get("timeout_seconds", 60.0), retry=s.get("retry")
-        )
+        return open_jira_client(self.settings)
 
 
 def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -> list[DltResource]:
@@ -373,6 +361,11 @@ def _users(client: JiraClient) -> Iterator[dict[str, Any]]:
             reference.USER_SCOPE,
             error.url,
         )
+        return
+    except NotFoundError as error:
+        # NOTE: some Data Center versions answer 404 to the user search; the users table is
+        # then left as it was rather than failing the whole run.
+        logger.warning("Skipped the users table: %s answered 404.", error.url)
         return
     for user in users:
         row = rows_of.user_row(user)

@@ -34,19 +34,13 @@ def build_source(
         "site_url": emu.site_url,
         "gateway_url": emu.gateway_url if auth == "bearer" else None,
     }
-    source = jira_source(
-        **connection, lookback_minutes=0, max_retries=2, min_retry_wait_seconds=0.01
-    )
-    settings = {
+    return jira_source(
         **connection,
-        "timeout_seconds": 30.0,
-        "retry": RetryPolicy(max_attempts=2, min_wait=0.01),
-        "lookback_minutes": 0,
-        "tables": tables,
-    }
-    driver = source.resources["jira_issue_batches"]
-    source.resources.add(*collection_resources(driver, settings), *reference_resources(settings))
-    return source
+        lookback_minutes=0,
+        max_retries=2,
+        min_retry_wait_seconds=0.01,
+        tables=tables,
+    )
 
 
 def make_pipeline(tmp_path: Path, name: str = "collections") -> Any:

@@ -17,7 +17,7 @@ from pipelines.emulator import Emulator
 from pipelines.emulator_oauth import OAuthEmulator
 from pipelines.errors import AuthError, ConfigError
 
-LIFETIME = 1.0
+LIFETIME = 1.5
 
 
 def gateway_client(emu: Emulator, auth) -> JiraClient:  # type: ignore[no-untyped-def]
@@ -62,7 +62,9 @@ def test_refresh_rotation_with_threads(tmp_path: Path) -> None:
             refresh_token_file=str(token_file),
             token_url=oauth.token_url,
         )
-        deadline = time.monotonic() + 2.6 * LIFETIME
+        # Renewals fall at 0.8 lifetimes (a fifth of the lifetime early): 0, 1.2 s and 2.4 s.
+        # Running 2.2 lifetimes (3.3 s) outlives the first two tokens and ends before 3.6 s.
+        deadline = time.monotonic() + 2.2 * LIFETIME
 
         def hammer(_: int) -> int:
             sent = 0

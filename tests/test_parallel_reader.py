@@ -115,16 +115,19 @@ def test_dc_search_sliced_by_updated(monkeypatch: pytest.MonkeyPatch) -> None:
         with open_client(emu) as client:
             reader = BulkReader(IssueSearch(client), user_jql=None, fields=FIELDS)
             issues = read_all(reader)
-            bodies = [json.loads(r["body"]) for r in emu.requests if r["path"].endswith("/search")]
+            # The log keeps 500 characters of each body: enough for the id-only searches.
+            bodies = [r["body"] for r in emu.requests if r["path"].endswith("/search")]
         truth = emu.truth()
     ids = [int(issue["id"]) for issue in issues]
     assert len(ids) == 2500
     assert sorted(ids) == [row["id"] for row in truth]
     assert reader.stats.slices == 3
     assert reader.stats.max_updated == max(row["updated"] for row in truth)
-    id_offsets = [body["startAt"] for body in bodies if body["fields"] == ["updated"]]
-    assert id_offsets.count(0) == 3
-    assert max(id_offsets) == 900
+    id_searches = [json.loads(body) for body in bodies if body.endswith('["updated"]}')]
+    # The boundary check after the pass is an id search too; its JQL joins ranges with OR.
+    id_offsets = [body["startAt"] for body in id_searches if " OR " not in body["jql"]]
+    # Id pages hold 1000 issues on Data Center, so each slice is one page at offset 0.
+    assert id_offsets == [0, 0, 0]
 
 
 def test_rate_limit_lowers_in_flight() -> None:

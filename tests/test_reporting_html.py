@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from test_reporting_dataset import load_dataset
+from tests.test_reporting_dataset import load_dataset
 
 from pipelines.reporting.cli import report_command, sql
 from pipelines.reporting.html import render_dashboard

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import psycopg2
 import pytest
-from test_reporting_dataset import AS_OF, load_dataset
+from tests.test_reporting_dataset import AS_OF, load_dataset
 
 from pipelines.reporting import ReportingSettings, apply_models
 from pipelines.reporting.models import ReportingError

@@ -268,12 +268,15 @@ class TokenProvider:
     # token endpoint
 
     def _request_token(self) -> AccessToken:
+        # The lifetime counts from when the request was sent, which is never later than
+        # when the server started it.
+        sent_at = self._clock()
         if self.grant == "client_credentials":
             body = self._credentials({"grant_type": "client_credentials"})
-            return self._parse(self._post(body))
+            return self._parse(self._post(body), sent_at)
         if self._store is None:
             refresh_token = self._refresh_token
-            return self._parse(self._post(self._refresh_body(refresh_token)))
+            return self._parse(self._post(self._refresh_body(refresh_token)), sent_at)
         with self._store.locked():
             # Another process sharing the file may have rotated the token since it was read.
             stored = self._store.read()
@@ -285,7 +288,7 @@ class TokenProvider:
             if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
                 register_secret(rotated)
                 self._store_rotated(rotated)
-            return self._parse(payload)
+            return self._parse(payload, sent_at)
 
     def _store_rotated(self, rotated: str) -> None:
         assert self._store is not None
@@ -357,7 +360,7 @@ class TokenProvider:
                 ) from None
         raise AssertionError("unreachable")
 
-    def _parse(self, payload: Any) -> AccessToken:
+    def _parse(self, payload: Any, sent_at: float) -> AccessToken:
         shown = clean_url(self.settings.token_url)
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
@@ -367,7 +370,7 @@ class TokenProvider:
         except (TypeError, ValueError):
             lifetime = 3600.0
         register_secret(token)
-        now = self._clock()
+        now = sent_at
         leeway = min(RENEW_LEEWAY_SECONDS, lifetime / 5)
         logger.info("Obtained an access token from %s, valid for %.0f s", shown, lifetime)
         return AccessToken(token, now + lifetime, now + lifetime - leeway)

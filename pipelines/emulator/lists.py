@@ -50,6 +50,8 @@ def route_lists(emu: Emulator, method: str, path: str, call: Call) -> Any:
         users = [_user(i, view) for i in range(len(ref.USERS))]
         return users[start_at : start_at + max_results]
 
+    if path == "/user/search" and emu.flavor == "dc":
+        return _dc_users(call)
     if path == "/status":
         return [render_status(i, view) for i in range(len(ref.STATUSES))]
     if path == "/priority":
@@ -109,6 +111,23 @@ def _user(index: int, view: View) -> dict[str, Any]:
     out = render_user(index, view) or {}
     out["accountType"] = ref.USERS[index].account_type
     return out
+
+
+def _dc_users(call: Call) -> list[dict[str, Any]]:
+    """Serve Data Center `GET /rest/api/2/user/search?username=`; `.` matches every user."""
+    start_at, max_results = _bounds(call, USER_PAGE)
+    text = str(call.param("username") or "").lower()
+    if not text:
+        raise ApiError(400, ["The username query parameter was not provided."])
+    matched = [
+        render_user(i, call.view) or {}
+        for i, user in enumerate(ref.USERS)
+        if text in (".", "%")
+        or text in user.name.lower()
+        or text in user.display_name.lower()
+        or text in user.email.lower()
+    ]
+    return matched[start_at : start_at + max_results]
 
 
 def _project_index(id_or_key: str, browsable: list[int]) -> int:
