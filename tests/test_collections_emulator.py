@@ -13,11 +13,9 @@ import dlt
 import duckdb
 import pytest
 
-from pipelines.client.transport import RetryPolicy
 from pipelines.emulator import Emulator
 from pipelines.normalize.timestamps import parse_instant
 from pipelines.source import jira_source
-from pipelines.source_collections import collection_resources, reference_resources
 
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 

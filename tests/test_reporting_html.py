@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from tests.test_reporting_dataset import load_dataset
 
 from pipelines.reporting.cli import report_command, sql
 from pipelines.reporting.html import render_dashboard
 from pipelines.reporting.report import AgingIssue, FinishedIssue, ReportData
+from tests.test_reporting_dataset import load_dataset
 
 CHROMIUM_FLAGS = [
     "--headless",

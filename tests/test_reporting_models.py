@@ -11,10 +11,10 @@ from typing import Any
 import duckdb
 import psycopg2
 import pytest
-from tests.test_reporting_dataset import AS_OF, load_dataset
 
 from pipelines.reporting import ReportingSettings, apply_models
 from pipelines.reporting.models import ReportingError
+from tests.test_reporting_dataset import AS_OF, load_dataset
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 SETTINGS = ReportingSettings(as_of=AS_OF)
