@@ -35,5 +35,14 @@ format: $(STAMP)
 	$(BIN)/ruff format pipelines tests
 	$(BIN)/ruff check --fix pipelines tests
 
+bench: $(STAMP)  ## Compare the sequential and parallel strategies against the emulator
+	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.bench fetch --issues 20000 --latency-ms 100
+
+bench-normalize: $(STAMP)  ## Normalization and loading alone, from recorded pages
+	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.bench normalize --issues 20000
+
+soak: $(STAMP)  ## Many incremental runs against a changing, failing emulator, then a full comparison
+	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.soak --runs 30
+
 clean:
 	rm -rf $(VENV) .jira-etl jira.duckdb report.html .pytest_cache .mypy_cache .ruff_cache

@@ -96,25 +96,15 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_load(args: argparse.Namespace) -> int:
     """Load the emulator once with one strategy in this process; print figures as JSON."""
-    from pipelines import source
-    from pipelines.parallel import make_reader
     from pipelines.runner import RunOptions, run
 
-    readers: list[Any] = []
-
-    def reader_factory(search: Any, **kwargs: Any) -> Any:
-        reader = make_reader(args.strategy, search, max_in_flight=args.max_in_flight, **kwargs)
-        readers.append(reader)
-        return reader
-
-    # TODO: pass `strategy` and `max_in_flight` to `jira_source` once it takes them; until
-    # then the reader the source builds is swapped in this benchmark process only.
-    source.WindowReader = reader_factory  # type: ignore[assignment,misc]
     settings = {
         "auth": "bearer",
         "token": os.environ[TOKEN_VARIABLE],
         "site_url": args.site_url,
         "gateway_url": args.gateway_url,
+        "strategy": args.strategy,
+        "max_in_flight": args.max_in_flight,
     }
     with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
         options = RunOptions(
@@ -126,7 +116,7 @@ def run_load(args: argparse.Namespace) -> int:
         started = time.monotonic()
         summary = run(options, settings)
         seconds = time.monotonic() - started
-    limiter = getattr(readers[0], "limiter", None) if readers else None
+    limiter = getattr(summary.reader, "limiter", None)
     figures = {
         "strategy": args.strategy,
         "seconds": seconds,
@@ -260,7 +250,7 @@ def run_normalize(args: argparse.Namespace) -> int:
         load_seconds = time.monotonic() - started
         steps = {
             step.step: (step.finished_at - step.started_at).total_seconds()
-            for step in pipeline.last_trace.steps
+            for step in (pipeline.last_trace.steps if pipeline.last_trace else [])
             if step.finished_at and step.started_at
         }
     del info

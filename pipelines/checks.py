@@ -184,7 +184,7 @@ def probe_endpoints(client: JiraClient, jql: str | None, findings: Findings, ech
             found = _probe(
                 client,
                 name,
-                lambda p=path: client.get(c.api_path(f"{issue_path}/{p}"), {"maxResults": 1}),
+                lambda p=path: client.get(c.api_path(f"{issue_path}/{p}"), {"maxResults": 1}),  # type: ignore[misc]
                 WORK_SCOPE,
                 tables,
                 findings,

@@ -277,6 +277,29 @@ def destination_options(func: Any) -> Any:
     envvar="JIRA_SKIP_TABLES",
     help="Comma-separated collection and reference tables to leave out.",
 )
+@click.option(
+    "--skip-delete-sweep",
+    is_flag=True,
+    envvar="JIRA_SKIP_DELETE_SWEEP",
+    help="Do not list the filter's issue ids to mark deleted issues (saves a few requests).",
+)
+@click.option(
+    "--strategy",
+    envvar="JIRA_STRATEGY",
+    type=click.Choice(["parallel", "sequential"]),
+    default="parallel",
+    show_default=True,
+    help="parallel: id-only search, then bulk fetches in parallel; sequential: one "
+    "full-field search, page after page.",
+)
+@click.option(
+    "--max-in-flight",
+    envvar="JIRA_MAX_IN_FLIGHT",
+    type=click.IntRange(1, 8),
+    default=6,
+    show_default=True,
+    help="Requests in flight at most with --strategy parallel.",
+)
 def run(**options: Any) -> None:
     """Load issues changed since the last run (the main job)."""
     from pipelines.runner import RunOptions
@@ -325,6 +348,7 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "max_retry_wait_seconds": options.get("max_retry_wait"),
         "min_retry_wait_seconds": _float_env("JIRA_MIN_RETRY_WAIT"),
         "tables": selected_tables(options.get("tables"), options.get("skip_tables")),
+        "delete_sweep": not options.get("skip_delete_sweep"),
     }
 
 
@@ -400,6 +424,10 @@ def print_summary(summary: Any) -> None:
     click.echo("  rows per table now:")
     for table, count in sorted(summary.rows.items()):
         click.echo(f"    {table}: {count}")
+    marked = getattr(summary, "deleted_marked", 0)
+    unmarked = getattr(summary, "deleted_unmarked", 0)
+    if marked or unmarked:
+        click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
     click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
     cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
     click.echo(f"  cursor (largest updated loaded): {cursor}")

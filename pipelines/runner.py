@@ -21,6 +21,7 @@ from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, PARENT_VERSION, jira_source
 from pipelines.status import write_run_record
+from pipelines.sweep import MarkResult, SweepResult, mark_deleted
 
 logger = logging.getLogger("jira_etl.run")
 
@@ -65,6 +66,9 @@ class RunSummary:
     window_lower: datetime | None = None
     cursor: datetime | None = None
     load_ids: list[str] = field(default_factory=list)
+    reader: Any = field(default=None, repr=False)
+    deleted_marked: int = 0
+    deleted_unmarked: int = 0
 
 
 def make_pipeline(options: RunOptions) -> dlt.Pipeline:
@@ -135,6 +139,8 @@ def _run_locked(
     except PipelineStepFailed as exc:
         raise unwrap_step_failure(exc) from None
     remove_superseded_child_rows(pipeline)
+    sweep = getattr(observer, "sweep", None)
+    marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
     summary = RunSummary(
         pipeline_name=options.pipeline_name,
         dataset=options.dataset,
@@ -146,7 +152,11 @@ def _run_locked(
         window_lower=observer.window_lower,
         cursor=observer.cursor,
         load_ids=list(info.loads_ids) if isinstance(info, LoadInfo) else [],
+        reader=observer.reader,
     )
+    if marked is not None:
+        summary.deleted_marked = len(marked.marked)
+        summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows_loaded(pipeline)
     return summary
 
@@ -341,6 +351,14 @@ def remove_superseded_child_rows(pipeline: dlt.Pipeline) -> None:
                 f"(select max(newer.{PARENT_VERSION}) from {qualified} as newer "
                 f"where newer.issue_id = {qualified}.issue_id)"
             )
+
+
+def apply_delete_sweep(pipeline: dlt.Pipeline, sweep: SweepResult) -> MarkResult:
+    """Mark issues the run's sweep no longer lists as deleted, once the load succeeded."""
+    with pipeline.sql_client() as client:
+        if "issues" not in {name.lower() for name in _table_names(client)}:
+            return MarkResult()
+        return mark_deleted(client, sweep, datetime.now(UTC))
 
 
 def _table_names(client: Any) -> list[str]:

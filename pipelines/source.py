@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import dlt
@@ -29,13 +30,16 @@ from pipelines.client.factory import auth_from_settings, open_jira_client
 from pipelines.client.search import IssueSearch
 from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.errors import PayloadError
+from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import NormalizedBatch, normalize_issues
 from pipelines.normalize.timestamps import format_utc, parse_instant
 from pipelines.observer import RunObserver
-from pipelines.reader import WindowReader
+from pipelines.parallel import make_reader
+from pipelines.progress import ProgressReporter
 from pipelines.source_collections import collection_resources, reference_resources
+from pipelines.sweep import run_sweep
 from pipelines.window import compute_window, parse_start_date
 
 logger = logging.getLogger("jira_etl.source")
@@ -113,6 +117,9 @@ def jira_source(
     min_retry_wait_seconds: float = 1.0,
     max_retry_wait_seconds: float = 300.0,
     tables: list[str] | None = None,
+    strategy: str = "parallel",
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    delete_sweep: bool = True,
     observer: Any = None,
 ) -> list[DltResource]:
     """Load Jira issues changed since the stored cursor, and their child tables.
@@ -142,10 +149,15 @@ def jira_source(
         max_retry_wait_seconds: longest `Retry-After` honoured before the run fails.
         tables: collection and reference tables to load (`issue_changelog`, `users`, ...);
             None loads all of them. `issues` and its child tables always load.
+        delete_sweep: after reading the window, list every id the filter matches so that
+            `jira-etl run` can mark loaded issues that left as deleted (see `pipelines.sweep`).
+        strategy: `parallel` (id-only search, then bulk fetches in parallel) or `sequential`
+            (one full-field search, page after page: the baseline).
+        max_in_flight: requests in flight at most with the parallel strategy (1 to 8).
         observer: a `RunObserver` that collects counters for the run summary.
     """
     run_observer: RunObserver = observer or RunObserver()
-    settings = {
+    settings: dict[str, Any] = {
         "token": token,
         "auth": auth,
         "email": email,
@@ -182,18 +194,21 @@ def jira_source(
             window = compute_window(cursor, lookback=lookback, start_date=start)
             run_observer.window_lower = window.lower
             run_observer.previous_cursor = cursor
-            reader = WindowReader(
+            reader = make_reader(
+                strategy,
                 IssueSearch(client),
                 user_jql=jql,
                 fields=search_fields(catalog),
                 page_size=page_size,
+                max_in_flight=max_in_flight,
             )
             run_observer.reader = reader
             flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
-            for page in reader.read(window):
-                normalized = normalize_issues(page, catalog, flavor=flavor)
-                run_observer.issues_read += len(page)
-                yield IssueBatch(normalized, catalog, page)
+            with ProgressReporter(client, reader):
+                for page in reader.read(window):
+                    normalized = normalize_issues(page, catalog, flavor=flavor)
+                    run_observer.issues_read += len(page)
+                    yield IssueBatch(normalized, catalog, page)
             state["field_columns"] = catalog.column_names()
             reached = reader.stats.max_updated
             if reached is not None and (cursor is None or reached > cursor):
@@ -201,6 +216,10 @@ def jira_source(
             run_observer.cursor = (
                 parse_instant(state["issues_cursor"]) if state.get("issues_cursor") else None
             )
+            if delete_sweep:
+                # After the read: an issue created during the read is listed or not loaded,
+                # never loaded and then missing from the list.
+                run_observer.sweep = run_sweep(client, jql)  # type: ignore[attr-defined]
 
     resources: list[DltResource] = [issue_batches]
     resources.append(
@@ -256,7 +275,7 @@ class IssueBatch:
     def complete(self) -> dict[str, set[int]]:
         return self.normalized.complete
 
-    @property
+    @cached_property
     def versions(self) -> dict[int, datetime]:
         """The `updated_at` of each issue in the batch, by issue id."""
         return {row["id"]: row["updated_at"] for row in self.tables.get("issues", [])}

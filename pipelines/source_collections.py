@@ -136,7 +136,7 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 _worklog_feed(clients, lookback_ms), name="worklog_changes", **worklog_hints
             )
         )
-    return resources
+    return resources  # type: ignore[return-value]
 
 
 def reference_resources(settings: dict[str, Any]) -> list[DltResource]:
@@ -199,7 +199,7 @@ def reference_resources(settings: dict[str, Any]) -> list[DltResource]:
                 write_disposition=MERGE,
             )
         )
-    return resources
+    return resources  # type: ignore[return-value]
 
 
 # Collections

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ def write_run_record(
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "error": error,
-        "summary": asdict(summary) if is_dataclass(summary) else summary,
+        "summary": _plain_summary(summary),
         "last_success_at": previous.get("last_success_at"),
         "last_error": previous.get("last_error"),
     }
@@ -46,6 +46,13 @@ def write_run_record(
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(record, indent=2, default=str))
     os.replace(temporary, path)
+
+
+def _plain_summary(summary: Any) -> Any:
+    if not is_dataclass(summary):
+        return summary
+    # The reader holds threads and locks; the record keeps only plain figures.
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "reader"}
 
 
 def read_run_record(pipelines_dir: str | Path, pipeline_name: str) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ class Replay:
     def __init__(self, fields: list[dict[str, Any]], page: dict[str, Any]) -> None:
         self.fields = json.dumps(fields).encode()
         self.page = json.dumps(page).encode()
+        self.issues = page.get("issues", [])
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,9 +53,13 @@ class Replay:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.endswith("/search/jql") or self.path.endswith("/api/2/search"):
                     self.answer(200, replay.page)
+                elif self.path.endswith("/issue/bulkfetch"):
+                    wanted = {str(i) for i in body.get("issueIdsOrKeys", [])}
+                    issues = [i for i in replay.issues if str(i.get("id")) in wanted]
+                    self.answer(200, json.dumps({"issues": issues, "issueErrors": []}).encode())
                 else:
                     self.answer(404, b'{"errorMessages":["not recorded"],"errors":{}}')
 

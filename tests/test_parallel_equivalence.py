@@ -9,9 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import source
 from pipelines.emulator import Emulator
-from pipelines.parallel import make_reader
 from pipelines.runner import RunOptions, run
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -21,11 +19,6 @@ ISSUES = 450
 def load(emu: Emulator, strategy: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Load the emulator into a fresh DuckDB file with one strategy; return the file."""
 
-    # TODO: pass `strategy` in the source settings once `jira_source` takes it.
-    def reader_factory(search: Any, **kwargs: Any) -> Any:
-        return make_reader(strategy, search, max_in_flight=4, **kwargs)
-
-    monkeypatch.setattr(source, "WindowReader", reader_factory)
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     path = folder / f"{strategy}.duckdb"
     options = RunOptions(
@@ -39,6 +32,8 @@ def load(emu: Emulator, strategy: str, folder: Path, monkeypatch: pytest.MonkeyP
         "token": emu.scoped_token,
         "site_url": emu.site_url,
         "gateway_url": emu.gateway_url,
+        "strategy": strategy,
+        "max_in_flight": 4,
     }
     summary = run(options, settings)
     assert summary.issues_read == ISSUES

@@ -103,20 +103,20 @@ def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | N
         logger.info("Issue %s was not found; its changelog rows are kept.", issue_id)
         return None
     changelog = issue.get("changelog") if isinstance(issue, dict) else None
-    histories = changelog.get("histories") if isinstance(changelog, dict) else None
-    if not isinstance(histories, list):
+    found = changelog.get("histories") if isinstance(changelog, dict) else None
+    if not isinstance(found, list):
         return None
-    total = changelog.get("total")
-    if isinstance(total, int) and total > len(histories):
+    total = changelog.get("total")  # type: ignore[union-attr]
+    if isinstance(total, int) and total > len(found):
         logger.warning(
             "Issue %s: %s returned %d of %d histories; its changelog rows are kept.",
             issue_id,
             issue_path,
-            len(histories),
+            len(found),
             total,
         )
         return None
-    return histories
+    return found
 
 
 def _issue_id(log: Any, path: str) -> int:

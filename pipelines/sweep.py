@@ -1,0 +1,171 @@
+"""Find deleted issues: list the ids the user's JQL matches now and mark loaded ones that left.
+
+Jira Cloud has no feed of deleted issues. After a run has read its window, the sweep lists every
+issue id the user's filter matches with cheap id-only searches, and the projects the account may
+browse. After the load succeeded, `mark_deleted` compares the list with the loaded issues:
+
+- a loaded issue missing from the list is marked `is_deleted = true` with `deleted_at`;
+- a marked issue present in the list again is unmarked;
+- an issue of a project missing from the project list is left alone: a whole project that
+  disappears is a permission change, not a mass deletion, and the run warns about it.
+
+Paging is keyset paging, `id > last ORDER BY id ASC`, one first page per request: each request
+starts after the largest id already listed, so an issue deleted between two requests cannot
+shift a later issue onto a page already read (token or offset pages would skip it and mark a
+live issue deleted). A sweep that fails part way is incomplete and marks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipelines.client.search import MAX_KEYS_PAGE, IssueSearch
+from pipelines.client.transport import JiraClient
+from pipelines.collections.reference import read_projects
+from pipelines.errors import JiraEtlError, PayloadError
+from pipelines.window import user_filter
+
+logger = logging.getLogger("jira_etl.sweep")
+
+# Ids changed per UPDATE statement; keeps statements short on every destination.
+UPDATE_CHUNK = 500
+
+
+@dataclass
+class SweepResult:
+    """The issue ids the user's JQL matched and the projects the account could browse.
+
+    Attributes:
+        ids: every issue id the filter matched during the sweep.
+        project_ids: ids of the projects the account may browse.
+        complete: false when a request failed; an incomplete sweep marks nothing.
+        error: why the sweep did not complete.
+    """
+
+    ids: set[int] = field(default_factory=set)
+    project_ids: set[int] = field(default_factory=set)
+    complete: bool = False
+    error: str | None = None
+
+
+@dataclass
+class MarkResult:
+    """What `mark_deleted` changed."""
+
+    marked: list[int] = field(default_factory=list)
+    unmarked: list[int] = field(default_factory=list)
+    # project id -> loaded issues kept because the project left the project list
+    hidden_projects: dict[int, int] = field(default_factory=dict)
+
+
+def sweep_jql(user_jql: str | None, after_id: int) -> str:
+    """Return the keyset query listing the filter's issues with an id above `after_id`.
+
+    >>> sweep_jql("project = ABC ORDER BY created", 0)
+    '(project = ABC) AND id > 0 ORDER BY id ASC'
+    """
+    text = user_filter(user_jql)
+    bound = f"id > {after_id}"
+    return f"({text}) AND {bound} ORDER BY id ASC" if text else f"{bound} ORDER BY id ASC"
+
+
+def list_issue_ids(search: IssueSearch, user_jql: str | None) -> set[int]:
+    """Return every issue id `user_jql` matches, with keyset pages of id-only results.
+
+    Raises:
+        JiraEtlError: a request failed after its retries, or a page could not be parsed.
+    """
+    found: set[int] = set()
+    after = 0
+    while True:
+        pages = search.keys(sweep_jql(user_jql, after), page_size=MAX_KEYS_PAGE)
+        try:
+            page = next(iter(pages), [])
+        finally:
+            pages.close()  # type: ignore[attr-defined]
+        ids = [int(issue["id"]) for issue in page if str(issue.get("id", "")).isdigit()]
+        if len(ids) != len(page):
+            raise PayloadError("An id-only search returned an issue without a numeric `id`.")
+        if not ids:
+            return found
+        found.update(ids)
+        after = max(ids)
+
+
+def run_sweep(client: JiraClient, user_jql: str | None) -> SweepResult:
+    """List the filter's issue ids and the visible projects; never raises a jira-etl error.
+
+    A failure leaves the result incomplete, with the reason, so nothing is marked deleted.
+    """
+    result = SweepResult()
+    try:
+        result.project_ids = {int(p["id"]) for p in read_projects(client) if "id" in p}
+        result.ids = list_issue_ids(IssueSearch(client), user_jql)
+    except JiraEtlError as exc:
+        result.error = str(exc)
+        logger.warning(
+            "The delete sweep could not complete, so no issue is marked deleted this run: %s", exc
+        )
+        return result
+    result.complete = True
+    logger.info(
+        "Delete sweep: the filter matches %d issues in %d visible projects",
+        len(result.ids),
+        len(result.project_ids),
+    )
+    return result
+
+
+def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResult:
+    """Mark loaded issues the sweep no longer lists as deleted, and unmark ones listed again.
+
+    Works on any dlt SQL client (DuckDB, PostgreSQL); `sql_client` is open.
+    """
+    outcome = MarkResult()
+    if not sweep.complete:
+        return outcome
+    issues = sql_client.make_qualified_table_name("issues")
+    rows = sql_client.execute_sql(f"select id, project_id, is_deleted from {issues}") or []
+    for issue_id, project_id, is_deleted in rows:
+        issue_id = int(issue_id)
+        listed = issue_id in sweep.ids
+        if listed and is_deleted:
+            outcome.unmarked.append(issue_id)
+        elif not listed and not is_deleted:
+            if project_id is not None and int(project_id) not in sweep.project_ids:
+                project = int(project_id)
+                outcome.hidden_projects[project] = outcome.hidden_projects.get(project, 0) + 1
+            else:
+                outcome.marked.append(issue_id)
+    for project, count in sorted(outcome.hidden_projects.items()):
+        logger.warning(
+            "Project %s is no longer visible to this account; its %d loaded issue(s) are kept "
+            "and not marked deleted. Check the account's permissions if this is unexpected.",
+            project,
+            count,
+        )
+    _update(sql_client, issues, outcome.marked, "true, deleted_at = %s", now)
+    _update(sql_client, issues, outcome.unmarked, "false, deleted_at = null", None)
+    if outcome.marked or outcome.unmarked:
+        logger.info(
+            "Delete sweep: %d issue(s) marked deleted, %d present again",
+            len(outcome.marked),
+            len(outcome.unmarked),
+        )
+    return outcome
+
+
+def _update(
+    sql_client: Any, table: str, ids: list[int], assignment: str, now: datetime | None
+) -> None:
+    for start in range(0, len(ids), UPDATE_CHUNK):
+        chunk = ids[start : start + UPDATE_CHUNK]
+        id_list = ", ".join(str(int(i)) for i in chunk)
+        statement = f"update {table} set is_deleted = {assignment} where id in ({id_list})"
+        if now is None:
+            sql_client.execute_sql(statement)
+        else:
+            sql_client.execute_sql(statement, now)

@@ -1,0 +1,166 @@
+"""Deleted issues: the sweep after each run marks loaded issues that left the filter.
+
+Expected values come from the emulator's truth and from the ids the test deletes itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pipelines.emulator import Emulator
+from tests.helpers import query, run_cli
+
+START = dt.datetime(2026, 5, 4, 12, 0, 2, tzinfo=dt.UTC)
+
+
+def args(emu: Emulator, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+        "--tables",
+        "sprints",
+        *extra,
+    ]
+
+
+def load(emu: Emulator, tmp_path: Path, *extra: str) -> str:
+    result = run_cli(args(emu, tmp_path, *extra), env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def deleted_ids(tmp_path: Path) -> set[int]:
+    rows = query(tmp_path / "jira.duckdb", "select id from issues where is_deleted")
+    return {row[0] for row in rows}
+
+
+def live_ids(tmp_path: Path) -> set[int]:
+    rows = query(tmp_path / "jira.duckdb", "select id from issues where not is_deleted")
+    return {row[0] for row in rows}
+
+
+@pytest.fixture
+def emu():
+    with Emulator(issues=40, seed=5, start=START) as server:
+        yield server
+
+
+def test_deleted_issue_is_marked_and_others_stay(emu: Emulator, tmp_path: Path) -> None:
+    load(emu, tmp_path)
+    gone = emu.truth()[3]
+    emu.delete_issue(gone["id"])
+    emu.advance(60)
+    output = load(emu, tmp_path)
+    assert deleted_ids(tmp_path) == {gone["id"]}
+    assert live_ids(tmp_path) == {t["id"] for t in emu.truth()}
+    deleted_at = query(
+        tmp_path / "jira.duckdb", f"select deleted_at from issues where id = {gone['id']}"
+    )
+    assert deleted_at[0][0] is not None
+    assert "deleted issues: 1 marked" in output
+
+
+def test_skip_delete_sweep_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
+    load(emu, tmp_path)
+    emu.delete_issue(emu.truth()[0]["id"])
+    first_requests = len(emu.requests)
+    load(emu, tmp_path, "--skip-delete-sweep")
+    assert deleted_ids(tmp_path) == set()
+    later = emu.requests[first_requests:]
+    searches = [r for r in later if r["path"].endswith("/search/jql")]
+    assert searches
+    assert not any("ORDER BY id ASC" in r["body"] for r in searches)
+
+
+def test_issue_moved_out_of_the_filter_is_marked_and_unmarked_when_back(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    in_abc = [t for t in emu.truth() if t["key"].startswith("ABC-")]
+    load(emu, tmp_path, "--jql", "project = ABC")
+    moved = emu.move_issue(in_abc[0]["id"], "XYZ")
+    emu.advance(60)
+    load(emu, tmp_path, "--jql", "project = ABC")
+    assert deleted_ids(tmp_path) == {moved["id"]}
+    emu.advance(60)
+    emu.move_issue(moved["id"], "ABC")
+    emu.advance(60)
+    load(emu, tmp_path, "--jql", "project = ABC")
+    assert deleted_ids(tmp_path) == set()
+    rows = query(
+        tmp_path / "jira.duckdb", f"select deleted_at from issues where id = {moved['id']}"
+    )
+    assert rows == [(None,)]
+
+
+def test_revoked_project_is_not_a_mass_deletion(emu: Emulator, tmp_path: Path) -> None:
+    load(emu, tmp_path)
+    before = live_ids(tmp_path)
+    emu.revoke_project("XYZ")
+    emu.advance(60)
+    output = load(emu, tmp_path)
+    assert deleted_ids(tmp_path) == set()
+    assert live_ids(tmp_path) == before
+    assert "no longer visible" in output
+
+
+def test_sweep_that_fails_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
+    load(emu, tmp_path)
+    emu.delete_issue(emu.truth()[1]["id"])
+    # The project list the sweep reads first keeps failing until every retry is used up.
+    emu.add_fault(r"/project/search$", 503, times=None)
+    output = load(emu, tmp_path, "--max-retries", "2")
+    assert deleted_ids(tmp_path) == set()
+    assert "delete sweep could not complete" in output
+
+
+def test_sweep_sees_every_issue_when_deletes_happen_between_pages(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Keyset paging lists each live issue even when earlier ids vanish between requests."""
+    load(emu, tmp_path)
+    ids = [t["id"] for t in emu.truth()]
+    emu.advance(60)
+    # Search pages of at most 5 ids: the emulator caps id-only pages at the size asked for.
+    from pipelines.client.factory import open_jira_client
+    from pipelines.client.search import IssueSearch
+    from pipelines.client.transport import RetryPolicy
+    from pipelines.sweep import list_issue_ids
+
+    settings = {
+        "auth": "bearer",
+        "token": emu.scoped_token,
+        "site_url": emu.site_url,
+        "gateway_url": emu.gateway_url,
+        "retry": RetryPolicy(max_attempts=1),
+    }
+    client = open_jira_client(settings)
+    search = IssueSearch(client)
+    real_keys = search.keys
+    calls = 0
+
+    def small_pages(jql: str, *, page_size: int = 5000):  # noqa: ANN202
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            emu.delete_issue(ids[0])
+            emu.delete_issue(ids[1])
+        return real_keys(jql, page_size=5)
+
+    search.keys = small_pages  # type: ignore[method-assign]
+    try:
+        listed = list_issue_ids(search, None)
+    finally:
+        client.close()
+    # The two ids were listed before they were deleted; every live issue is listed too.
+    assert listed == set(ids)
+    assert calls >= 40 // 5

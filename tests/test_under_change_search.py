@@ -1,0 +1,103 @@
+"""Under change: edits between search pages, a lagging search index, zone and DST changes.
+
+No issue may be skipped in a run or the next one, and the cursor never passes an issue that was
+not loaded. Expected values come from the emulator's truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import query, run_cli
+
+# One minute before Los Angeles switches to daylight-saving time (2026-03-08 02:00 PST).
+BEFORE_DST = dt.datetime(2026, 3, 8, 9, 59, 2, tzinfo=dt.UTC)
+
+
+def load(emu: Emulator, tmp_path: Path, *extra: str) -> str:
+    result = run_cli(
+        [
+            "run",
+            "--site-url",
+            emu.site_url,
+            "--gateway-url",
+            emu.gateway_url,
+            "--duckdb-path",
+            str(tmp_path / "jira.duckdb"),
+            "--pipelines-dir",
+            str(tmp_path / "pipelines"),
+            "--tables",
+            "sprints",
+            *extra,
+        ],
+        env={"JIRA_TOKEN": emu.scoped_token},
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def loaded(tmp_path: Path) -> dict[int, tuple]:
+    rows = query(tmp_path / "jira.duckdb", "select id, key, summary, updated_at from issues")
+    return {row[0]: row[1:] for row in rows}
+
+
+def truth(emu: Emulator) -> dict[int, tuple]:
+    return {t["id"]: (t["key"], t["summary"], t["updated"]) for t in emu.truth()}
+
+
+def cursor(tmp_path: Path) -> dt.datetime:
+    state = json.loads((tmp_path / "pipelines" / "jira_jira" / "state.json").read_text())
+    return dt.datetime.fromisoformat(state["sources"]["jira"]["issues_cursor"])
+
+
+def test_edits_between_pages_skip_nothing(tmp_path: Path) -> None:
+    with Emulator(issues=60, seed=31, start=BEFORE_DST) as emu:
+        ids_before = set(truth(emu))
+        emu.script.edit_between_pages(2)
+        load(emu, tmp_path, "--page-size", "7", "--strategy", "sequential")
+        assert len(emu.script.edited) >= 10
+        # Every issue of the run's start is loaded; the edited ones at least at some version.
+        assert ids_before <= set(loaded(tmp_path))
+        # The cursor stays at or below the newest version search could show.
+        assert cursor(tmp_path) <= max(t["updated"] for t in emu.truth())
+        emu.script.stop()
+        emu.advance(5)
+        load(emu, tmp_path, "--page-size", "7")
+        assert loaded(tmp_path) == truth(emu)
+
+
+def test_lagging_index_is_caught_up_by_the_next_run(tmp_path: Path) -> None:
+    with Emulator(issues=30, seed=32, start=BEFORE_DST) as emu:
+        load(emu, tmp_path)
+        emu.visibility_lag_seconds = 40
+        emu.advance(10)
+        late = emu.edit_issue("ABC-4", summary="indexed late")
+        emu.advance(5)
+        emu.edit_issue("XYZ-3", summary="also indexed late")
+        load(emu, tmp_path)
+        # Search still showed the old versions: the cursor must not pass the late edits.
+        assert loaded(tmp_path)[late["id"]][1] != "indexed late"
+        assert cursor(tmp_path) < late["updated"]
+        emu.advance(60)
+        load(emu, tmp_path)
+        assert loaded(tmp_path) == truth(emu)
+
+
+def test_zone_changes_and_dst_between_runs_skip_nothing(tmp_path: Path) -> None:
+    with Emulator(issues=30, seed=33, time_zone="America/Los_Angeles", start=BEFORE_DST) as emu:
+        load(emu, tmp_path, "--lookback", "0")
+        # Across the DST switch: the local clock jumps from 01:59 to 03:00.
+        emu.advance(90)
+        emu.edit_issue("ABC-2", summary="after the switch")
+        emu.set_time_zone("Asia/Kolkata")
+        load(emu, tmp_path, "--lookback", "0")
+        assert loaded(tmp_path) == truth(emu)
+        emu.advance(30)
+        emu.edit_issue("ABC-3", summary="seen from Chatham")
+        emu.create_issue("XYZ", summary="created far east")
+        emu.set_time_zone("Pacific/Chatham")
+        load(emu, tmp_path, "--lookback", "0")
+        assert loaded(tmp_path) == truth(emu)
