@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-# dlt sends anonymous usage telemetry unless told otherwise; jira-etl talks only to Jira.
+# dlt sends anonymous usage telemetry unless configured otherwise, and jira-etl talks only to Jira.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import logging  # noqa: E402
@@ -199,7 +199,7 @@ def destination_options(func: Any) -> Any:
             envvar="JIRA_DATASET",
             default="jira",
             show_default=True,
-            help="Dataset (schema) that holds the tables.",
+            help="Dataset (schema) that contains the tables.",
         ),
         click.option(
             "--destination",

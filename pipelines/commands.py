@@ -182,7 +182,7 @@ def status(
         info = pipeline_status(pipeline)
         try:
             info["rows"] = rows_loaded(pipeline)
-        except Exception as exc:  # the destination is unreachable or empty: say so, go on
+        except Exception as exc:  # An unreachable or empty destination is reported, and the other pipelines are shown.
             info["rows"] = {}
             info["rows_error"] = str(exc).splitlines()[0][:200]
         record = info.get("record") or {}

@@ -370,7 +370,7 @@ def _table_names(client: Any) -> list[str]:
 
 
 def rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Count the rows each loaded table holds now, after this run."""
+    """Count the rows in each loaded table after this run."""
     counts: dict[str, int] = {}
     with pipeline.sql_client() as client:
         for name in sorted(_table_names(client)):

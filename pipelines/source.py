@@ -353,7 +353,7 @@ def load_field_catalog(client: JiraClient, previous: dict[str, str] | None) -> F
 
 
 def search_fields(catalog: FieldCatalog) -> list[str]:
-    """List the fields a search asks for: the system fields read plus every loaded custom field."""
+    """List the fields a search requests: the system fields read plus every loaded custom field."""
     custom = [spec.field_id for spec in (*catalog.single, *catalog.multi, *catalog.sprint)]
     return SYSTEM_FIELDS + [f for f in custom if f not in SYSTEM_FIELDS]
 

@@ -120,7 +120,7 @@ def assert_unchanged(db: Path, pdir: Path, before: dict, state_before: str) -> N
         ("wrong_token", ["401", "rejected at the gateway"]),
         ("classic_token_as_bearer", ["401", "--auth basic"]),
         ("wrong_cloud_id", ["404", "organization id"]),
-        ("bad_jql", ["400", "Jira said", "--jql"]),
+        ("bad_jql", ["400", "Jira's message", "Expecting", "--jql"]),
         ("removed_endpoint", ["410", "removed"]),
         ("server_down", ["503", "after 2 attempts"]),
         ("html_429", ["429", "after 2 attempts"]),

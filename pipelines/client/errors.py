@@ -61,22 +61,24 @@ def translate_error(
         )
     status = response.status_code
     messages = jira_messages(response)
-    said = f" Jira said: {'; '.join(messages)}" if messages else ""
+    detail = f" Jira's message: {'; '.join(messages)}" if messages else ""
 
     if status == 401:
-        return AuthError(_unauthorized(connection, messages) + said, status=status, url=shown_url)
+        return AuthError(_unauthorized(connection, messages) + detail, status=status, url=shown_url)
     if status == 403:
         return AuthError(
             f"403 from {host} for {shown_url}: the account lacks permission for this resource."
-            f"{said} Ask a Jira admin for Browse Projects permission, or narrow --jql.",
+            f"{detail} Ask a Jira admin for Browse Projects permission, or narrow --jql.",
             status=status,
             url=shown_url,
         )
     if status == 404:
-        return NotFoundError(_not_found(connection, shown_url) + said, status=status, url=shown_url)
+        return NotFoundError(
+            _not_found(connection, shown_url) + detail, status=status, url=shown_url
+        )
     if status == 410:
         return RemovedEndpoint(
-            f"410 from {host}: the endpoint {shown_url} was removed by Atlassian.{said} "
+            f"410 from {host}: the endpoint {shown_url} was removed by Atlassian.{detail} "
             "Upgrade jira-etl; Jira Cloud search now goes through /rest/api/3/search/jql, and "
             "--auth pat selects the Data Center search.",
             status=status,
@@ -84,12 +86,12 @@ def translate_error(
         )
     if status == 400:
         return BadRequestError(
-            f"400 from {host}: Jira rejected the request to {shown_url}.{said} "
+            f"400 from {host}: Jira rejected the request to {shown_url}.{detail} "
             "If this names your JQL, fix --jql / JIRA_JQL and try it in Jira's issue search.",
             status=status,
             url=shown_url,
         )
-    return FatalHttpError(f"HTTP {status} from {shown_url}.{said}", status=status, url=shown_url)
+    return FatalHttpError(f"HTTP {status} from {shown_url}.{detail}", status=status, url=shown_url)
 
 
 def _unauthorized(connection: Connection, messages: list[str]) -> str:
