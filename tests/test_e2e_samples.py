@@ -1,21 +1,20 @@
 """Recorded Jira payloads replayed over real HTTP load through the CLI into DuckDB.
 
-A small server on 127.0.0.1 answers the field catalog and the search with the recorded files,
-byte for byte. Expected values were read from the JSON by hand.
+The emulator's replay server on 127.0.0.1 answers the field catalog and the search with the
+recorded files, byte for byte. Expected values were read from the JSON by hand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipelines.emulator.replay import ReplayServer
 from tests.helpers import query, run_cli, snapshot
 from tests.test_normalize_issues import DEVLAKE_FIELDS, MATTERMOST_FIELDS, PRAGATI_FIELDS
 
@@ -25,72 +24,25 @@ SKIP_OTHER_TABLES = (
 )
 
 
-class Replay:
-    """Serve one recorded search page and a field catalog, with any credentials."""
-
-    def __init__(self, fields: list[dict[str, Any]], page: dict[str, Any]) -> None:
-        self.fields = json.dumps(fields).encode()
-        self.page = json.dumps(page).encode()
-        self.issues = page.get("issues", [])
-        replay = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                if self.path.split("?")[0].endswith("/field"):
-                    self.answer(200, replay.fields)
-                else:
-                    self.answer(404, b'{"errorMessages":["not recorded"],"errors":{}}')
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if self.path.endswith("/search/jql") or self.path.endswith("/api/2/search"):
-                    self.answer(200, replay.page)
-                elif self.path.endswith("/issue/bulkfetch"):
-                    wanted = {str(i) for i in body.get("issueIdsOrKeys", [])}
-                    issues = [i for i in replay.issues if str(i.get("id")) in wanted]
-                    self.answer(200, json.dumps({"issues": issues, "issueErrors": []}).encode())
-                else:
-                    self.answer(404, b'{"errorMessages":["not recorded"],"errors":{}}')
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def load_json(samples_dir: Path, name: str) -> Any:
     return json.loads((samples_dir / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture
 def replay() -> Iterator[Any]:
-    servers: list[Replay] = []
+    servers: list[ReplayServer] = []
 
-    def start(fields: list[dict[str, Any]], page: dict[str, Any]) -> Replay:
-        server = Replay(fields, page)
+    def start(fields: list[dict[str, Any]], page: dict[str, Any]) -> ReplayServer:
+        server = ReplayServer(page, fields).start()
         servers.append(server)
         return server
 
     yield start
     for server in servers:
-        server.close()
+        server.stop()
 
 
-def load(server: Replay, tmp_path: Path, auth: str = "basic") -> Any:
+def load(server: ReplayServer, tmp_path: Path, auth: str = "basic") -> Any:
     args = [
         "run",
         "--auth",

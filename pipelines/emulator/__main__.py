@@ -34,7 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="requests allowed per second; more get 429 with Retry-After (default: no limit)",
     )
+    parser.add_argument(
+        "--replay",
+        default=None,
+        help="serve this recorded search page (or issue) byte for byte instead of generated data",
+    )
+    parser.add_argument(
+        "--replay-fields", default=None, help="recorded /field catalog to serve with --replay"
+    )
     args = parser.parse_args(argv)
+    if args.replay:
+        return serve_replay(args.replay, args.replay_fields, args.port)
     emu = Emulator(
         issues=args.issues,
         seed=args.seed,
@@ -61,6 +71,24 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     emu.stop()
+    return 0
+
+
+def serve_replay(page_path: str, fields_path: str | None, port: int) -> int:
+    """Replay a recorded page until killed; print the URL as one JSON line."""
+    from pathlib import Path
+
+    from pipelines.emulator.replay import ReplayServer, page_from_file
+
+    fields = json.loads(Path(fields_path).read_text()) if fields_path else None
+    server = ReplayServer(page_from_file(Path(page_path)), fields, port=port).start()
+    sys.stdout.write(json.dumps({"site_url": server.url, "replay": page_path}) + "\n")
+    sys.stdout.flush()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    server.stop()
     return 0
 
 

@@ -1,0 +1,167 @@
+"""Payload faults: one issue without `fields`, without `updated`, with a value of the wrong type,
+or a body that is not JSON. The run stops with one message naming the issue, exits non-zero,
+and leaves the data and the cursor as they were.
+
+A small proxy on 127.0.0.1 between the CLI and the emulator corrupts the responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipelines.emulator import Emulator
+from tests.helpers import run_cli, snapshot
+
+START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
+TARGET = "ABC-3"
+Corruption = Callable[[dict[str, Any]], None]
+
+
+class CorruptingProxy:
+    """Forward every request to the emulator; apply `corrupt` to issue `TARGET` in responses."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.corrupt: Corruption | None = None
+        self.break_json = False
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.forward("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.forward("POST")
+
+            def forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = httpx.request(
+                    method, proxy.upstream + self.path, content=body, headers=headers
+                )
+                content = proxy.rewrite(self.path, answer.content)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("content-type", ""))
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rewrite(self, path: str, content: bytes) -> bytes:
+        if not path.endswith(("/search/jql", "/issue/bulkfetch")):
+            return content
+        page = json.loads(content)
+        hit = False
+        for issue in page.get("issues", []):
+            if issue.get("key") == TARGET:
+                hit = True
+                if self.corrupt is not None:
+                    self.corrupt(issue)
+        if hit and self.break_json:
+            return content[: len(content) // 2]
+        return json.dumps(page).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Emulator, CorruptingProxy]]:
+    with Emulator(issues=25, seed=41, start=START) as emu:
+        proxy = CorruptingProxy(emu.site_url)
+        try:
+            yield emu, proxy
+        finally:
+            proxy.close()
+
+
+def load(proxy: CorruptingProxy, emu: Emulator, tmp_path: Path):  # noqa: ANN201
+    return run_cli(
+        [
+            "run",
+            "--site-url",
+            proxy.url,
+            "--gateway-url",
+            proxy.url,
+            "--duckdb-path",
+            str(tmp_path / "jira.duckdb"),
+            "--pipelines-dir",
+            str(tmp_path / "pipelines"),
+            "--tables",
+            "sprints",
+            "--max-retries",
+            "1",
+        ],
+        env={"JIRA_TOKEN": emu.scoped_token},
+    )
+
+
+def drop_fields(issue: dict[str, Any]) -> None:
+    del issue["fields"]
+
+
+def drop_updated(issue: dict[str, Any]) -> None:
+    issue["fields"].pop("updated", None)
+
+
+def labels_not_a_list(issue: dict[str, Any]) -> None:
+    issue["fields"]["labels"] = 42
+    issue["fields"]["timespent"] = "three hours"
+
+
+@pytest.mark.parametrize(
+    "corrupt", [drop_fields, drop_updated, labels_not_a_list], ids=lambda f: f.__name__
+)
+def test_corrupt_issue_fails_the_run_and_changes_nothing(
+    site: tuple[Emulator, CorruptingProxy], tmp_path: Path, corrupt: Corruption
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    emu.advance(30)
+    emu.edit_issue(TARGET, summary="edited, then corrupted on the way")
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same window")
+    proxy.corrupt = corrupt
+    failed = load(proxy, emu, tmp_path)
+    assert failed.exit_code == 1, failed.output
+    assert TARGET in failed.stderr, failed.stderr
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+    proxy.corrupt = None
+    assert load(proxy, emu, tmp_path).exit_code == 0
+
+
+def test_malformed_json_fails_the_run_and_changes_nothing(
+    site: tuple[Emulator, CorruptingProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path).exit_code == 0
+    before = snapshot(tmp_path / "jira.duckdb")
+    emu.advance(30)
+    emu.edit_issue(TARGET, summary="edited, then cut in half")
+    proxy.break_json = True
+    failed = load(proxy, emu, tmp_path)
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
