@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import logging  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -50,9 +51,13 @@ def load_env_file(path: str | None) -> None:
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             line = binding.original.line
+            # The line may hold a secret, so only the name before the first space or `=` shows.
+            words = binding.original.string.strip().split("=", 1)[0].split()
+            looks_like_name = bool(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", words[0])
+            shown = f" starting with `{words[0][:40]}`" if looks_like_name else ""
             raise click.UsageError(
-                f"Invalid line {line} in `{env_path}`: expected NAME=value "
-                f"(got `{mask(binding.original.string.strip())[:60]}`)."
+                f"Invalid line {line} in `{env_path}`{shown}: expected NAME=value, with quotes "
+                "closed and no spaces around `=`."
             )
         if binding.key and binding.key not in os.environ and binding.value:
             os.environ[binding.key] = binding.value
@@ -349,6 +354,8 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "min_retry_wait_seconds": _float_env("JIRA_MIN_RETRY_WAIT"),
         "tables": selected_tables(options.get("tables"), options.get("skip_tables")),
         "delete_sweep": not options.get("skip_delete_sweep"),
+        "strategy": options.get("strategy"),
+        "max_in_flight": options.get("max_in_flight"),
     }
 
 

@@ -180,17 +180,33 @@ def status(
         )
         pipeline = make_pipeline(options)
         info = pipeline_status(pipeline)
-        try:
-            info["rows"] = rows_loaded(pipeline)
-        except Exception as exc:  # An unreachable or empty destination is reported, and the other pipelines are shown.
-            info["rows"] = {}
-            info["rows_error"] = str(exc).splitlines()[0][:200]
+        info["rows"] = {}
+        if destination == "duckdb" and not Path(duckdb_path).exists():
+            # Opening a missing file would create it; status only reads.
+            info["rows_error"] = f"no DuckDB file at {duckdb_path}"
+        else:
+            try:
+                info["rows"] = rows_loaded(pipeline)
+            except Exception as exc:  # an unreachable destination is reported, not raised
+                info["rows_error"] = " ".join(str(exc).split())[:300]
+        recorded_path = (info.get("record") or {}).get("duckdb_path")
+        if (
+            destination == "duckdb"
+            and recorded_path
+            and (Path(recorded_path).resolve() != Path(duckdb_path).resolve())
+        ):
+            info["note"] = (
+                f"the last run recorded for pipeline {name} loaded {recorded_path}, not "
+                f"{duckdb_path}; pass --pipeline-name or --pipelines-dir to tell them apart"
+            )
         record = info.get("record") or {}
         any_failed = any_failed or record.get("outcome") == "failed"
         if as_json:
             click.echo(json.dumps(info, default=str))
             continue
         click.echo(f"Pipeline {name} (dataset {info['dataset']})")
+        if info.get("note"):
+            click.echo(f"  note: {info['note']}")
         if record:
             click.echo(
                 f"  last run: {record.get('outcome')} at {record.get('finished_at')}"

@@ -30,6 +30,7 @@ import duckdb
 from pipelines.emulator import Emulator
 
 FAULT_STATUSES = {0, 429, 500, 503}  # 0: a dropped connection
+STRATEGIES = (["--strategy", "parallel"], ["--strategy", "sequential", "--page-size", "9"])
 # Profile zones the account switches between, on both sides of UTC.
 ZONES = ("America/Los_Angeles", "Asia/Kolkata", "UTC", "Pacific/Chatham")
 
@@ -212,7 +213,9 @@ def soak(
         try:
             for number in range(1, runs + 1):
                 kill_after = rng.uniform(0.3, 5.0) if rng.random() < kill_rate else None
-                code, killed = run_once(command, env, kill_after, log)
+                # Small sequential pages put page boundaries (and edits between them) in play.
+                strategy = rng.choice(STRATEGIES)
+                code, killed = run_once(command + strategy, env, kill_after, log)
                 report.runs += 1
                 report.kills += killed
                 report.failed_runs += (code != 0) and not killed

@@ -24,6 +24,7 @@ def write_run_record(
     started_at: datetime,
     error: str | None = None,
     summary: Any = None,
+    duckdb_path: str | None = None,
 ) -> None:
     """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically."""
     path = record_path(pipelines_dir, pipeline_name)
@@ -35,6 +36,7 @@ def write_run_record(
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "error": error,
+        "duckdb_path": str(Path(duckdb_path).resolve()) if duckdb_path else None,
         "summary": _plain_summary(summary),
         "last_success_at": previous.get("last_success_at"),
         "last_error": previous.get("last_error"),

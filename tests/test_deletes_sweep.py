@@ -55,7 +55,7 @@ def emu():
         yield server
 
 
-def test_deleted_issue_is_marked_and_others_stay(emu: Emulator, tmp_path: Path) -> None:
+def test_deleted_issue_is_marked(emu: Emulator, tmp_path: Path) -> None:
     load(emu, tmp_path)
     gone = emu.truth()[3]
     emu.delete_issue(gone["id"])
@@ -82,9 +82,7 @@ def test_skip_delete_sweep_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
     assert not any("ORDER BY id ASC" in r["body"] for r in searches)
 
 
-def test_issue_moved_out_of_the_filter_is_marked_and_unmarked_when_back(
-    emu: Emulator, tmp_path: Path
-) -> None:
+def test_moved_out_issue_marked_then_unmarked(emu: Emulator, tmp_path: Path) -> None:
     in_abc = [t for t in emu.truth() if t["key"].startswith("ABC-")]
     load(emu, tmp_path, "--jql", "project = ABC")
     moved = emu.move_issue(in_abc[0]["id"], "XYZ")
@@ -102,7 +100,7 @@ def test_issue_moved_out_of_the_filter_is_marked_and_unmarked_when_back(
     assert rows == [(None,)]
 
 
-def test_revoked_project_is_not_a_mass_deletion(emu: Emulator, tmp_path: Path) -> None:
+def test_revoked_project_is_not_deleted(emu: Emulator, tmp_path: Path) -> None:
     load(emu, tmp_path)
     before = live_ids(tmp_path)
     emu.revoke_project("XYZ")
@@ -123,9 +121,7 @@ def test_sweep_that_fails_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
     assert "delete sweep could not complete" in output
 
 
-def test_sweep_sees_every_issue_when_deletes_happen_between_pages(
-    emu: Emulator, tmp_path: Path
-) -> None:
+def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
     """Keyset paging lists each live issue even when earlier ids vanish between requests."""
     load(emu, tmp_path)
     ids = [t["id"] for t in emu.truth()]
@@ -164,3 +160,64 @@ def test_sweep_sees_every_issue_when_deletes_happen_between_pages(
     # The two ids were listed before they were deleted; every live issue is listed too.
     assert listed == set(ids)
     assert calls >= 40 // 5
+
+
+def test_sweep_marks_and_unmarks_on_postgres(emu: Emulator, tmp_path: Path) -> None:
+    import uuid
+
+    import psycopg2
+
+    dsn = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+    schema = f"jira_sweep_{uuid.uuid4().hex[:10]}"
+    extra = ("--destination", "postgres", "--dataset", schema)
+    env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": dsn}
+
+    def pg_load(*more: str) -> None:
+        result = run_cli(args(emu, tmp_path, *extra, *more), env=env)
+        assert result.exit_code == 0, result.output
+
+    def pg_deleted() -> set[int]:
+        with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+            cursor.execute(f'select id from "{schema}".issues where is_deleted')
+            return {row[0] for row in cursor.fetchall()}
+
+    try:
+        pg_load("--jql", "project = ABC")
+        moved = next(t for t in emu.truth() if t["key"].startswith("ABC-"))
+        emu.move_issue(moved["id"], "XYZ")
+        emu.advance(60)
+        pg_load("--jql", "project = ABC")
+        assert pg_deleted() == {moved["id"]}
+        emu.move_issue(moved["id"], "ABC")
+        emu.advance(60)
+        pg_load("--jql", "project = ABC")
+        assert pg_deleted() == set()
+    finally:
+        with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+            cursor.execute(f'drop schema if exists "{schema}" cascade')
+            cursor.execute(f'drop schema if exists "{schema}_staging" cascade')
+
+
+def test_sweep_on_data_center(tmp_path: Path) -> None:
+    with Emulator(issues=30, seed=6, flavor="dc", start=START) as dc:
+        command = [
+            "run",
+            "--auth",
+            "pat",
+            "--base-url",
+            dc.site_url,
+            "--duckdb-path",
+            str(tmp_path / "jira.duckdb"),
+            "--pipelines-dir",
+            str(tmp_path / "pipelines"),
+            "--tables",
+            "sprints",
+        ]
+        assert run_cli(command, env={"JIRA_TOKEN": dc.pat}).exit_code == 0
+        gone = dc.truth()[7]
+        dc.delete_issue(gone["id"])
+        dc.advance(60)
+        result = run_cli(command, env={"JIRA_TOKEN": dc.pat})
+        assert result.exit_code == 0, result.output
+        assert deleted_ids(tmp_path) == {gone["id"]}
+        assert live_ids(tmp_path) == {t["id"] for t in dc.truth()}

@@ -186,6 +186,7 @@ def test_malformed_env_file_is_a_usage_error(cloud: Emulator, tmp_path: Path) ->
     result = run_cli(["run"], cwd=tmp_path)
     assert result.exit_code == 2
     assert "Invalid line 2" in result.stderr
+    assert "not an assignment" not in result.stderr
 
 
 @pytest.mark.parametrize("case", ["read_only_mount", "parent_is_a_file", "path_is_a_folder"])

@@ -69,7 +69,7 @@ def test_edits_between_pages_skip_nothing(tmp_path: Path) -> None:
         assert loaded(tmp_path) == truth(emu)
 
 
-def test_lagging_index_is_caught_up_by_the_next_run(tmp_path: Path) -> None:
+def test_lagging_index_caught_up_next_run(tmp_path: Path) -> None:
     with Emulator(issues=30, seed=32, start=BEFORE_DST) as emu:
         load(emu, tmp_path)
         emu.visibility_lag_seconds = 40
@@ -86,7 +86,7 @@ def test_lagging_index_is_caught_up_by_the_next_run(tmp_path: Path) -> None:
         assert loaded(tmp_path) == truth(emu)
 
 
-def test_zone_changes_and_dst_between_runs_skip_nothing(tmp_path: Path) -> None:
+def test_zone_and_dst_changes_skip_nothing(tmp_path: Path) -> None:
     with Emulator(issues=30, seed=33, time_zone="America/Los_Angeles", start=BEFORE_DST) as emu:
         load(emu, tmp_path, "--lookback", "0")
         # Across the DST switch: the local clock jumps from 01:59 to 03:00.

@@ -129,7 +129,7 @@ def labels_not_a_list(issue: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "corrupt", [drop_fields, drop_updated, labels_not_a_list], ids=lambda f: f.__name__
 )
-def test_corrupt_issue_fails_the_run_and_changes_nothing(
+def test_corrupt_issue_fails_without_changes(
     site: tuple[Emulator, CorruptingProxy], tmp_path: Path, corrupt: Corruption
 ) -> None:
     emu, proxy = site
@@ -147,11 +147,9 @@ def test_corrupt_issue_fails_the_run_and_changes_nothing(
     assert "Traceback" not in failed.stderr, failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
-    proxy.corrupt = None
-    assert load(proxy, emu, tmp_path).exit_code == 0
 
 
-def test_malformed_json_fails_the_run_and_changes_nothing(
+def test_malformed_json_fails_without_changes(
     site: tuple[Emulator, CorruptingProxy], tmp_path: Path
 ) -> None:
     emu, proxy = site

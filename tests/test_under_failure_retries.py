@@ -67,7 +67,7 @@ def emu():
         yield server
 
 
-def test_429_with_html_and_5xx_and_drops_are_retried(emu: Emulator, tmp_path: Path) -> None:
+def test_throttling_errors_and_drops_retried(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(SEARCH, 429, times=3, retry_after=0, html=True)
     emu.add_fault(SEARCH, 503, every=2, times=1, retry_after=0)
     emu.add_fault(r"/issue/bulkfetch$|/comment$", 500, times=1)
@@ -82,14 +82,14 @@ def test_429_with_html_and_5xx_and_drops_are_retried(emu: Emulator, tmp_path: Pa
     assert_matches_truth(emu, tmp_path)
 
 
-def test_slow_response_times_out_and_is_retried(emu: Emulator, tmp_path: Path) -> None:
+def test_slow_response_is_retried(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(SEARCH, None, delay_seconds=2.5, times=1)
     result = run_cli(args(emu, tmp_path, "--timeout", "1"), env=env(emu))
     assert result.exit_code == 0, result.output
     assert_matches_truth(emu, tmp_path)
 
 
-def test_retries_run_out_then_the_next_run_completes(emu: Emulator, tmp_path: Path) -> None:
+def test_exhausted_retries_then_next_run_completes(emu: Emulator, tmp_path: Path) -> None:
     assert run_cli(args(emu, tmp_path), env=env(emu)).exit_code == 0
     emu.advance(30)
     emu.edit_issue("ABC-2", summary="changed while Jira fails")
@@ -105,7 +105,7 @@ def test_retries_run_out_then_the_next_run_completes(emu: Emulator, tmp_path: Pa
     assert_matches_truth(emu, tmp_path)
 
 
-def test_retry_after_longer_than_allowed_fails_clearly(emu: Emulator, tmp_path: Path) -> None:
+def test_long_retry_after_fails_clearly(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(SEARCH, 429, times=1, retry_after=3600)
     failed = run_cli(args(emu, tmp_path, "--max-retry-wait", "5"), env=env(emu))
     assert failed.exit_code == 1, failed.output
@@ -114,7 +114,7 @@ def test_retry_after_longer_than_allowed_fails_clearly(emu: Emulator, tmp_path: 
     assert_matches_truth(emu, tmp_path)
 
 
-def test_runs_killed_at_any_moment_are_finished_by_the_next(emu: Emulator, tmp_path: Path) -> None:
+def test_killed_runs_finished_by_next(emu: Emulator, tmp_path: Path) -> None:
     # Slow requests stretch extraction so the kills land in extract, normalize and load.
     emu.latency_ms = 15
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "SOURCES__"))}

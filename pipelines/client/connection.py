@@ -69,6 +69,16 @@ def resolve_connection(
 
     if base_url:
         root = _check_url(base_url, "--base-url / JIRA_BASE_URL")
+        api_suffix = re.search(r"/rest/api/[0-9]+/?$", root)
+        if api_suffix:
+            # The API root is the URL that /rest/api/... is appended to, not the API itself.
+            logger.warning(
+                "--base-url %s ends in %s; using %s as the API root",
+                root,
+                api_suffix.group(0),
+                root[: api_suffix.start()],
+            )
+            root = root[: api_suffix.start()]
         host_kind: Literal["gateway", "site", "server"]
         host_kind = "gateway" if "/ex/jira/" in root else ("server" if flavor == "dc" else "site")
         found = re.search(r"/ex/jira/([^/]+)", root)

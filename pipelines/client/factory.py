@@ -8,7 +8,7 @@ from typing import Any
 from pipelines.client.auth import JiraAuth, build_auth
 from pipelines.client.connection import Connection
 from pipelines.client.oauth import resolve_oauth_connection
-from pipelines.client.transport import JiraClient
+from pipelines.client.transport import JiraClient, RequestStats
 
 _LOCK = threading.Lock()
 
@@ -53,8 +53,11 @@ def connection_from_settings(settings: dict[str, Any]) -> Connection:
 def open_jira_client(settings: dict[str, Any]) -> JiraClient:
     """Open a `JiraClient` with the run's timeout and retry policy."""
     connection = connection_from_settings(settings)
+    with _LOCK:
+        stats = settings.setdefault("_stats", RequestStats())
     return JiraClient(
         connection,
         timeout=settings.get("timeout_seconds", 60.0),
         retry=settings.get("retry"),
+        stats=stats,
     )

@@ -88,10 +88,12 @@ class JiraClient:
         max_connections: int = 16,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        stats: RequestStats | None = None,
     ) -> None:
         self.connection = connection
         self.retry = retry or RetryPolicy()
-        self.stats = RequestStats()
+        # Clients of one run share their counters, so the summary counts every request.
+        self.stats = stats if stats is not None else RequestStats()
         # Observers of every response, e.g. a concurrency limiter reading rate-limit headers.
         self.response_hooks: list[ResponseHook] = []
         self._sleep = sleep
@@ -190,6 +192,13 @@ class JiraClient:
             )
         if attempt >= self.retry.max_attempts:
             tried = ", ".join(f"{w:.1f}" for w in waits) or "none"
+            if response is None:
+                raise RetryableError(
+                    f"Could not connect to {shown} ({fault}) after {attempt} attempts (waits in "
+                    f"seconds: {tried}). Check the URL, the host name and the network or proxy "
+                    "between this machine and Jira.",
+                    url=shown,
+                )
             raise RetryableError(
                 f"{fault} from {shown} after {attempt} attempts (waits in seconds: {tried}). "
                 "Jira is rate-limiting or unavailable; the next run resumes from the last "
