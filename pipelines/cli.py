@@ -92,6 +92,9 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
 
     Settings come from options, environment variables (JIRA_*), a .env file and dlt's
     config providers, in that order.
+
+    Exit status: 0 success, 1 the run failed, 2 invalid usage or settings, 3 another run of
+    the same pipeline holds the lock.
     """
     load_env_file(env_file)
     configure_logging(log_level, log_format)
@@ -445,7 +448,18 @@ def main() -> None:
     from pipelines.commands import register_commands
 
     register_commands(cli)
+    show_environment_variables(cli)
     cli(prog_name="jira-etl")
+
+
+def show_environment_variables(command: click.Command) -> None:
+    """List each option's environment variable in `--help`, for schedulers and .env files."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar:
+            param.show_envvar = True
+    if isinstance(command, click.Group):
+        for sub_command in command.commands.values():
+            show_environment_variables(sub_command)
 
 
 if __name__ == "__main__":

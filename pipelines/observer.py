@@ -17,6 +17,7 @@ class RunObserver:
     issues_read: int = 0
     client: Any = None
     reader: Any = None
+    sweep: Any = None
 
     @property
     def requests(self) -> int:

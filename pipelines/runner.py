@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,7 +73,20 @@ class RunSummary:
 
 
 def make_pipeline(options: RunOptions) -> dlt.Pipeline:
-    """Build the dlt pipeline for `options` without running it."""
+    """Build the dlt pipeline for `options` without running it.
+
+    Raises:
+        ConfigError: the dataset or pipeline name is not a plain identifier.
+    """
+    for label, value in (
+        ("--dataset", options.dataset),
+        ("--pipeline-name", options.pipeline_name),
+    ):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value or ""):
+            raise ConfigError(
+                f"Invalid {label} `{value}`: use letters, digits and underscores, starting with a "
+                "letter or underscore (it names a schema and a folder)."
+            )
     if options.destination == "duckdb":
         qualify_clashing_catalog()
         path = Path(options.duckdb_path).expanduser()
@@ -111,6 +125,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
                 outcome="failed",
                 started_at=started_at,
                 error=str(exc),
+                duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
             )
             raise
         write_run_record(
@@ -119,6 +134,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
             outcome="success",
             started_at=started_at,
             summary=summary,
+            duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
         )
     return summary
 
@@ -323,15 +339,32 @@ def forget_state_missing_from_destination(pipeline: dlt.Pipeline, options: RunOp
 
 
 def destination_has_state(pipeline: dlt.Pipeline) -> bool:
+    """Tell whether the destination stores state of this pipeline.
+
+    Raises:
+        JiraEtlError: the destination cannot be opened (locked file, unreachable server); that
+            is not the same as having no state, so the local cursor is kept.
+    """
     try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("_dlt_pipeline_state")
+        client_context = pipeline.sql_client()
+        client = client_context.__enter__()
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise JiraEtlError(
+            f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: {reason} "
+            "If another program holds the DuckDB file open, close it and run again."
+        ) from None
+    try:
+        table = client.make_qualified_table_name("_dlt_pipeline_state")
+        try:
             rows = client.execute_sql(
                 f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
             )
-            return bool(rows and rows[0][0])
-    except Exception:  # the dataset or the table does not exist yet
-        return False
+        except Exception:  # the dataset or the table does not exist yet
+            return False
+        return bool(rows and rows[0][0])
+    finally:
+        client_context.__exit__(None, None, None)  # type: ignore[arg-type]
 
 
 def remove_superseded_child_rows(pipeline: dlt.Pipeline) -> None:

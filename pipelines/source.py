@@ -26,10 +26,14 @@ import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from pipelines.client.factory import auth_from_settings, open_jira_client
+from pipelines.client.factory import (
+    auth_from_settings,
+    connection_from_settings,
+    open_jira_client,
+)
 from pipelines.client.search import IssueSearch
 from pipelines.client.transport import JiraClient, RetryPolicy
-from pipelines.errors import PayloadError
+from pipelines.errors import ConfigError, PayloadError
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog
@@ -40,7 +44,7 @@ from pipelines.parallel import make_reader
 from pipelines.progress import ProgressReporter
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
-from pipelines.window import compute_window, parse_start_date
+from pipelines.window import compute_window, parse_start_date, user_filter
 
 logger = logging.getLogger("jira_etl.source")
 
@@ -180,16 +184,19 @@ def jira_source(
     }
     lookback = timedelta(minutes=float(lookback_minutes))
     start = parse_start_date(start_date)
-    # Fail on bad auth settings when the source is built, before any request.
+    # Fail on bad settings when the source is built, before the destination is touched;
+    # this resolves the connection, discovering the cloud id when needed.
     auth_from_settings(settings)
+    connection_from_settings(settings)
 
     @dlt.resource(name="jira_issue_batches", selected=False)
     def issue_batches() -> Iterator[IssueBatch]:
         state = dlt.current.source_state()
+        stored_cursor = state.get("issues_cursor")
+        check_filter_unchanged(state, jql, stored_cursor)
         with open_client(settings) as client:
             run_observer.client = client
             catalog = load_field_catalog(client, state.get("field_columns"))
-            stored_cursor = state.get("issues_cursor")
             cursor = parse_instant(stored_cursor) if stored_cursor else None
             window = compute_window(cursor, lookback=lookback, start_date=start)
             run_observer.window_lower = window.lower
@@ -210,6 +217,7 @@ def jira_source(
                     run_observer.issues_read += len(page)
                     yield IssueBatch(normalized, catalog, page)
             state["field_columns"] = catalog.column_names()
+            state["jql"] = user_filter(jql)
             reached = reader.stats.max_updated
             if reached is not None and (cursor is None or reached > cursor):
                 state["issues_cursor"] = format_utc(reached)
@@ -219,7 +227,7 @@ def jira_source(
             if delete_sweep:
                 # After the read: an issue created during the read is listed or not loaded,
                 # never loaded and then missing from the list.
-                run_observer.sweep = run_sweep(client, jql)  # type: ignore[attr-defined]
+                run_observer.sweep = run_sweep(client, jql)
 
     resources: list[DltResource] = [issue_batches]
     resources.append(
@@ -339,6 +347,27 @@ class open_client:  # noqa: N801  (used as a context manager, like open())
     def __exit__(self, *exc_info: object) -> None:
         if self.client is not None:
             self.client.close()
+
+
+def check_filter_unchanged(state: Any, jql: str | None, stored_cursor: str | None) -> None:
+    """Stop when the filter differs from the one the stored data was loaded with.
+
+    Incremental runs read only issues updated since the cursor, so a wider filter would miss
+    older issues it now matches, and the delete sweep would mark issues a narrower filter
+    leaves out as deleted.
+
+    Raises:
+        ConfigError: a cursor exists and the stored filter is not the current one.
+    """
+    if not stored_cursor or "jql" not in state:
+        return
+    previous, current = state["jql"], user_filter(jql)
+    if previous != current:
+        raise ConfigError(
+            f"The JQL filter changed from `{previous or '(none)'}` to `{current or '(none)'}` "
+            "since the data in this dataset was loaded. Run once with --full-refresh to reload "
+            "it with the new filter, or load into another --dataset."
+        )
 
 
 def load_field_catalog(client: JiraClient, previous: dict[str, str] | None) -> FieldCatalog:

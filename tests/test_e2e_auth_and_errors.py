@@ -250,3 +250,62 @@ def test_token_never_appears_anywhere(cloud: Emulator, tmp_path: Path) -> None:
     for path in [*pdir.rglob("*"), db]:
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_changed_filter_requires_full_refresh(cloud: Emulator, tmp_path: Path) -> None:
+    db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
+    args = first_load(cloud, db, pdir)
+    before = snapshot(db)
+    state_before = (pdir / "jira_jira" / "state.json").read_text()
+    env = {"JIRA_TOKEN": cloud.scoped_token}
+    widened = run_cli([*args, "--jql", "project = XYZ"], env=env)
+    assert widened.exit_code == 2, widened.output
+    assert "JQL filter changed" in widened.stderr
+    assert "--full-refresh" in widened.stderr
+    assert_unchanged(db, pdir, before, state_before)
+    refreshed = run_cli([*args, "--jql", "project = XYZ", "--full-refresh"], env=env)
+    assert refreshed.exit_code == 0, refreshed.output
+    expected = {t["id"]: t["key"] for t in cloud.truth() if t["key"].startswith("XYZ-")}
+    assert loaded_ids(db) == expected
+
+
+def test_invalid_dataset_name_is_a_usage_error(cloud: Emulator, tmp_path: Path) -> None:
+    args = [
+        "run",
+        "--site-url",
+        cloud.site_url,
+        "--gateway-url",
+        cloud.gateway_url,
+        "--dataset",
+        "my data-set!",
+        *common(tmp_path / "jira.duckdb", tmp_path / "p"),
+    ]
+    result = run_cli(args, env={"JIRA_TOKEN": cloud.scoped_token})
+    assert result.exit_code == 2
+    assert "Invalid --dataset `my data-set!`" in result.stderr
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
+
+
+def test_unreachable_host_says_could_not_connect(tmp_path: Path) -> None:
+    args = [
+        "run",
+        "--auth",
+        "basic",
+        "--email",
+        "a@example.com",
+        "--base-url",
+        "http://127.0.0.1:9",
+        *common(tmp_path / "jira.duckdb", tmp_path / "p"),
+    ]
+    result = run_cli(args, env={"JIRA_TOKEN": "x" * 12})
+    assert result.exit_code == 1, result.output
+    assert "Could not connect to http://127.0.0.1:9" in result.stderr
+    assert "rate-limiting" not in result.stderr
+
+
+def test_status_in_empty_folder_creates_nothing(tmp_path: Path) -> None:
+    result = run_cli(["status", "--pipelines-dir", str(tmp_path / "p")], cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "last run: none recorded" in result.stdout
+    assert "no DuckDB file at jira.duckdb" in result.stdout
+    assert not (tmp_path / "jira.duckdb").exists()

@@ -12,6 +12,7 @@ import binascii
 import json
 import logging
 import re
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -357,3 +358,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, emulator: Emulator, port: int) -> None:
         self.emulator = emulator
         super().__init__(("127.0.0.1", port), Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that disconnects mid-answer (a killed loader) is normal here, not a bug.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
