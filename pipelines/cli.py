@@ -20,7 +20,7 @@ from typing import Any  # noqa: E402
 import click  # noqa: E402
 
 from pipelines.errors import ConfigError, JiraEtlError, LockedError  # noqa: E402
-from pipelines.logs import configure_logging, mask, register_secret  # noqa: E402
+from pipelines.logs import configure_logging, log_format, mask, register_secret  # noqa: E402
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -409,20 +409,45 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if exc is None:
             return None
         if isinstance(exc, LockedError):
-            click.echo(f"Error: {mask(str(exc))}", err=True)
-            sys.exit(EXIT_LOCKED)
+            self.fail(str(exc), EXIT_LOCKED)
         if isinstance(exc, ConfigError):
-            click.echo(f"Error: {mask(str(exc))}", err=True)
-            sys.exit(EXIT_USAGE)
+            self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            click.echo(f"Error: {mask(str(exc))}", err=True)
-            click.echo("Nothing was loaded and the cursor did not move.", err=True)
-            sys.exit(EXIT_FAILED)
+            self.fail(f"{exc} Nothing was loaded and the cursor did not move.", EXIT_FAILED)
         return None
+
+    @staticmethod
+    def fail(message: str, status: int) -> None:
+        """Print one error (a JSON log line with --log-format json) and exit with `status`."""
+        text = mask(message)
+        if log_format() == "json":
+            logger.error(text, extra={"event": "run_failed", "exit_status": status})
+        else:
+            click.echo(f"Error: {text}", err=True)
+        sys.exit(status)
 
 
 def print_summary(summary: Any) -> None:
     """Print the closing lines of a run: rows per table, requests, the cursor reached."""
+    logger.info(
+        "Run of pipeline %s finished: %d issues read, cursor %s",
+        summary.pipeline_name,
+        summary.issues_read,
+        summary.cursor.isoformat() if summary.cursor else "none",
+        extra={
+            "event": "run_finished",
+            "pipeline": summary.pipeline_name,
+            "rows": dict(summary.rows),
+            "summary": {
+                "issues_read": summary.issues_read,
+                "requests": summary.requests,
+                "retries": summary.retries,
+                "duration_seconds": round(summary.duration_seconds, 3),
+                "cursor": summary.cursor.isoformat() if summary.cursor else None,
+                "deleted_marked": getattr(summary, "deleted_marked", 0),
+            },
+        },
+    )
     click.echo(
         f"Loaded pipeline {summary.pipeline_name} into {summary.destination} dataset "
         f"{summary.dataset} in {summary.duration_seconds:.1f} s."

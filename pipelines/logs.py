@@ -8,6 +8,12 @@ import sys
 from datetime import UTC, datetime
 
 _SECRETS: set[str] = set()
+_FORMAT = {"name": "text"}
+
+
+def log_format() -> str:
+    """Return the configured log format, `text` or `json`."""
+    return _FORMAT["name"]
 
 
 def register_secret(*values: str | None) -> None:
@@ -40,7 +46,7 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("event", "pipeline", "table", "rows"):
+        for key in ("event", "pipeline", "table", "rows", "exit_status", "summary"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, default=str)
@@ -48,6 +54,7 @@ class _JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send jira-etl's and dlt's logs to stderr in one format."""
+    _FORMAT["name"] = fmt
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
     if fmt == "json":

@@ -193,7 +193,6 @@ def jira_source(
     def issue_batches() -> Iterator[IssueBatch]:
         state = dlt.current.source_state()
         stored_cursor = state.get("issues_cursor")
-        check_filter_unchanged(state, jql, stored_cursor)
         with open_client(settings) as client:
             run_observer.client = client
             catalog = load_field_catalog(client, state.get("field_columns"))
@@ -211,11 +210,19 @@ def jira_source(
             )
             run_observer.reader = reader
             flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
+            # The filter check waits for the first answer, so invalid JQL is reported as Jira's
+            # own error; nothing is committed before the extract step ends either way.
+            checked = False
             with ProgressReporter(client, reader):
                 for page in reader.read(window):
+                    if not checked:
+                        check_filter_unchanged(state, jql, stored_cursor)
+                        checked = True
                     normalized = normalize_issues(page, catalog, flavor=flavor)
                     run_observer.issues_read += len(page)
                     yield IssueBatch(normalized, catalog, page)
+            if not checked:
+                check_filter_unchanged(state, jql, stored_cursor)
             state["field_columns"] = catalog.column_names()
             state["jql"] = user_filter(jql)
             reached = reader.stats.max_updated
