@@ -444,6 +444,8 @@ def print_summary(summary: Any) -> None:
                 "retries": summary.retries,
                 "duration_seconds": round(summary.duration_seconds, 3),
                 "cursor": summary.cursor.isoformat() if summary.cursor else None,
+                "issues_new": getattr(summary, "issues_new", 0),
+                "issues_updated": getattr(summary, "issues_updated", 0),
                 "deleted_marked": getattr(summary, "deleted_marked", 0),
             },
         },
@@ -454,6 +456,10 @@ def print_summary(summary: Any) -> None:
     )
     window = summary.window_lower.isoformat() if summary.window_lower else "the beginning"
     click.echo(f"  issues read: {summary.issues_read} (updated since {window})")
+    click.echo(
+        f"  issues new: {getattr(summary, 'issues_new', 0)}, "
+        f"updated: {getattr(summary, 'issues_updated', 0)}"
+    )
     if not summary.issues_read:
         click.echo("  No issue matched the search in this window; nothing changed.")
     click.echo("  rows per table now:")
@@ -461,8 +467,7 @@ def print_summary(summary: Any) -> None:
         click.echo(f"    {table}: {count}")
     marked = getattr(summary, "deleted_marked", 0)
     unmarked = getattr(summary, "deleted_unmarked", 0)
-    if marked or unmarked:
-        click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
+    click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
     click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
     cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
     click.echo(f"  cursor (largest updated loaded): {cursor}")

@@ -68,6 +68,8 @@ class RunSummary:
     cursor: datetime | None = None
     load_ids: list[str] = field(default_factory=list)
     reader: Any = field(default=None, repr=False)
+    issues_new: int = 0
+    issues_updated: int = 0
     deleted_marked: int = 0
     deleted_unmarked: int = 0
 
@@ -146,12 +148,23 @@ def _run_locked(
     observer = RunObserver()
     source = build_source(source_settings, observer)
     try:
-        # A failed extraction commits neither its package nor the cursor. A package that
-        # failed in normalize or load stays pending, and dlt finishes it on the next run.
+        # The steps of `pipeline.run`, split so that the issues already stored can be counted
+        # between extract and load. A failed extraction commits neither its package nor the
+        # cursor; a package that failed in normalize or load stays pending and is finished
+        # first by the next run.
+        pipeline.sync_destination()
+        if pipeline.has_pending_data:
+            logger.info("Finishing the load packages a previous run left pending")
+            pipeline.normalize()
+            pipeline.load()
         if options.full_refresh:
-            info = pipeline.run(source, refresh="drop_sources")
+            pipeline.extract(source, refresh="drop_sources")
         else:
-            info = pipeline.run(source)
+            pipeline.extract(source)
+        read_ids = set(getattr(getattr(observer.reader, "stats", None), "seen", {}) or {})
+        already_stored = count_stored_issues(pipeline, read_ids)
+        pipeline.normalize()
+        info = pipeline.load()
     except PipelineStepFailed as exc:
         raise unwrap_step_failure(exc) from None
     remove_superseded_child_rows(pipeline)
@@ -170,11 +183,30 @@ def _run_locked(
         load_ids=list(info.loads_ids) if isinstance(info, LoadInfo) else [],
         reader=observer.reader,
     )
+    summary.issues_updated = already_stored
+    summary.issues_new = len(read_ids) - already_stored
     if marked is not None:
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows_loaded(pipeline)
     return summary
+
+
+def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: set[int]) -> int:
+    """Count how many of `issue_ids` the destination's `issues` table already holds."""
+    if not issue_ids:
+        return 0
+    ordered = sorted(issue_ids)
+    found = 0
+    with pipeline.sql_client() as client:
+        if "issues" not in {name.lower() for name in _table_names(client)}:
+            return 0
+        table = client.make_qualified_table_name("issues")
+        for start in range(0, len(ordered), 1000):
+            chunk = ", ".join(str(int(i)) for i in ordered[start : start + 1000])
+            rows = client.execute_sql(f"select count(*) from {table} where id in ({chunk})")
+            found += int(rows[0][0]) if rows else 0
+    return found
 
 
 def build_source(settings: dict[str, Any], observer: RunObserver) -> Any:

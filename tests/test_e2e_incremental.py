@@ -159,3 +159,17 @@ def test_jql_matching_nothing_succeeds_and_says_so(emu: Emulator, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "issues read: 0" in result.stdout
     assert "No issue matched" in result.stdout
+
+
+def test_summary_counts_new_and_updated(emu: Emulator, tmp_path: Path) -> None:
+    db, pdir = tmp_path / "jira.duckdb", tmp_path / "pipelines"
+    first = run_cli(cloud_args(emu, db, pdir, "--lookback", "0"), env=cloud_env(emu))
+    assert first.exit_code == 0, first.output
+    assert "issues new: 120, updated: 0" in first.stdout
+    emu.advance(1)
+    emu.edit_issue("ABC-2", summary="changed")
+    emu.create_issue("XYZ", summary="brand new")
+    second = run_cli(cloud_args(emu, db, pdir, "--lookback", "0"), env=cloud_env(emu))
+    assert second.exit_code == 0, second.output
+    # The edited issue and the issue at the cursor were stored before; one issue is new.
+    assert "issues new: 1, updated: 2" in second.stdout
