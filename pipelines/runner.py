@@ -253,6 +253,15 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             "DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/db, or in "
             ".dlt/secrets.toml."
         )
+    full_text = " ".join(str(part) for part in _exception_chain(exc))
+    for marker, advice in _STORAGE_FAILURES:
+        if marker.lower() in full_text.lower():
+            error = JiraEtlError(
+                f"The {exc.step} step failed: {marker} while writing the destination or dlt's "
+                f"working files. {advice}"
+            )
+            error.pending_load = exc.step in ("normalize", "load")  # type: ignore[attr-defined]
+            return error
     if isinstance(unwrap_os_error(exc), OSError):
         os_error = unwrap_os_error(exc)
         return JiraEtlError(
@@ -260,6 +269,26 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             "another --duckdb-path; the next run finishes the pending load."
         )
     return JiraEtlError(f"The {exc.step} step failed: {text}")
+
+
+_STORAGE_FAILURES = (
+    ("No space left on device", "Free disk space or choose another --duckdb-path."),
+    ("Disk full", "Free disk space or choose another --duckdb-path."),
+    ("Read-only file system", "Choose a writable --duckdb-path or remount the file system."),
+    ("Permission denied", "Fix the permissions of --duckdb-path and --pipelines-dir."),
+)
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        inner = getattr(current, "exception", None)
+        current = current.__cause__ or current.__context__
+        if current is None and isinstance(inner, BaseException) and inner not in chain:
+            current = inner
+    return chain
 
 
 def unwrap_os_error(exc: BaseException) -> OSError | None:

@@ -1,0 +1,95 @@
+"""Collections follow Jira through the CLI: deleted comments and worklogs disappear, moves keep ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pipelines.emulator import Emulator
+from tests.helpers import query, run_cli
+
+START = dt.datetime(2026, 7, 1, 9, 0, 1, tzinfo=dt.UTC)
+
+
+def args(emu: Emulator, tmp_path: Path) -> list[str]:
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+        "--lookback",
+        "0",
+    ]
+
+
+@pytest.fixture
+def emu():
+    with Emulator(issues=25, seed=9, start=START) as server:
+        yield server
+
+
+def run_ok(emu: Emulator, tmp_path: Path) -> None:
+    result = run_cli(args(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code == 0, result.output
+
+
+def test_deleted_comment_and_worklog_disappear(emu: Emulator, tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    run_ok(emu, tmp_path)
+    comments = emu.comments_of("ABC-1")
+    worklogs = emu.worklogs_of("ABC-1")
+    assert len(comments) == 45
+    assert len(worklogs) == 32
+    gone_comment, gone_worklog = comments[0]["id"], worklogs[-1]["id"]
+    emu.advance(1)
+    emu.delete_comment(gone_comment)
+    emu.delete_worklog(gone_worklog)
+    added = emu.add_comment("ABC-1", "a comment written after the first run")
+    run_ok(emu, tmp_path)
+    issue_id = next(t["id"] for t in emu.truth() if t["key"] == "ABC-1")
+    stored_comments = {
+        r[0] for r in query(db, f"select id from issue_comments where issue_id = {issue_id}")
+    }
+    stored_worklogs = {
+        r[0] for r in query(db, f"select id from worklogs where issue_id = {issue_id}")
+    }
+    assert stored_comments == {int(c["id"]) for c in emu.comments_of("ABC-1")}
+    assert int(gone_comment) not in stored_comments
+    assert int(added["id"]) in stored_comments
+    assert stored_worklogs == {int(w["id"]) for w in emu.worklogs_of("ABC-1")}
+    assert int(gone_worklog) not in stored_worklogs
+    text = query(db, f"select body_text from issue_comments where id = {int(added['id'])}")
+    assert text == [("a comment written after the first run",)]
+
+
+def test_moved_issue_keeps_one_row_and_its_history(emu: Emulator, tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    run_ok(emu, tmp_path)
+    issue_id = next(t["id"] for t in emu.truth() if t["key"] == "ABC-2")
+    histories_before = query(
+        db, f"select count(*) from issue_changelog where issue_id = {issue_id}"
+    )[0][0]
+    emu.advance(1)
+    moved = emu.move_issue("ABC-2", "XYZ")
+    run_ok(emu, tmp_path)
+    rows = query(db, f"select key, project_key from issues where id = {issue_id}")
+    assert rows == [(moved["key"], "XYZ")]
+    assert query(db, "select count(*) from issues where key = 'ABC-2'") == [(0,)]
+    keys = query(
+        db,
+        f"select from_string, to_string from issue_changelog "
+        f"where issue_id = {issue_id} and field = 'Key'",
+    )
+    assert ("ABC-2", moved["key"]) in keys
+    after = query(db, f"select count(*) from issue_changelog where issue_id = {issue_id}")[0][0]
+    move_items = emu.store.histories(emu.store.get(moved["key"]))[-1]["items"]
+    assert [item["field"] for item in move_items] == ["Key", "project"]
+    # One row per changed item: the move adds its Key and project items.
+    assert after == histories_before + len(move_items)

@@ -1,0 +1,62 @@
+"""A destination that runs out of space fails clearly, and the next run completes the work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import query, run_cli
+
+START = dt.datetime(2026, 8, 3, 10, 0, 1, tzinfo=dt.UTC)
+
+
+def mount_tmpfs(folder: Path, size: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)])
+    assert mounted.returncode == 0, "mounting a small tmpfs needs root"
+
+
+def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
+    disk = tmp_path / "small"
+    mount_tmpfs(disk, "16m")
+    try:
+        with Emulator(issues=30, seed=4, start=START) as emu:
+            db = disk / "jira.duckdb"
+            args = [
+                "run",
+                "--site-url",
+                emu.site_url,
+                "--gateway-url",
+                emu.gateway_url,
+                "--duckdb-path",
+                str(db),
+                "--pipelines-dir",
+                str(tmp_path / "p"),
+                "--max-retries",
+                "1",
+                "--skip-delete-sweep",
+            ]
+            env = {"JIRA_TOKEN": emu.scoped_token}
+            first = run_cli(args, env=env)
+            assert first.exit_code == 0, first.output
+            # dlt restores state only from packages recorded as complete in _dlt_loads.
+            completed = "select load_id from _dlt_loads where status = 0 order by 1"
+            loads_before = query(db, completed)
+            for number in range(1500):
+                emu.create_issue("ABC", summary=f"issue {number} that fills the disk " * 6)
+            full = run_cli(args, env=env)
+            assert full.exit_code == 1, full.output
+            assert "No space left on device" in full.stderr
+            assert "Traceback" not in full.output
+            assert query(db, completed) == loads_before
+            grown = subprocess.run(["mount", "-o", "remount,size=256m", str(disk)])
+            assert grown.returncode == 0
+            again = run_cli(args, env=env)
+            assert again.exit_code == 0, again.output
+            truth = {t["id"]: t["key"] for t in emu.truth()}
+            assert dict(query(db, "select id, key from issues")) == truth
+            assert query(db, "select count(*) - count(distinct id) from issues") == [(0,)]
+    finally:
+        subprocess.run(["umount", str(disk)])
