@@ -80,6 +80,18 @@ def test_postgres_matches_duckdb_full_and_incremental(emu, tmp_path, pg_schema) 
         assert query(db, issues_sql) == truth
         assert pg_rows(pg_schema, issues_sql) == truth
         assert pg_rows(pg_schema, labels_sql) == query(db, labels_sql)
+    duck_tables = [
+        name
+        for (name,) in query(
+            db,
+            "select table_name from information_schema.tables "
+            "where table_schema = 'jira' and table_name not like '_dlt%'",
+        )
+    ]
+    assert len(duck_tables) >= 20
+    for table in duck_tables:
+        count_sql = f"select count(*) from {table}"
+        assert pg_rows(pg_schema, count_sql) == query(db, count_sql), table
     assert ("only-this",) in pg_rows(
         pg_schema,
         "select label from issue_labels l join issues i on i.id = l.issue_id where i.key = 'ABC-1'",

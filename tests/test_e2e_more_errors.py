@@ -1,0 +1,117 @@
+"""More bad input: a token without the work scope, a TLS failure, reporting on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from pipelines.emulator import Emulator
+from tests.helpers import run_cli
+
+START = dt.datetime(2026, 10, 5, 6, 0, 1, tzinfo=dt.UTC)
+POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def emu():
+    with Emulator(issues=40, seed=14, start=START) as server:
+        yield server
+
+
+def base(emu: Emulator, tmp_path: Path) -> list[str]:
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+        "--max-retries",
+        "1",
+    ]
+
+
+def test_token_without_work_scope_names_the_scope(emu: Emulator, tmp_path: Path) -> None:
+    token = "scoped-user-only-" + uuid.uuid4().hex
+    emu.add_token(token, {"read:jira-user"})
+    result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": token})
+    assert result.exit_code == 1, result.output
+    assert "lacks a scope" in result.stderr
+    assert "read:jira-work" in result.stderr
+    assert token not in result.output
+
+
+def test_tls_failure_is_not_retried_and_explained(emu: Emulator, tmp_path: Path) -> None:
+    # The emulator speaks plain HTTP, so a TLS handshake with it fails like a broken proxy.
+    https_url = emu.site_url.replace("http://", "https://")
+    args = [
+        "run",
+        "--auth",
+        "basic",
+        "--email",
+        emu.email,
+        "--base-url",
+        https_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+    ]
+    result = run_cli(args, env={"JIRA_TOKEN": emu.classic_token})
+    assert result.exit_code == 1, result.output
+    assert "TLS handshake with 127.0.0.1" in result.stderr
+    assert "retry" not in result.stderr.lower()
+
+
+def test_reporting_views_run_on_loaded_postgres(emu: Emulator, tmp_path: Path) -> None:
+    schema = f"jira_report_{uuid.uuid4().hex[:8]}"
+    env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}
+    try:
+        loaded = run_cli(
+            [*base(emu, tmp_path), "--destination", "postgres", "--dataset", schema], env=env
+        )
+        assert loaded.exit_code == 0, loaded.output
+        applied = run_cli(
+            [
+                "sql",
+                "apply",
+                "--destination",
+                "postgres",
+                "--postgres-dsn",
+                POSTGRES_DSN,
+                "--dataset",
+                schema,
+            ]
+        )
+        assert applied.exit_code == 0, applied.output
+        report = run_cli(
+            [
+                "report",
+                "--destination",
+                "postgres",
+                "--postgres-dsn",
+                POSTGRES_DSN,
+                "--dataset",
+                schema,
+                "--html",
+                str(tmp_path / "report.html"),
+            ]
+        )
+        assert report.exit_code == 0, report.output
+        assert "Cycle and lead time" in report.stdout
+        assert (tmp_path / "report.html").stat().st_size > 10_000
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f'select count(*) from "{schema}".issue_enhanced')
+            live = [t for t in emu.truth()]
+            assert cursor.fetchone()[0] == len(live)
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f'drop schema if exists "{schema}" cascade')
+            cursor.execute(f'drop schema if exists "{schema}_staging" cascade')
