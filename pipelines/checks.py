@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.client.auth import JiraAuth, build_auth
+from pipelines.client.auth import JiraAuth
 from pipelines.client.connection import Connection
+from pipelines.client.factory import auth_from_settings
 from pipelines.client.oauth import resolve_oauth_connection
 from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.client.urls import host_of
@@ -50,17 +51,7 @@ class Findings:
 
 def build_check_auth(settings: dict[str, Any]) -> JiraAuth:
     """Build the auth scheme from the source settings, OAuth settings included."""
-    return build_auth(
-        settings.get("auth") or "bearer",
-        settings.get("token"),
-        settings.get("email"),
-        client_id=settings.get("client_id"),
-        client_secret=settings.get("client_secret"),
-        refresh_token=settings.get("refresh_token"),
-        refresh_token_file=settings.get("refresh_token_file"),
-        token_url=settings.get("token_url"),
-        resources_url=settings.get("resources_url"),
-    )
+    return auth_from_settings({**settings, "auth": settings.get("auth") or "bearer"})
 
 
 def run_checks(settings: dict[str, Any], echo: Echo) -> bool:
