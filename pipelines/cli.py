@@ -97,6 +97,11 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
     the same pipeline holds the lock.
     """
     load_env_file(env_file)
+    # dlt logs through its own handler with tracebacks of failed jobs; jira-etl reports each
+    # failure as one message, so dlt speaks only at DEBUG unless RUNTIME__LOG_LEVEL says otherwise.
+    os.environ.setdefault(
+        "RUNTIME__LOG_LEVEL", "INFO" if log_level.upper() == "DEBUG" else "CRITICAL"
+    )
     configure_logging(log_level, log_format)
 
 
@@ -413,7 +418,14 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            self.fail(f"{exc} Nothing was loaded and the cursor did not move.", EXIT_FAILED)
+            if getattr(exc, "pending_load", False):
+                after = (
+                    "The fetched data waits in a pending load package; the next run loads it "
+                    "first, and the stored cursor moves only with it."
+                )
+            else:
+                after = "Nothing was loaded and the cursor did not move."
+            self.fail(f"{exc} {after}", EXIT_FAILED)
         return None
 
     @staticmethod
