@@ -1,6 +1,6 @@
 """Recorded Jira payloads replayed over real HTTP load through the CLI into DuckDB.
 
-The emulator's replay server on 127.0.0.1 answers the field catalog and the search with the
+The emulator's replay server on 127.0.0.1 serves the field catalog and the search with the
 recorded files, byte for byte. Expected values were read from the JSON by hand.
 """
 

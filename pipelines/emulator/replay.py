@@ -1,6 +1,6 @@
 """Serve recorded Jira payloads byte for byte: a search page and a field catalog.
 
-`jira-etl emulator --replay PAGE.json` answers every search (Cloud `/search/jql`, Data Center
+`jira-etl emulator --replay PAGE.json` responds to every search (Cloud `/search/jql`, Data Center
 `/search`) with the recorded page, `issue/bulkfetch` with the recorded issues it names, and
 `/field` with a catalog recorded beside it or inferred from the custom field keys the issues
 carry (typed `any`, so their values load as JSON text). Any credentials are accepted.
@@ -111,8 +111,8 @@ def _handler(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
             if path.endswith("/search/jql") or path.endswith("/api/2/search"):
                 self.answer(200, replay.page_body)
             elif path.endswith("/issue/bulkfetch"):
-                wanted = {str(i) for i in body.get("issueIdsOrKeys", [])}
-                issues = [i for i in replay.issues if str(i.get("id")) in wanted]
+                requested = {str(i) for i in body.get("issueIdsOrKeys", [])}
+                issues = [i for i in replay.issues if str(i.get("id")) in requested]
                 self.answer(200, json.dumps({"issues": issues, "issueErrors": []}).encode())
             else:
                 self.answer(404, NOT_RECORDED)
