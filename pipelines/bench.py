@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.limiter import MAX_IN_FLIGHT_CEILING
+from pipelines.source import BATCH_ISSUES
 
 STRATEGIES = ("sequential", "parallel")
 # The child reads the token from here, so it never shows in a process listing.
@@ -84,6 +85,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"{strategy:<12}{figures['seconds']:>9.1f}{figures['issues_per_second']:>10.0f}"
             f"{figures['requests']:>10}{figures['retries']:>9}"
             f"   peak {figures['peak_mb']:.0f} MiB, {figures['issues']} issues, "
+            f"{figures['changelog_rows']} changelog rows, "
             f"max in flight {figures['max_in_flight_seen']}"
         )
     if "sequential" in results and "parallel" in results:
@@ -125,6 +127,7 @@ def run_load(args: argparse.Namespace) -> int:
         "requests": summary.requests,
         "retries": summary.retries,
         "rows": summary.rows.get("issues", 0),
+        "changelog_rows": summary.rows.get("issue_changelog", 0),
         "peak_mb": peak_memory_mb(),
         "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
     }
@@ -172,6 +175,7 @@ def recorded_source(pages: list[list[dict[str, Any]]], fields: list[dict]) -> An
     from pipelines.normalize.issues import normalize_issues
 
     catalog = FieldCatalog.from_fields(fields, previous=None)
+    source._prefer_depth_first_extract()
 
     @dlt.source(name="jira", max_table_nesting=0)
     def jira_recorded() -> list[Any]:
@@ -293,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     normalize = commands.add_parser("normalize", help="time normalization and loading alone")
     normalize.add_argument("--issues", type=int, default=20_000, help="issues to record")
     normalize.add_argument("--seed", type=int, default=7, help="seed of the generated data")
-    normalize.add_argument("--batch-issues", type=int, default=100, help="issues a batch")
+    normalize.add_argument(
+        "--batch-issues", type=int, default=BATCH_ISSUES, help="issues a batch, as the source"
+    )
     normalize.add_argument(
         "--profile", type=int, default=0, help="print this many cProfile lines of the load"
     )

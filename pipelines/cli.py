@@ -313,6 +313,15 @@ def destination_options(func: Any) -> Any:
     show_default=True,
     help="Requests in flight at most with --strategy parallel.",
 )
+@click.option(
+    "--changelog-mode",
+    envvar="JIRA_CHANGELOG_MODE",
+    type=click.Choice(["bulk", "per_issue"]),
+    default=None,
+    help="How change histories are read: bulk (changelog bulk fetch, Cloud) or per_issue "
+    "(each issue's changelog endpoint). Default: per_issue with --strategy sequential, "
+    "bulk with --strategy parallel.",
+)
 def run(**options: Any) -> None:
     """Load issues changed since the last run (the main job)."""
     from pipelines.runner import RunOptions
@@ -364,6 +373,7 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "delete_sweep": not options.get("skip_delete_sweep"),
         "strategy": options.get("strategy"),
         "max_in_flight": options.get("max_in_flight"),
+        "changelog_mode": options.get("changelog_mode"),
     }
 
 

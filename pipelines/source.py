@@ -14,7 +14,9 @@ environment or `token` under `[sources.jira]` in `.dlt/secrets.toml`, and so on.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +35,7 @@ from pipelines.client.factory import (
 )
 from pipelines.client.search import IssueSearch
 from pipelines.client.transport import JiraClient, RetryPolicy
+from pipelines.collections.changelog import CHANGELOG_MODES, ChangelogPrefetch
 from pipelines.errors import ConfigError, PayloadError
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
@@ -40,7 +43,7 @@ from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import NormalizedBatch, normalize_issues
 from pipelines.normalize.timestamps import format_utc, parse_instant
 from pipelines.observer import RunObserver
-from pipelines.parallel import make_reader
+from pipelines.parallel import BulkReader, make_reader
 from pipelines.progress import ProgressReporter
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
@@ -94,6 +97,14 @@ CLEAR_MARKER = "_jira_clear"
 # The parent issue's `updated` on every child row: a newer version replaces an older one.
 PARENT_VERSION = "issue_updated_at"
 
+# glibc's `mallopt` option number for the size from which blocks are allocated with mmap.
+M_MMAP_THRESHOLD = -3
+
+# Issues normalized and handed to dlt together. dlt spends a few milliseconds on every item
+# of every table whatever its size, so pages of 100 issues are joined into larger batches;
+# a batch of raw issues with the default fields takes some tens of MB.
+BATCH_ISSUES = 1000
+
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
 
@@ -123,6 +134,7 @@ def jira_source(
     tables: list[str] | None = None,
     strategy: str = "parallel",
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    changelog_mode: str | None = None,
     delete_sweep: bool = True,
     observer: Any = None,
 ) -> list[DltResource]:
@@ -158,6 +170,10 @@ def jira_source(
         strategy: `parallel` (id-only search, then bulk fetches in parallel) or `sequential`
             (one full-field search, page after page: the baseline).
         max_in_flight: requests in flight at most with the parallel strategy (1 to 8).
+        changelog_mode: how `issue_changelog` reads histories: `bulk` (Cloud's changelog bulk
+            fetch, beside the issue fetches with the parallel strategy) or `per_issue` (each
+            issue's changelog endpoint, one after another). None: `per_issue` with the
+            sequential strategy, the baseline, and `bulk` with the parallel one.
         observer: a `RunObserver` that collects counters for the run summary.
     """
     run_observer: RunObserver = observer or RunObserver()
@@ -184,6 +200,15 @@ def jira_source(
     }
     lookback = timedelta(minutes=float(lookback_minutes))
     start = parse_start_date(start_date)
+    _prefer_depth_first_extract()
+    _return_large_buffers_to_os()
+    if changelog_mode is None:
+        changelog_mode = "per_issue" if strategy == "sequential" else "bulk"
+    if changelog_mode not in CHANGELOG_MODES:
+        raise ValueError(
+            f"Invalid changelog mode `{changelog_mode}`: expected `bulk` or `per_issue`."
+        )
+    prefetch_changelogs = tables is None or "issue_changelog" in tables
     # Fail on bad settings when the source is built, before the destination is touched;
     # this resolves the connection, discovering the cloud id when needed.
     auth_from_settings(settings)
@@ -208,19 +233,27 @@ def jira_source(
                 page_size=page_size,
                 max_in_flight=max_in_flight,
             )
+            if prefetch_changelogs and isinstance(reader, BulkReader):
+                reader.on_chunk = ChangelogPrefetch(client, reader.limiter, changelog_mode)
             run_observer.reader = reader
             flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
             # The filter check waits for the first answer, so invalid JQL is reported as Jira's
             # own error; nothing is committed before the extract step ends either way.
             checked = False
-            with ProgressReporter(client, reader):
+
+            def checked_pages() -> Iterator[list[dict[str, Any]]]:
+                nonlocal checked
                 for page in reader.read(window):
                     if not checked:
                         check_filter_unchanged(state, jql, stored_cursor)
                         checked = True
-                    normalized = normalize_issues(page, catalog, flavor=flavor)
-                    run_observer.issues_read += len(page)
-                    yield IssueBatch(normalized, catalog, page)
+                    yield page
+
+            with ProgressReporter(client, reader):
+                for issues in batched_pages(checked_pages(), BATCH_ISSUES):
+                    normalized = normalize_issues(issues, catalog, flavor=flavor)
+                    run_observer.issues_read += len(issues)
+                    yield IssueBatch(normalized, catalog, issues)
             if not checked:
                 check_filter_unchanged(state, jql, stored_cursor)
             state["field_columns"] = catalog.column_names()
@@ -269,9 +302,54 @@ def jira_source(
     )
     settings["lookback_minutes"] = lookback_minutes
     settings["tables"] = list(tables) if tables is not None else None
+    settings["changelog_mode"] = changelog_mode
     resources += collection_resources(issue_batches, settings)
     resources += reference_resources(settings)
     return resources
+
+
+def _prefer_depth_first_extract() -> None:
+    """Make dlt finish each batch in every table before it asks for the next batch.
+
+    In its default `round_robin` mode dlt takes the next batch while the earlier ones still
+    wait to reach some of the 15 tables fed from `jira_issue_batches`, so up to 20 batches
+    (tens of MB each) stay in memory. `fifo` keeps one. A value the user configured for
+    `extract.next_item_mode` is kept.
+    """
+    if dlt.config.get("extract.next_item_mode") is None:
+        dlt.config["extract.next_item_mode"] = "fifo"
+
+
+def _return_large_buffers_to_os() -> None:
+    """Give response bodies and other large buffers back to the OS as soon as they are freed.
+
+    glibc raises its mmap threshold each time a large block is freed, up to 32 MiB, so the
+    1 MB response bodies decoded by the fetch threads end up in per-thread heaps, which stay
+    fragmented and made the resident memory grow with the number of issues read. A fixed
+    128 KiB threshold keeps such blocks out of those heaps. Other C libraries are left alone.
+    """
+    # NOTE: this sets an allocator option of the whole process; it belongs at the entry point.
+    if sys.platform != "linux":
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+
+
+def batched_pages(
+    pages: Iterator[list[dict[str, Any]]], size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Join consecutive pages into lists of at least `size` issues; the last may be smaller."""
+    batch: list[dict[str, Any]] = []
+    for page in pages:
+        batch.extend(page)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -303,18 +381,24 @@ def _key_not_null(table: pa.Table, column: str) -> pa.Table:
     return table.cast(schema)
 
 
+# The transformers below return their table instead of yielding it: dlt runs a returned value
+# through at once, while a generator is queued beside the driver resource, and those queued
+# generators kept every batch of the run in memory.
+
+
 def _table_rows(table: str) -> Any:
-    def rows(batch: IssueBatch) -> Iterator[pa.Table]:
+    def rows(batch: IssueBatch) -> pa.Table | None:
         found = batch.tables.get(table) or []
-        if found:
-            yield _key_not_null(arrow_table(table, found, batch.catalog), "id")
+        if not found:
+            return None
+        return _key_not_null(arrow_table(table, found, batch.catalog), "id")
 
     rows.__name__ = table
     return rows
 
 
 def _child_rows(table: str) -> Any:
-    def rows(batch: IssueBatch) -> Iterator[pa.Table]:
+    def rows(batch: IssueBatch) -> pa.Table | None:
         found = list(batch.tables.get(table) or [])
         versions = batch.versions
         with_rows = {row["issue_id"] for row in found}
@@ -323,7 +407,7 @@ def _child_rows(table: str) -> Any:
             for issue_id in sorted(batch.complete.get(table, set()) - with_rows)
         ]
         if not found and not markers:
-            return
+            return None
         arrow = arrow_table(table, found + markers, batch.catalog)
         issue_ids = arrow.column("issue_id").to_pylist()
         arrow = arrow.append_column(
@@ -334,7 +418,7 @@ def _child_rows(table: str) -> Any:
             pa.field(CLEAR_MARKER, pa.bool_()),
             pa.array([False] * len(found) + [True] * len(markers), pa.bool_()),
         )
-        yield _key_not_null(arrow, "issue_id")
+        return _key_not_null(arrow, "issue_id")
 
     rows.__name__ = table
     return rows

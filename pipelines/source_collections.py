@@ -26,7 +26,7 @@ from pipelines.client.connection import Connection
 from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
 from pipelines.collections import agile, reference
-from pipelines.collections.changelog import read_changelogs
+from pipelines.collections.changelog import PREFETCHED, read_changelogs
 from pipelines.collections.comments import read_comments
 from pipelines.collections.worklogs import (
     list_worklogs,
@@ -83,7 +83,8 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
         settings: the connection settings of `jira_source` (`token`, `auth`, `email`,
             `base_url`, `site_url`, `cloud_id`, `gateway_url`, `timeout_seconds`, `retry`),
             plus optional `tables`, the table names to load (default: all of
-            `COLLECTION_TABLES`).
+            `COLLECTION_TABLES`), and `changelog_mode` (`bulk` unless set, see
+            `read_changelogs`).
 
     Returns:
         Transformers for `issue_changelog`, `issue_comments` and `worklogs`, and the
@@ -95,7 +96,7 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
     if "issue_changelog" in wanted:
         resources.append(
             dlt.transformer(
-                _changelog(clients),
+                _changelog(clients, settings.get("changelog_mode") or "bulk"),
                 data_from=issue_batches,
                 name="issue_changelog",
                 merge_key="issue_id",
@@ -214,19 +215,31 @@ def _issues_of(batch: Any) -> list[tuple[int, dict[str, Any] | None]]:
     return [(issue_id, raw_by_id.get(issue_id)) for issue_id in batch.normalized.issue_ids]
 
 
-def _changelog(clients: ClientFactory) -> Callable[[Any], Iterator[pa.Table]]:
-    def issue_changelog(batch: Any) -> Iterator[pa.Table]:
-        ids = [issue_id for issue_id, _raw in _issues_of(batch)]
+# The transformers return their table rather than yield it, so that dlt loads it at once
+# instead of queueing a generator that keeps the whole batch alive.
+
+
+def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | None]:
+    def issue_changelog(batch: Any) -> pa.Table | None:
+        found: list[tuple[int, list[dict[str, Any]]]] = []
+        missing: list[int] = []
+        for issue_id, raw in _issues_of(batch):
+            # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete.
+            prefetched = raw.get(PREFETCHED) if raw is not None else None
+            if prefetched is None:
+                missing.append(issue_id)
+            else:
+                found.append((issue_id, prefetched))
+        if missing:
+            with clients.open() as client:
+                found.extend(read_changelogs(client, missing, mode))
         rows: list[dict[str, Any]] = []
         complete: list[int] = []
-        with clients.open() as client:
-            for issue_id, histories in read_changelogs(client, ids):
-                complete.append(issue_id)
-                for history in histories:
-                    rows.extend(rows_of.changelog_rows(issue_id, history))
-        table = replacement_table("issue_changelog", rows, complete)
-        if table is not None:
-            yield table
+        for issue_id, histories in found:
+            complete.append(issue_id)
+            for history in histories:
+                rows.extend(rows_of.changelog_rows(issue_id, history))
+        return replacement_table("issue_changelog", rows, complete)
 
     return issue_changelog
 
@@ -240,8 +253,8 @@ def _per_issue(
     table: str,
     read: Callable[..., list[dict[str, Any]] | None],
     to_row: Callable[[int, dict[str, Any]], dict[str, Any]],
-) -> Callable[[Any], Iterator[pa.Table]]:
-    def rows(batch: Any) -> Iterator[pa.Table]:
+) -> Callable[[Any], pa.Table | None]:
+    def rows(batch: Any) -> pa.Table | None:
         found: list[dict[str, Any]] = []
         complete: list[int] = []
         with clients.open() as client:
@@ -251,9 +264,7 @@ def _per_issue(
                     continue
                 complete.append(issue_id)
                 found.extend(to_row(issue_id, item) for item in items)
-        result = replacement_table(table, found, complete)
-        if result is not None:
-            yield result
+        return replacement_table(table, found, complete)
 
     rows.__name__ = table
     return rows

@@ -65,11 +65,27 @@ def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
+def changelog_requests(emu: Emulator, since: int) -> tuple[int, int]:
+    """Count the issues whose own changelog was read, and the bulk fetches, after `since`."""
+    paths = [entry["path"] for entry in emu.requests[since:]]
+    # An issue with a long history takes several pages of its changelog.
+    per_issue = len({path for path in paths if path.endswith("/changelog")})
+    bulk = sum(1 for path in paths if path.endswith("/changelog/bulkfetch"))
+    return per_issue, bulk
+
+
 def test_parallel_loads_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Emulator(issues=ISSUES, seed=11, start=START) as emu:
         sequential = table_rows(load(emu, "sequential", tmp_path, monkeypatch))
+        sequential_reads = changelog_requests(emu, 0)
+        before = len(emu.requests)
         parallel = table_rows(load(emu, "parallel", tmp_path, monkeypatch))
+        parallel_reads = changelog_requests(emu, before)
     assert len(sequential["issues"]) == ISSUES
+    # The baseline reads each issue's own changelog; the parallel strategy reads 100 a request.
+    assert sequential_reads == (ISSUES, 0)
+    assert parallel_reads == (0, 5)
+    assert len(sequential["issue_changelog"]) > ISSUES
     assert sorted(parallel) == sorted(sequential)
     for table in sequential:
         assert len(parallel[table]) == len(sequential[table]), table

@@ -5,6 +5,9 @@ oldest first. Data Center, and Cloud when bulk fetch is not served, reads each i
 `/issue/{id}/changelog` pages. A Data Center server without that endpoint is read with
 `GET /issue/{id}?expand=changelog`, accepted only when its `total` shows the list is whole.
 The capped changelog embedded in search results is never taken as the whole history.
+
+The mode `per_issue` reads every issue's `/issue/{id}/changelog` on Cloud too, one issue after
+another, as tools without bulk fetch do; the sequential strategy uses it as its baseline.
 """
 
 from __future__ import annotations
@@ -16,27 +19,70 @@ from typing import Any
 from pipelines.client.transport import JiraClient
 from pipelines.collections.paging import offset_pages
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
+from pipelines.limiter import AdaptiveLimiter
 
 logger = logging.getLogger("jira_etl.collections")
 
 BULK_ISSUES = 1000
+CHANGELOG_MODES = ("bulk", "per_issue")
 BULK_PAGE_SIZE = 10_000
 ISSUE_PAGE_SIZE = 100
+
+# The key under which `ChangelogPrefetch` stores an issue's complete histories on the raw issue.
+PREFETCHED = "_jira_etl_histories"
 
 History = dict[str, Any]
 
 
+class ChangelogPrefetch:
+    """Read the complete histories of each chunk of fetched issues, beside the issue fetches.
+
+    Used as the `on_chunk` hook of `BulkReader`: it runs in the fetch worker thread, holds a
+    slot of the reader's limiter while it reads, and stores each issue's histories on the raw
+    issue under `PREFETCHED`. An issue left without that key is read again by the changelog
+    table.
+
+    Args:
+        client: the client of the run; `httpx` clients may be shared between threads.
+        limiter: the limiter that bounds the reader's requests in flight.
+        mode: how the histories are read (see `read_changelogs`).
+    """
+
+    def __init__(self, client: JiraClient, limiter: AdaptiveLimiter, mode: str = "bulk") -> None:
+        self.client = client
+        self.limiter = limiter
+        self.mode = mode
+
+    def __call__(self, issues: list[dict[str, Any]]) -> None:
+        by_id = {int(issue["id"]): issue for issue in issues if str(issue.get("id")).isdigit()}
+        with self.limiter.slot():
+            found = dict(read_changelogs(self.client, list(by_id), self.mode))
+        for issue_id, histories in found.items():
+            by_id[issue_id][PREFETCHED] = histories
+
+
 def read_changelogs(
-    client: JiraClient, issue_ids: list[int]
+    client: JiraClient, issue_ids: list[int], mode: str = "bulk"
 ) -> Iterator[tuple[int, list[History]]]:
     """Yield `(issue id, every history)` for each readable issue.
 
     An issue that no longer exists, or whose complete history cannot be read, is left out so
     that its stored rows stay as they are.
+
+    Args:
+        client: the client of the run.
+        issue_ids: the issues to read.
+        mode: `bulk` (bulk fetch on Cloud, up to `BULK_ISSUES` issues a request) or
+            `per_issue` (each issue's own changelog endpoint, one request after another).
+
+    Raises:
+        ValueError: an unknown mode.
     """
+    if mode not in CHANGELOG_MODES:
+        raise ValueError(f"Invalid changelog mode `{mode}`: expected `bulk` or `per_issue`.")
     if not issue_ids:
         return
-    if client.connection.flavor == "cloud":
+    if mode == "bulk" and client.connection.flavor == "cloud":
         try:
             yield from _bulk(client, issue_ids)
             return

@@ -67,10 +67,10 @@ def arrow_table(table_name: str, rows: list[dict[str, Any]], catalog: FieldCatal
         pyarrow.ArrowInvalid: a value does not fit its column's type.
     """
     schema = arrow_schema(table_name, catalog)
-    arrays = [
-        pa.array([row.get(column.name) for row in rows], type=column.type) for column in schema
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    # Arrow converts a list of dicts to a struct array in C++, missing keys as nulls: several
+    # times faster than one Python list per column.
+    structs = pa.array(rows, type=pa.struct(schema))
+    return pa.Table.from_struct_array(structs).cast(schema)
 
 
 def table_columns(table_name: str, catalog: FieldCatalog) -> dict[str, dict[str, Any]]:
