@@ -39,7 +39,7 @@ class RunOptions:
         pipelines_dir: where dlt keeps local state; dlt's default when None.
         full_refresh: drop the loaded tables and the cursor, then load everything.
         on_locked: `fail` to exit at once when another run holds the lock, `wait` to wait.
-        lock_timeout_seconds: the longest wait with `on_locked="wait"`.
+        lock_timeout_seconds: the maximum wait with `on_locked="wait"`, in seconds.
     """
 
     pipeline_name: str = "jira"
@@ -54,7 +54,7 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
-    """What one run did, for the closing lines and `status`."""
+    """Figures of one run, for the closing lines and `status`."""
 
     pipeline_name: str
     dataset: str
@@ -365,7 +365,7 @@ def pipeline_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]
                     ) from None
                 if not announced:
                     logger.warning(
-                        "Another run of pipeline %s holds %s; waiting",
+                        "Another run of pipeline %s has the lock %s; waiting",
                         pipeline.pipeline_name,
                         lock_path,
                     )
@@ -431,8 +431,8 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
 def remove_superseded_child_rows(pipeline: dlt.Pipeline) -> None:
     """Delete child rows of an older version of an issue that a newer version replaced.
 
-    An issue edited while a run pages through the search is read twice; both versions' child
-    rows reach the same load, and only the newest version's rows may stay.
+    An issue edited while a run pages through the search is read twice. Both versions' child
+    rows reach the same load, so only the newest version's rows may stay.
     """
     with pipeline.sql_client() as client:
         existing = {name.lower() for name in _table_names(client)}

@@ -237,8 +237,8 @@ def jira_source(
                 reader.on_chunk = ChangelogPrefetch(client, reader.limiter, changelog_mode)
             run_observer.reader = reader
             flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
-            # The filter check waits for the first answer, so invalid JQL is reported as Jira's
-            # own error; nothing is committed before the extract step ends either way.
+            # The filter check waits for the first page, so invalid JQL is reported as Jira's
+            # own error. Nothing is committed before the extract step ends either way.
             checked = False
 
             def checked_pages() -> Iterator[list[dict[str, Any]]]:

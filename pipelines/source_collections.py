@@ -374,9 +374,9 @@ def _users(client: JiraClient) -> Iterator[dict[str, Any]]:
         )
         return
     except NotFoundError as error:
-        # NOTE: some Data Center versions answer 404 to the user search; the users table is
+        # NOTE: some Data Center versions return 404 for the user search. The users table is
         # then left as it was rather than failing the whole run.
-        logger.warning("Skipped the users table: %s answered 404.", error.url)
+        logger.warning("Skipped the users table: %s returned 404.", error.url)
         return
     for user in users:
         row = rows_of.user_row(user)
