@@ -192,19 +192,7 @@ class BulkReader(WindowReader):
             boundaries.append((self._previous_last, keys[0] if keys else None))
         if keys:
             self._previous_last = keys[-1]
-        fresh = []
-        for updated, issue_id in keys:
-            if self.stats.max_updated is None or updated > self.stats.max_updated:
-                self.stats.max_updated = updated
-            known = self.stats.seen.get(issue_id)
-            if known is not None and updated <= known:
-                continue
-            # An issue edited during the search is listed again later; it is fetched again,
-            # and the newer version replaces the first one when loaded.
-            if known is None:
-                self.stats.issues += 1
-            self.stats.seen[issue_id] = updated
-            fresh.append(issue_id)
+        fresh = [issue_id for updated, issue_id in keys if self._note(updated, issue_id)]
         self.stats.pages += 1
         return fresh
 

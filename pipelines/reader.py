@@ -128,20 +128,27 @@ class WindowReader:
             yield recovered
 
     def _remember(self, issues: list[dict[str, Any]], keys: list[SortKey]) -> list[dict[str, Any]]:
-        fresh = []
-        for issue, (updated, issue_id) in zip(issues, keys, strict=True):
-            if self.stats.max_updated is None or updated > self.stats.max_updated:
-                self.stats.max_updated = updated
-            known = self.stats.seen.get(issue_id)
-            if known is not None and updated <= known:
-                continue
-            # An issue edited during the search shows up again, later in the order; its newer
-            # version is yielded too and replaces the first one when loaded.
-            if known is None:
-                self.stats.issues += 1
-            self.stats.seen[issue_id] = updated
-            fresh.append(issue)
-        return fresh
+        return [
+            issue
+            for issue, (updated, issue_id) in zip(issues, keys, strict=True)
+            if self._note(updated, issue_id)
+        ]
+
+    def _note(self, updated: datetime, issue_id: int) -> bool:
+        """Record one listed issue; return whether it is new or newer than the version read.
+
+        An issue edited during the search shows up again, later in the order. Its newer
+        version is read too and replaces the first one when loaded.
+        """
+        if self.stats.max_updated is None or updated > self.stats.max_updated:
+            self.stats.max_updated = updated
+        known = self.stats.seen.get(issue_id)
+        if known is not None and updated <= known:
+            return False
+        if known is None:
+            self.stats.issues += 1
+        self.stats.seen[issue_id] = updated
+        return True
 
     def _recover(self, boundaries: list[tuple[SortKey, SortKey | None]]) -> list[dict[str, Any]]:
         missing: list[int] = []
