@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,6 +157,7 @@ def _run_locked(
         if pipeline.has_pending_data:
             logger.info("Finishing the load packages a previous run left pending")
             pipeline.normalize()
+            check_free_space(pipeline, options)
             pipeline.load()
         if options.full_refresh:
             pipeline.extract(source, refresh="drop_sources")
@@ -164,6 +166,7 @@ def _run_locked(
         read_ids = set(getattr(getattr(observer.reader, "stats", None), "seen", {}) or {})
         already_stored = count_stored_issues(pipeline, read_ids)
         pipeline.normalize()
+        check_free_space(pipeline, options)
         info = pipeline.load()
     except PipelineStepFailed as exc:
         raise unwrap_step_failure(exc) from None
@@ -190,6 +193,43 @@ def _run_locked(
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows_loaded(pipeline)
     return summary
+
+
+# DuckDB writes a load's rows to staging tables, the final tables and its write-ahead log, so a
+# load needs about this many times the size of its files. NOTE: an estimate from loads of the
+# emulator's data, not a bound; it only stops loads that would very likely fill the disk.
+SPACE_FACTOR = 3
+SPACE_MARGIN_BYTES = 8 * 1024 * 1024
+
+
+def check_free_space(pipeline: dlt.Pipeline, options: RunOptions) -> None:
+    """Stop before loading when the DuckDB file's disk clearly lacks room for the pending loads.
+
+    A load that fills the disk fails in the middle, after some tables took their rows. Checking
+    first leaves every table as it was; the package stays pending for the next run.
+
+    Raises:
+        JiraEtlError: the free space is below the estimate; marked as a pending load.
+    """
+    if options.destination != "duckdb":
+        return
+    package_bytes = 0
+    for load_id in pipeline.list_normalized_load_packages():
+        folder = Path(pipeline.get_load_package_info(load_id).package_path)
+        package_bytes += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    if not package_bytes:
+        return
+    target = Path(options.duckdb_path).expanduser().resolve().parent
+    free = shutil.disk_usage(target).free
+    needed = package_bytes * SPACE_FACTOR + SPACE_MARGIN_BYTES
+    if free < needed:
+        error = JiraEtlError(
+            f"Not enough free space to load into {options.duckdb_path}: the load needs about "
+            f"{needed / 2**20:.0f} MiB (an estimate) and {target} has {free / 2**20:.0f} MiB "
+            "free. Free disk space or choose another --duckdb-path; no table was changed."
+        )
+        error.pending_load = True  # type: ignore[attr-defined]
+        raise error
 
 
 def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: set[int]) -> int:

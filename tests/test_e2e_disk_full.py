@@ -1,4 +1,4 @@
-"""A destination that runs out of space fails clearly, and the next run completes the work."""
+"""A destination without room fails clearly before loading, and the next run completes the work."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from pipelines.emulator import Emulator
-from tests.helpers import query, run_cli
+from tests.helpers import query, run_cli, snapshot
 
 START = dt.datetime(2026, 8, 3, 10, 0, 1, tzinfo=dt.UTC)
 
@@ -46,11 +46,14 @@ def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
             loads_before = query(db, completed)
             for number in range(1500):
                 emu.create_issue("ABC", summary=f"issue {number} that fills the disk " * 6)
+            before = snapshot(db)
             full = run_cli(args, env=env)
             assert full.exit_code == 1, full.output
-            assert "No space left on device" in full.stderr
+            assert "Not enough free space" in full.stderr
             assert "Traceback" not in full.output
             assert query(db, completed) == loads_before
+            # The space check stops the load before any table takes rows.
+            assert snapshot(db) == before
             grown = subprocess.run(["mount", "-o", "remount,size=256m", str(disk)])
             assert grown.returncode == 0
             again = run_cli(args, env=env)
