@@ -115,3 +115,35 @@ def test_reporting_views_run_on_loaded_postgres(emu: Emulator, tmp_path: Path) -
         with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
             cursor.execute(f'drop schema if exists "{schema}" cascade')
             cursor.execute(f'drop schema if exists "{schema}_staging" cascade')
+
+
+def test_expired_access_token_fails_clearly(emu: Emulator, tmp_path: Path) -> None:
+    import time
+
+    import httpx
+
+    from pipelines.emulator_oauth import OAuthEmulator
+
+    lifetime = 10.0
+    with OAuthEmulator(emu, expires_in=lifetime) as oauth:
+        client_id, secret = oauth.add_client()
+        granted = httpx.post(
+            oauth.token_url,
+            json={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+        assert granted.status_code == 200, granted.text
+        granted_at = time.monotonic()
+        access_token = granted.json()["access_token"]
+        fresh = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": access_token})
+        assert fresh.exit_code == 0, fresh.output
+        assert time.monotonic() - granted_at < lifetime, "the first run outlived the token"
+        time.sleep(max(0.0, lifetime + 0.5 - (time.monotonic() - granted_at)))
+        expired = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": access_token})
+    assert expired.exit_code == 1, expired.output
+    assert "401" in expired.stderr
+    assert "current OAuth access token" in expired.stderr
+    assert access_token not in expired.output
