@@ -256,6 +256,7 @@ def compare(emu: Emulator, db: Path, report: SoakReport) -> None:
         issues = rows("select id, key, summary, updated_at, is_deleted from issues")
         counts = Counter(row[0] for row in issues)
         report.doubled += sum(n - 1 for n in counts.values() if n > 1)
+        report.problems.extend(f"issues: doubled id {i}" for i, n in counts.items() if n > 1)
         loaded = {row[0]: row for row in issues}
         for issue_id, t in truth.items():
             row = loaded.get(issue_id)
@@ -307,6 +308,7 @@ def _compare_children(
 ) -> None:
     counts = Counter(loaded_rows)
     report.doubled += sum(n - 1 for n in counts.values() if n > 1)
+    report.problems.extend(f"{table}: doubled {row}" for row, n in counts.items() if n > 1)
     live = {row for row in counts if row[0] in truth}
     for row in sorted(expected - live, key=repr):
         report.lost += 1

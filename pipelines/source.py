@@ -45,6 +45,7 @@ from pipelines.normalize.timestamps import format_utc, parse_instant
 from pipelines.observer import RunObserver
 from pipelines.parallel import BulkReader, make_reader
 from pipelines.progress import ProgressReporter
+from pipelines.reader import sort_key
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
 from pipelines.window import compute_window, parse_start_date, user_filter
@@ -241,16 +242,33 @@ def jira_source(
             # own error. Nothing is committed before the extract step ends either way.
             checked = False
 
+            # The version of each issue handed to dlt in this run. Bulk fetches return the
+            # current version, so an issue listed twice can arrive twice unchanged; a second
+            # identical copy would double its child rows in the same load.
+            handed: dict[int, datetime] = {}
+
             def checked_pages() -> Iterator[list[dict[str, Any]]]:
                 nonlocal checked
                 for page in reader.read(window):
                     if not checked:
                         check_filter_unchanged(state, jql, stored_cursor)
                         checked = True
-                    yield page
+                    fresh = []
+                    for issue in page:
+                        updated, issue_id = sort_key(issue)
+                        if handed.get(issue_id) is not None and updated <= handed[issue_id]:
+                            continue
+                        handed[issue_id] = updated
+                        fresh.append(issue)
+                    if fresh:
+                        yield fresh
 
             with ProgressReporter(client, reader):
-                for issues in batched_pages(checked_pages(), BATCH_ISSUES):
+                for batch_issues in batched_pages(checked_pages(), BATCH_ISSUES):
+                    # Child rows carry their issue's version, so two versions of one issue in
+                    # one batch would share it; the later copy is the newer one and stays.
+                    latest = {int(issue["id"]): issue for issue in batch_issues}
+                    issues = list(latest.values())
                     normalized = normalize_issues(issues, catalog, flavor=flavor)
                     run_observer.issues_read += len(issues)
                     yield IssueBatch(normalized, catalog, issues)

@@ -99,6 +99,9 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 _changelog(clients, settings.get("changelog_mode") or "bulk"),
                 data_from=issue_batches,
                 name="issue_changelog",
+                # The primary key drops the second copy when an issue edited during the run
+                # is read twice; the merge key replaces the issue's stored history.
+                primary_key=("history_id", "item_position"),
                 merge_key="issue_id",
                 write_disposition=MERGE,
                 columns=CLEAR_HINT,
@@ -110,9 +113,10 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 _per_issue(clients, "issue_comments", read_comments, rows_of.comment_row),
                 data_from=issue_batches,
                 name="issue_comments",
+                primary_key="id",
                 merge_key="issue_id",
                 write_disposition=MERGE,
-                columns=CLEAR_HINT,
+                columns={**CLEAR_HINT, "updated_at": {"dedup_sort": "desc"}},
             )
         )
     if "worklogs" in wanted:
@@ -275,21 +279,29 @@ def replacement_table(
 ) -> pa.Table | None:
     """Build the arrow table that replaces the stored rows of every issue in `complete`.
 
-    Issues in `complete` without rows get a marker row that clears their old rows. In
-    `worklogs`, whose primary key `id` cannot be null, the marker's id is the negated issue
-    id, which no worklog has. Returns None when there is nothing to load.
+    Issues in `complete` without rows get a marker row that clears their old rows. Primary
+    keys cannot be null, so a marker's key is the negated issue id, which no worklog, comment
+    or history has. Returns None when there is nothing to load.
     """
     with_rows = {row["issue_id"] for row in rows}
     markers = [{"issue_id": i} for i in sorted(set(complete) - with_rows)]
-    if table == "worklogs":
-        for marker in markers:
+    for marker in markers:
+        if table in ("worklogs", "issue_comments"):
             marker["id"] = -marker["issue_id"]
+        elif table == "issue_changelog":
+            marker["history_id"] = -marker["issue_id"]
+            marker["item_position"] = 0
     if not rows and not markers:
         return None
     arrow = rows_of.rows_to_arrow(table, rows + markers)
     flags = [False] * len(rows) + [True] * len(markers)
     arrow = arrow.append_column(pa.field(CLEAR_MARKER, pa.bool_()), pa.array(flags, pa.bool_()))
-    return _not_null(arrow, "issue_id", *(["id"] if table == "worklogs" else []))
+    keys = {
+        "worklogs": ["id"],
+        "issue_comments": ["id"],
+        "issue_changelog": ["history_id", "item_position"],
+    }.get(table, [])
+    return _not_null(arrow, "issue_id", *keys)
 
 
 def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iterator[pa.Table]]:

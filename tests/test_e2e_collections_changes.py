@@ -93,3 +93,31 @@ def test_moved_issue_keeps_one_row_and_its_history(emu: Emulator, tmp_path: Path
     assert [item["field"] for item in move_items] == ["Key", "project"]
     # One row per changed item: the move adds its Key and project items.
     assert after == histories_before + len(move_items)
+
+
+def test_issue_read_twice_in_a_run_is_not_doubled(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=40, seed=17, start=START) as emu:
+        emu.script.edit_between_pages(2)
+        result = run_cli(
+            [*args(emu, tmp_path), "--strategy", "sequential", "--page-size", "7"],
+            env={"JIRA_TOKEN": emu.scoped_token},
+        )
+        assert result.exit_code == 0, result.output
+        edited = set(emu.script.edited)
+        assert edited, "the emulator edited nothing between pages"
+        comments = {(c["id"]) for t in emu.truth() for c in emu.comments_of(t["id"])}
+    assert query(db, "select count(*) - count(distinct id) from issue_comments") == [(0,)]
+    assert query(db, "select count(*) from issue_comments where id > 0") == [(len(comments),)]
+    duplicates = query(
+        db,
+        "select count(*) from (select history_id, item_position from issue_changelog "
+        "group by all having count(*) > 1)",
+    )
+    assert duplicates == [(0,)]
+    doubled_labels = query(
+        db,
+        "select count(*) from (select issue_id, label from issue_labels group by all "
+        "having count(*) > 1)",
+    )
+    assert doubled_labels == [(0,)]
