@@ -1,4 +1,4 @@
-"""`jira-etl check`: walk the connection chain and say what works and what to fix.
+"""`jira-etl check`: walk the connection chain and report what works and what to fix.
 
 The chain: host and scheme, the credential and how it is obtained, the cloud id and where it
 came from, the account and its profile time zone, then one small request to every endpoint
@@ -41,7 +41,7 @@ class StopChecks(Exception):
 
 @dataclass
 class Findings:
-    """What the checks found: whether all passed and which scopes were missing."""
+    """Findings of the checks: whether all passed and which scopes were missing."""
 
     gateway: bool = False
     ok: bool = True
@@ -285,7 +285,7 @@ def _failed(
     name: str, exc: AuthError, scope: str, tables: str, findings: Findings, echo: Echo
 ) -> None:
     findings.ok = False
-    # Only the gateway checks scopes; it answers `Unauthorized; scope does not match`.
+    # Only the gateway checks scopes, and it returns `Unauthorized; scope does not match`.
     if findings.gateway and exc.status == 401 and "scope does not match" in str(exc).lower():
         findings.missing.setdefault(scope, []).append(name)
         echo(f"[fail] {name}: 401, the token lacks the scope `{scope}` (needed for {tables}).")

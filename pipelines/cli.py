@@ -98,7 +98,7 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
     """
     load_env_file(env_file)
     # dlt logs through its own handler with tracebacks of failed jobs; jira-etl reports each
-    # failure as one message, so dlt speaks only at DEBUG unless RUNTIME__LOG_LEVEL says otherwise.
+    # failure as one message, so dlt logs only at DEBUG unless RUNTIME__LOG_LEVEL is set.
     os.environ.setdefault(
         "RUNTIME__LOG_LEVEL", "INFO" if log_level.upper() == "DEBUG" else "CRITICAL"
     )

@@ -30,7 +30,7 @@ logger = logging.getLogger("jira_etl.run")
 
 @dataclass
 class RunOptions:
-    """Where a run loads and how it behaves around other runs.
+    """Destination and locking settings of a run.
 
     Attributes:
         pipeline_name: dlt pipeline name; each site or project gets its own, with its own state.
@@ -151,8 +151,8 @@ def _run_locked(
     try:
         # The steps of `pipeline.run`, split so that the issues already stored can be counted
         # between extract and load. A failed extraction commits neither its package nor the
-        # cursor; a package that failed in normalize or load stays pending and is finished
-        # first by the next run.
+        # cursor. A package that failed in normalize or load stays pending, and the next run
+        # finishes it first.
         pipeline.sync_destination()
         if pipeline.has_pending_data:
             logger.info("Finishing the load packages a previous run left pending")

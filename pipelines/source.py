@@ -102,8 +102,8 @@ PARENT_VERSION = "issue_updated_at"
 M_MMAP_THRESHOLD = -3
 
 # Issues normalized and handed to dlt together. dlt spends a few milliseconds on every item
-# of every table whatever its size, so pages of 100 issues are joined into larger batches;
-# a batch of raw issues with the default fields takes some tens of MB.
+# of every table whatever its size, so pages of 100 issues are joined into larger batches.
+# A batch of raw issues with the default fields takes some tens of MB (an estimate).
 BATCH_ISSUES = 1000
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
@@ -243,7 +243,7 @@ def jira_source(
             checked = False
 
             # The version of each issue handed to dlt in this run. Bulk fetches return the
-            # current version, so an issue listed twice can arrive twice unchanged; a second
+            # current version, so an issue listed twice can arrive twice unchanged. A second
             # identical copy would double its child rows in the same load.
             handed: dict[int, datetime] = {}
 
@@ -266,7 +266,7 @@ def jira_source(
             with ProgressReporter(client, reader):
                 for batch_issues in batched_pages(checked_pages(), BATCH_ISSUES):
                     # Child rows carry their issue's version, so two versions of one issue in
-                    # one batch would share it; the later copy is the newer one and stays.
+                    # one batch would share it. The later copy is the newer one and stays.
                     latest = {int(issue["id"]): issue for issue in batch_issues}
                     issues = list(latest.values())
                     normalized = normalize_issues(issues, catalog, flavor=flavor)
@@ -327,7 +327,7 @@ def jira_source(
 
 
 def _prefer_depth_first_extract() -> None:
-    """Make dlt finish each batch in every table before it asks for the next batch.
+    """Make dlt finish each batch in every table before it requests the next batch.
 
     In its default `round_robin` mode dlt takes the next batch while the earlier ones still
     wait to reach some of the 15 tables fed from `jira_issue_batches`, so up to 20 batches
@@ -341,8 +341,8 @@ def _prefer_depth_first_extract() -> None:
 def _return_large_buffers_to_os() -> None:
     """Give response bodies and other large buffers back to the OS as soon as they are freed.
 
-    glibc raises its mmap threshold each time a large block is freed, up to 32 MiB, so the
-    1 MB response bodies decoded by the fetch threads end up in per-thread heaps, which stay
+    glibc raises its mmap threshold each time a large block is freed, up to 32 MiB. The 1 MB
+    response bodies decoded by the fetch threads then end up in per-thread heaps, which stay
     fragmented and made the resident memory grow with the number of issues read. A fixed
     128 KiB threshold keeps such blocks out of those heaps. Other C libraries are left alone.
     """

@@ -310,7 +310,7 @@ def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iter
         since = state.get("worklogs_since")
         if since is None:
             # The first run reads every issue's worklogs through the window; the feed starts
-            # now, so the next run sees changes made from here on.
+            # now, so the next run reads the changes made from here on.
             # NOTE: this uses the local clock; a Jira clock far behind it could skip changes
             # made in the first minutes after the first run.
             state["worklogs_since"] = int(time.time() * 1000) - FIRST_FEED_OVERLAP_MS

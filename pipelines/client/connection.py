@@ -21,7 +21,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 @dataclass(frozen=True)
 class Connection:
-    """Where and how requests go.
+    """Routing of requests: API root, deployment flavor, host kind and credentials.
 
     Attributes:
         api_root: the URL that `/rest/api/...` is appended to.
@@ -80,7 +80,12 @@ def resolve_connection(
             )
             root = root[: api_suffix.start()]
         host_kind: Literal["gateway", "site", "server"]
-        host_kind = "gateway" if "/ex/jira/" in root else ("server" if flavor == "dc" else "site")
+        if "/ex/jira/" in root:
+            host_kind = "gateway"
+        elif flavor == "dc":
+            host_kind = "server"
+        else:
+            host_kind = "site"
         found = re.search(r"/ex/jira/([^/]+)", root)
         return Connection(
             api_root=root,
@@ -124,7 +129,7 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
     """Read the cloud id from `{site_url}/_edge/tenant_info`, which needs no authentication.
 
     Raises:
-        ConfigError: the site did not answer with a cloud id.
+        ConfigError: the site did not return a cloud id.
     """
     url = join_url(site_url, "/_edge/tenant_info")
     client = http or httpx.Client(timeout=httpx.Timeout(10.0))
@@ -144,7 +149,7 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
         found = None
     if not isinstance(found, str) or not found:
         raise ConfigError(
-            f"{clean_url(url)} answered {response.status_code} without a cloud id. Check that "
+            f"{clean_url(url)} returned {response.status_code} without a cloud id. Check that "
             "the site URL is your Jira Cloud site, or give --cloud-id / JIRA_CLOUD_ID."
         )
     logger.info("Discovered cloud id %s from %s", found, clean_url(url))

@@ -510,7 +510,7 @@ def list_accessible_resources(provider: TokenProvider, *, timeout: float = 30.0)
         sites = None
     if not isinstance(sites, list):
         raise ConfigError(
-            f"{shown} answered {response.status_code} without a list of sites. Give the cloud "
+            f"{shown} returned {response.status_code} without a list of sites. Give the cloud "
             "id with --cloud-id / JIRA_CLOUD_ID."
         )
     return [site for site in sites if isinstance(site, dict) and site.get("id")]

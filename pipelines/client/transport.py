@@ -36,7 +36,7 @@ class RetryPolicy:
         max_attempts: attempts in total, the first one included.
         backoff_base: seconds before the second attempt when no `Retry-After` came; doubles each time.
         backoff_cap: the longest computed backoff, in seconds.
-        min_wait: the shortest wait, in seconds, even when `Retry-After` says 0.
+        min_wait: the shortest wait, in seconds, even when `Retry-After` is 0.
         max_retry_after: the longest `Retry-After` honoured, in seconds; a longer one fails the run.
     """
 
@@ -248,7 +248,7 @@ def _decode_json(response: httpx.Response, shown: str) -> Any:
         kind = response.headers.get("Content-Type", "unknown content type")
         snippet = response.text[:80].replace("\n", " ")
         raise PayloadError(
-            f"{shown} answered {response.status_code} with a body that is not JSON ({kind}): "
+            f"{shown} returned {response.status_code} with a body that is not JSON ({kind}): "
             f"`{snippet}`. A proxy or login page may be in the way; check the URL."
         ) from None
 

@@ -41,7 +41,7 @@ class Emulator:
         port: port to bind on 127.0.0.1; 0 picks a free one.
         start: the clock's initial instant; default the current time.
         rate_limit: requests allowed per second of wall-clock time; None sends no rate limit
-            headers and never answers 429 on its own.
+            headers and never returns 429 on its own.
     """
 
     def __init__(
@@ -143,7 +143,7 @@ class Emulator:
 
         Args:
             path_regex: regular expression searched in the path, e.g. `r"/search/jql$"`.
-            status: status to answer with; None answers normally after `delay_seconds`.
+            status: status to return; None returns the normal response after `delay_seconds`.
             times: firings before the rule is used up; None never runs out.
             retry_after: seconds sent in `Retry-After`.
             html: send an HTML error page instead of Jira's JSON error body.
@@ -178,7 +178,7 @@ class Emulator:
 
     @property
     def visibility_lag_seconds(self) -> float:
-        """Seconds of emulator time before search sees a change; GET issue sees it at once."""
+        """Seconds of emulator time before search returns a change; GET issue returns it at once."""
         return self.store.index.lag_ms / 1000
 
     @visibility_lag_seconds.setter
@@ -189,7 +189,7 @@ class Emulator:
 
     def revoke_project(self, project_key: str) -> None:
         """Remove the account's permission on a project: it leaves project lists and search,
-        and its issues answer 404."""
+        and its issues return 404."""
         self.store.index.revoked.add(project_index(project_key))
 
     def restore_project(self, project_key: str) -> None:

@@ -146,7 +146,7 @@ def _read_bulk_token(token: str, request_hash: str) -> tuple[int, int]:
 def bulk_changelogs(store: Store, call: Call) -> dict[str, Any]:
     """Serve `POST /rest/api/3/changelog/bulkfetch`: histories of many issues, token-paged.
 
-    A page holds at most `maxResults` histories in total. Issues come in request order, each
+    A page contains at most `maxResults` histories in total. Issues come in request order, each
     with its histories oldest first; `fieldIds` keeps only the items of those fields.
     """
     ids = call.params.get("issueIdsOrKeys")
@@ -174,7 +174,7 @@ def bulk_changelogs(store: Store, call: Call) -> dict[str, Any]:
     budget = max_results
     with store.lock:
         # NOTE: ids that do not exist or cannot be browsed are skipped without an error entry;
-        # Jira's answer for them is not documented.
+        # Jira's response for them is not documented.
         records = _unique_visible(store, ids)
         while issue_index < len(records) and budget > 0:
             record = records[issue_index]
