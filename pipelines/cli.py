@@ -322,6 +322,15 @@ def destination_options(func: Any) -> Any:
     "(each issue's changelog endpoint). Default: per_issue with --strategy sequential, "
     "bulk with --strategy parallel.",
 )
+@click.option(
+    "--issues-per-load",
+    envvar="JIRA_ISSUES_PER_LOAD",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Load a large window in parts of about this many issues, each loaded before the "
+    "next is read, so memory stays flat; the cursor moves after the last part. 0: one load "
+    "per run. [default: 10000]",
+)
 def run(**options: Any) -> None:
     """Load issues changed since the last run (the main job)."""
     from pipelines.runner import RunOptions
@@ -374,6 +383,7 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "strategy": options.get("strategy"),
         "max_in_flight": options.get("max_in_flight"),
         "changelog_mode": options.get("changelog_mode"),
+        "issues_per_load": options.get("issues_per_load"),
     }
 
 

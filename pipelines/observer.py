@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,17 @@ class RunObserver:
     client: Any = None
     reader: Any = None
     sweep: Any = None
+    # The read shared by the loads of one run (`source.IssueRead`), open until it ends.
+    issue_read: Any = None
+    # True when the last extraction stopped at its size limit before the window's end.
+    more_to_load: bool = False
+    # Issues handed to dlt twice in this run because they changed while it read.
+    read_again: set[int] = field(default_factory=set)
+
+    def close(self) -> None:
+        """Close the run's read, if one is still open."""
+        if self.issue_read is not None:
+            self.issue_read.close()
 
     @property
     def requests(self) -> int:

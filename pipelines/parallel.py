@@ -92,6 +92,10 @@ class BulkReader(WindowReader):
         # Fetched chunks kept waiting for the consumer: enough to keep every slot busy while
         # it works on one, few enough that memory does not grow with the window.
         self.lookahead = self.limiter.max_in_flight + 2
+        # Issues it may still send for fetching before it pauses; None: no limit. Once the
+        # budget is spent it yields the chunks in flight, then an empty list, so that a load
+        # can start while no fetched issue waits in memory. Set it again to go on.
+        self.fetch_budget: int | None = None
         self._previous_last: SortKey | None = None
         self._count_lock = threading.Lock()
 
@@ -123,14 +127,23 @@ class BulkReader(WindowReader):
                     break
                 queued.extend(self._remember_ids(page, boundaries))
             while queued and (len(queued) >= self.page_size or not searching):
-                if len(pending) >= self.lookahead:
+                if len(pending) >= self.lookahead or self._paused():
                     break
                 chunk = [queued.popleft() for _ in range(min(self.page_size, len(queued)))]
+                if self.fetch_budget is not None:
+                    self.fetch_budget -= len(chunk)
                 pending.append(pool.submit(self._fetch, chunk))
-            if pending and (len(pending) >= self.lookahead or not searching or not queued):
+            paused = self._paused()
+            if pending and (
+                len(pending) >= self.lookahead or not searching or not queued or paused
+            ):
                 issues = pending.popleft().result()
                 if issues:
                     yield issues
+            elif paused and not pending:
+                yield []
+                if self._paused():
+                    self.fetch_budget = None
         recovered = self._recover(boundaries)
         if recovered:
             yield recovered
@@ -142,6 +155,9 @@ class BulkReader(WindowReader):
             self.stats.vanished,
             self.stats.recovered,
         )
+
+    def _paused(self) -> bool:
+        return self.fetch_budget is not None and self.fetch_budget <= 0
 
     def _next_id_page(self, pages: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
         # The id search counts against the same bound as the fetches.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import logging
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -75,6 +78,24 @@ class RunSummary:
     deleted_unmarked: int = 0
 
 
+# DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
+# configured the dlt way. DuckDB otherwise caches up to 80% of the RAM, and each merge scans
+# the whole table, so its memory grew with the dataset. A load of one part of a run
+# (`ISSUES_PER_LOAD` issues) needs well under this limit; above it DuckDB writes temporary
+# files beside the database instead.
+DUCKDB_LOAD_SETTINGS = {"memory_limit": "128MB", "threads": 2}
+
+
+def duckdb_credentials(path: Path) -> Any:
+    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured."""
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    credentials = DuckDbCredentials(str(path.resolve()))
+    if dlt.config.get("destination.duckdb.credentials.global_config") is None:
+        credentials.global_config = dict(DUCKDB_LOAD_SETTINGS)
+    return credentials
+
+
 def make_pipeline(options: RunOptions) -> dlt.Pipeline:
     """Build the dlt pipeline for `options` without running it.
 
@@ -94,7 +115,7 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         qualify_clashing_catalog()
         path = Path(options.duckdb_path).expanduser()
         check_writable(path)
-        destination: Any = dlt.destinations.duckdb(credentials=str(path.resolve()))
+        destination: Any = dlt.destinations.duckdb(credentials=duckdb_credentials(path))
     else:
         destination = options.destination
     kwargs: dict[str, Any] = {}
@@ -148,6 +169,9 @@ def _run_locked(
     forget_state_missing_from_destination(pipeline, options)
     observer = RunObserver()
     source = build_source(source_settings, observer)
+    counted: set[int] = set()
+    already_stored = 0
+    load_ids: list[str] = []
     try:
         # The steps of `pipeline.run`, split so that the issues already stored can be counted
         # between extract and load. A failed extraction commits neither its package nor the
@@ -159,18 +183,39 @@ def _run_locked(
             pipeline.normalize()
             check_free_space(pipeline, options)
             pipeline.load()
-        if options.full_refresh:
-            pipeline.extract(source, refresh="drop_sources")
-        else:
-            pipeline.extract(source)
-        read_ids = set(getattr(getattr(observer.reader, "stats", None), "seen", {}) or {})
-        already_stored = count_stored_issues(pipeline, read_ids)
-        pipeline.normalize()
-        check_free_space(pipeline, options)
-        info = pipeline.load()
+            remove_superseded_child_rows(pipeline)
+        refresh = options.full_refresh
+        while True:
+            # A large window is loaded in parts (`issues_per_load` of the source): each part
+            # is extracted, normalized and loaded before the next is read, so memory does not
+            # grow with the window. The cursor is stored with the last part only.
+            if refresh:
+                pipeline.extract(source, refresh="drop_sources")
+                refresh = False
+            else:
+                pipeline.extract(source)
+            seen = set(getattr(getattr(observer.reader, "stats", None), "seen", {}) or {})
+            fresh = seen - counted
+            counted |= fresh
+            already_stored += count_stored_issues(pipeline, fresh)
+            return_freed_memory()
+            pipeline.normalize()
+            check_free_space(pipeline, options)
+            info = pipeline.load()
+            if isinstance(info, LoadInfo):
+                load_ids += list(info.loads_ids)
+            if observer.read_again:
+                remove_superseded_child_rows(pipeline, observer.read_again)
+            if not observer.more_to_load:
+                break
+            logger.info(
+                "Loaded %d issues so far; reading the rest of the window", observer.issues_read
+            )
+            source = build_source(source_settings, observer)
     except PipelineStepFailed as exc:
         raise unwrap_step_failure(exc) from None
-    remove_superseded_child_rows(pipeline)
+    finally:
+        observer.close()
     sweep = getattr(observer, "sweep", None)
     marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
     summary = RunSummary(
@@ -183,11 +228,11 @@ def _run_locked(
         duration_seconds=time.monotonic() - started,
         window_lower=observer.window_lower,
         cursor=observer.cursor,
-        load_ids=list(info.loads_ids) if isinstance(info, LoadInfo) else [],
+        load_ids=load_ids,
         reader=observer.reader,
     )
     summary.issues_updated = already_stored
-    summary.issues_new = len(read_ids) - already_stored
+    summary.issues_new = len(counted) - already_stored
     if marked is not None:
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
@@ -468,23 +513,49 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
         client_context.__exit__(None, None, None)  # type: ignore[arg-type]
 
 
-def remove_superseded_child_rows(pipeline: dlt.Pipeline) -> None:
+def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | None = None) -> None:
     """Delete child rows of an older version of an issue that a newer version replaced.
 
     An issue edited while a run pages through the search is read twice. Both versions' child
-    rows reach the same load, so only the newest version's rows may stay.
+    rows can reach the same load, so only the newest version's rows may stay. `issue_ids`
+    limits the check to those issues; None checks every issue (after finishing a package that
+    an earlier run left pending, whose twice-read issues are not known).
     """
+    ids = sorted(int(i) for i in issue_ids) if issue_ids is not None else None
+    if ids is not None and not ids:
+        return
     with pipeline.sql_client() as client:
         existing = {name.lower() for name in _table_names(client)}
         for table in CHILD_TABLES:
             if table not in existing:
                 continue
             qualified = client.make_qualified_table_name(table)
-            client.execute_sql(
+            statement = (
                 f"delete from {qualified} where {PARENT_VERSION} < "
                 f"(select max(newer.{PARENT_VERSION}) from {qualified} as newer "
                 f"where newer.issue_id = {qualified}.issue_id)"
             )
+            if ids is None:
+                client.execute_sql(statement)
+                continue
+            for start in range(0, len(ids), 1000):
+                chunk = ", ".join(str(i) for i in ids[start : start + 1000])
+                client.execute_sql(f"{statement} and issue_id in ({chunk})")
+
+
+def return_freed_memory() -> None:
+    """Hand the heap memory that extraction freed back to the OS before the load.
+
+    Python frees the batches' objects, but glibc and Arrow's allocator keep the emptied pages,
+    and the destination's own memory then comes on top of them.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform != "linux":
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def apply_delete_sweep(pipeline: dlt.Pipeline, sweep: SweepResult) -> MarkResult:

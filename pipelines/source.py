@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -108,6 +108,13 @@ BATCH_ISSUES = 1000
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
+# Issues extracted into one load package. Each package is normalized and loaded before the
+# next is read, so a destination merge never holds more than this many issues, whatever the
+# size of the window. Measured on 2 cores (docs/benchmark.md): 10,000 keeps DuckDB's part
+# of the peak memory near 100 MB, while loads of 1,000 spend much of their time in dlt's
+# fixed cost per load.
+ISSUES_PER_LOAD = 10_000
+
 
 @dlt.source(name="jira", max_table_nesting=0)
 def jira_source(
@@ -137,6 +144,7 @@ def jira_source(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     changelog_mode: str | None = None,
     delete_sweep: bool = True,
+    issues_per_load: int = ISSUES_PER_LOAD,
     observer: Any = None,
 ) -> list[DltResource]:
     """Load Jira issues changed since the stored cursor, and their child tables.
@@ -175,7 +183,12 @@ def jira_source(
             fetch, beside the issue fetches with the parallel strategy) or `per_issue` (each
             issue's changelog endpoint, one after another). None: `per_issue` with the
             sequential strategy, the baseline, and `bulk` with the parallel one.
-        observer: a `RunObserver` that collects counters for the run summary.
+        issues_per_load: end the extraction after about this many issues (whole batches of
+            `BATCH_ISSUES`), so that a large read is loaded in parts of bounded size; the
+            `RunObserver` then keeps the read open and `jira-etl run` loads the next part.
+            0 reads the whole window into one load.
+        observer: a `RunObserver` that collects counters for the run summary and holds the
+            open read between the loads of one run.
     """
     run_observer: RunObserver = observer or RunObserver()
     settings: dict[str, Any] = {
@@ -210,82 +223,47 @@ def jira_source(
             f"Invalid changelog mode `{changelog_mode}`: expected `bulk` or `per_issue`."
         )
     prefetch_changelogs = tables is None or "issue_changelog" in tables
+    if run_observer.issue_read is not None:
+        # A later load of the same run keeps its auth (OAuth tokens rotate), its resolved
+        # connection and its request counters.
+        settings.update(run_observer.issue_read.shared_settings())
     # Fail on bad settings when the source is built, before the destination is touched;
     # this resolves the connection, discovering the cloud id when needed.
     auth_from_settings(settings)
     connection_from_settings(settings)
 
+    read_options = ReadOptions(
+        jql=jql,
+        lookback=lookback,
+        start=start,
+        strategy=strategy,
+        page_size=page_size,
+        max_in_flight=max_in_flight,
+        prefetch_changelogs=prefetch_changelogs,
+        changelog_mode=changelog_mode,
+        delete_sweep=delete_sweep,
+    )
+    # A run whose read is already open continues it: this source is one more load of it.
+    continuing = run_observer.issue_read is not None
+
     @dlt.resource(name="jira_issue_batches", selected=False)
     def issue_batches() -> Iterator[IssueBatch]:
         state = dlt.current.source_state()
-        stored_cursor = state.get("issues_cursor")
-        with open_client(settings) as client:
-            run_observer.client = client
-            catalog = load_field_catalog(client, state.get("field_columns"))
-            cursor = parse_instant(stored_cursor) if stored_cursor else None
-            window = compute_window(cursor, lookback=lookback, start_date=start)
-            run_observer.window_lower = window.lower
-            run_observer.previous_cursor = cursor
-            reader = make_reader(
-                strategy,
-                IssueSearch(client),
-                user_jql=jql,
-                fields=search_fields(catalog),
-                page_size=page_size,
-                max_in_flight=max_in_flight,
-            )
-            if prefetch_changelogs and isinstance(reader, BulkReader):
-                reader.on_chunk = ChangelogPrefetch(client, reader.limiter, changelog_mode)
-            run_observer.reader = reader
-            flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
-            # The filter check waits for the first page, so invalid JQL is reported as Jira's
-            # own error. Nothing is committed before the extract step ends either way.
-            checked = False
-
-            # The version of each issue handed to dlt in this run. Bulk fetches return the
-            # current version, so an issue listed twice can arrive twice unchanged. A second
-            # identical copy would double its child rows in the same load.
-            handed: dict[int, datetime] = {}
-
-            def checked_pages() -> Iterator[list[dict[str, Any]]]:
-                nonlocal checked
-                for page in reader.read(window):
-                    if not checked:
-                        check_filter_unchanged(state, jql, stored_cursor)
-                        checked = True
-                    fresh = []
-                    for issue in page:
-                        updated, issue_id = sort_key(issue)
-                        if handed.get(issue_id) is not None and updated <= handed[issue_id]:
-                            continue
-                        handed[issue_id] = updated
-                        fresh.append(issue)
-                    if fresh:
-                        yield fresh
-
-            with ProgressReporter(client, reader):
-                for batch_issues in batched_pages(checked_pages(), BATCH_ISSUES):
-                    # Child rows carry their issue's version, so two versions of one issue in
-                    # one batch would share it. The later copy is the newer one and stays.
-                    latest = {int(issue["id"]): issue for issue in batch_issues}
-                    issues = list(latest.values())
-                    normalized = normalize_issues(issues, catalog, flavor=flavor)
-                    run_observer.issues_read += len(issues)
-                    yield IssueBatch(normalized, catalog, issues)
-            if not checked:
-                check_filter_unchanged(state, jql, stored_cursor)
-            state["field_columns"] = catalog.column_names()
-            state["jql"] = user_filter(jql)
-            reached = reader.stats.max_updated
-            if reached is not None and (cursor is None or reached > cursor):
-                state["issues_cursor"] = format_utc(reached)
-            run_observer.cursor = (
-                parse_instant(state["issues_cursor"]) if state.get("issues_cursor") else None
-            )
-            if delete_sweep:
-                # After the read: an issue created during the read is listed or not loaded,
-                # never loaded and then missing from the list.
-                run_observer.sweep = run_sweep(client, jql)
+        read = run_observer.issue_read
+        if read is None:
+            read = IssueRead(settings, state, read_options, run_observer)
+            run_observer.issue_read = read
+        read.start_load(issues_per_load)
+        for batch in read.batches:
+            if batch is None:
+                # This load ends here; the next one continues the same read. The cursor
+                # stays where it was until the whole window is loaded.
+                read.save_columns(state)
+                run_observer.more_to_load = True
+                return
+            yield batch
+        run_observer.more_to_load = False
+        read.finish(state)
 
     resources: list[DltResource] = [issue_batches]
     resources.append(
@@ -321,9 +299,178 @@ def jira_source(
     settings["lookback_minutes"] = lookback_minutes
     settings["tables"] = list(tables) if tables is not None else None
     settings["changelog_mode"] = changelog_mode
-    resources += collection_resources(issue_batches, settings)
+    collections = collection_resources(issue_batches, settings)
+    if continuing:
+        # Reference tables and the worklog feed load once, with the run's first load.
+        return resources + [r for r in collections if r.name != "worklog_changes"]
+    resources += collections
     resources += reference_resources(settings)
     return resources
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How `IssueRead` reads the window: the settings of `jira_source` that concern issues."""
+
+    jql: str | None
+    lookback: timedelta
+    start: datetime | None
+    strategy: str
+    page_size: int
+    max_in_flight: int
+    prefetch_changelogs: bool
+    changelog_mode: str
+    delete_sweep: bool
+
+
+class IssueRead:
+    """One run's read of its window, shared by the loads the run is split into.
+
+    It opens the client, reads the field catalog and the stored cursor, and starts the reader
+    when built, inside the first load's extraction. `batches` then yields normalized batches
+    across loads; `finish` stores the cursor once the window is read; `close` ends it early.
+    """
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        state: Any,
+        options: ReadOptions,
+        observer: RunObserver,
+    ) -> None:
+        self.options = options
+        self.observer = observer
+        self.settings = settings
+        self.stored_cursor: str | None = state.get("issues_cursor")
+        self._opened = open_client(settings)
+        client = self._opened.__enter__()
+        try:
+            observer.client = client
+            self.client = client
+            self.catalog = load_field_catalog(client, state.get("field_columns"))
+            self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
+            self.window = compute_window(
+                self.cursor, lookback=options.lookback, start_date=options.start
+            )
+            observer.window_lower = self.window.lower
+            observer.previous_cursor = self.cursor
+            self.reader = make_reader(
+                options.strategy,
+                IssueSearch(client),
+                user_jql=options.jql,
+                fields=search_fields(self.catalog),
+                page_size=options.page_size,
+                max_in_flight=options.max_in_flight,
+            )
+            if options.prefetch_changelogs and isinstance(self.reader, BulkReader):
+                self.reader.on_chunk = ChangelogPrefetch(
+                    client, self.reader.limiter, options.changelog_mode
+                )
+            observer.reader = self.reader
+        except BaseException:
+            self._opened.__exit__(None, None, None)
+            raise
+        self.flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
+        self.checked = False
+        # The version of each issue handed to dlt in this run. Bulk fetches return the current
+        # version, so an issue listed twice can arrive twice unchanged. A second identical copy
+        # would double its child rows in the same load.
+        self.handed: dict[int, datetime] = {}
+        self.budget: int | None = None
+        self.taken = 0
+        self.batches = self._batches(state)
+
+    def start_load(self, issues: int) -> None:
+        """Let the next load take about `issues` issues; 0 or less: the rest of the window."""
+        self.budget = issues if issues > 0 else None
+        self.taken = 0
+        if isinstance(self.reader, BulkReader):
+            self.reader.fetch_budget = self.budget
+
+    def _checked_pages(self, state: Any) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of issues not yet handed to dlt; an empty page ends the current load."""
+        for page in self.reader.read(self.window):
+            if not page:
+                # The parallel reader spent its fetch budget and has nothing in flight.
+                yield []
+                continue
+            if not self.checked:
+                # The filter check waits for the first page, so invalid JQL is reported as
+                # Jira's own error. Nothing is committed before the extract step ends.
+                check_filter_unchanged(state, self.options.jql, self.stored_cursor)
+                self.checked = True
+            fresh = []
+            for issue in page:
+                updated, issue_id = sort_key(issue)
+                known = self.handed.get(issue_id)
+                if known is not None:
+                    if updated <= known:
+                        continue
+                    self.observer.read_again.add(issue_id)
+                self.handed[issue_id] = updated
+                fresh.append(issue)
+            self.taken += len(page)
+            if fresh:
+                yield fresh
+            sequential = not isinstance(self.reader, BulkReader)
+            if sequential and self.budget and self.taken >= self.budget:
+                yield []
+
+    def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
+        """Yield normalized batches of `BATCH_ISSUES` issues; None where a load ends."""
+        with ProgressReporter(self.client, self.reader):
+            pending: list[dict[str, Any]] = []
+            for page in self._checked_pages(state):
+                pending.extend(page)
+                if pending and (len(pending) >= BATCH_ISSUES or not page):
+                    yield self._normalize(pending)
+                    pending = []
+                if not page:
+                    yield None
+            if pending:
+                yield self._normalize(pending)
+
+    def _normalize(self, batch_issues: list[dict[str, Any]]) -> IssueBatch:
+        # Child rows carry their issue's version, so two versions of one issue in one batch
+        # would share it. The later copy is the newer one and stays.
+        latest = {int(issue["id"]): issue for issue in batch_issues}
+        issues = list(latest.values())
+        normalized = normalize_issues(issues, self.catalog, flavor=self.flavor)
+        self.observer.issues_read += len(issues)
+        return IssueBatch(normalized, self.catalog, issues)
+
+    def shared_settings(self) -> dict[str, Any]:
+        """The auth, connection and request counters that later loads of the run reuse."""
+        return {k: v for k, v in self.settings.items() if k in ("_auth", "_connection", "_stats")}
+
+    def save_columns(self, state: Any) -> None:
+        """Store the column names and the filter, which later runs keep."""
+        state["field_columns"] = self.catalog.column_names()
+        state["jql"] = user_filter(self.options.jql)
+
+    def finish(self, state: Any) -> None:
+        """Store the cursor reached and list the ids for the delete sweep; then close."""
+        try:
+            if not self.checked:
+                check_filter_unchanged(state, self.options.jql, self.stored_cursor)
+            self.save_columns(state)
+            reached = self.reader.stats.max_updated
+            if reached is not None and (self.cursor is None or reached > self.cursor):
+                state["issues_cursor"] = format_utc(reached)
+            self.observer.cursor = (
+                parse_instant(state["issues_cursor"]) if state.get("issues_cursor") else None
+            )
+            if self.options.delete_sweep:
+                # After the read: an issue created during the read is listed or not loaded,
+                # never loaded and then missing from the list.
+                self.observer.sweep = run_sweep(self.client, self.options.jql)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the reader and close the client; safe to call more than once."""
+        self.batches.close()
+        self._opened.__exit__(None, None, None)
 
 
 def _prefer_depth_first_extract() -> None:
@@ -354,20 +501,6 @@ def _return_large_buffers_to_os() -> None:
     except (OSError, AttributeError):
         return
     mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-
-
-def batched_pages(
-    pages: Iterator[list[dict[str, Any]]], size: int
-) -> Iterator[list[dict[str, Any]]]:
-    """Join consecutive pages into lists of at least `size` issues; the last may be smaller."""
-    batch: list[dict[str, Any]] = []
-    for page in pages:
-        batch.extend(page)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @dataclass
@@ -456,6 +589,7 @@ class open_client:  # noqa: N801  (used as a context manager, like open())
     def __exit__(self, *exc_info: object) -> None:
         if self.client is not None:
             self.client.close()
+            self.client = None
 
 
 def check_filter_unchanged(state: Any, jql: str | None, stored_cursor: str | None) -> None:

@@ -60,6 +60,11 @@ AGILE_SPRINTS = "sprints"
 CLEAR_MARKER = "_jira_clear"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 CLEAR_HINT = {CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}}
+# Keys of the collection tables: dlt deletes the stored rows whose primary key OR merge key matches a loaded row.
+# DuckDB cannot join on an OR of two different keys and compares every stored row with every
+# loaded one (29 s for 600,000 stored rows and 30,000 loaded ones, against 0.1 s for one key).
+# With `issue_id` first in both keys it factors `issue_id` out and joins on it.
+
 # The worklog feed starts this far before the first run's start, so it overlaps the window.
 FIRST_FEED_OVERLAP_MS = 10 * 60_000
 
@@ -100,8 +105,9 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 data_from=issue_batches,
                 name="issue_changelog",
                 # The primary key drops the second copy when an issue edited during the run
-                # is read twice; the merge key replaces the issue's stored history.
-                primary_key=("history_id", "item_position"),
+                # is read twice; the merge key replaces the issue's stored history. Both
+                # start with `issue_id` (see the note on keys above).
+                primary_key=("issue_id", "history_id", "item_position"),
                 merge_key="issue_id",
                 write_disposition=MERGE,
                 columns=CLEAR_HINT,
@@ -113,7 +119,7 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 _per_issue(clients, "issue_comments", read_comments, rows_of.comment_row),
                 data_from=issue_batches,
                 name="issue_comments",
-                primary_key="id",
+                primary_key=("issue_id", "id"),
                 merge_key="issue_id",
                 write_disposition=MERGE,
                 columns={**CLEAR_HINT, "updated_at": {"dedup_sort": "desc"}},
@@ -122,7 +128,7 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
     if "worklogs" in wanted:
         worklog_hints: dict[str, Any] = {
             "table_name": "worklogs",
-            "primary_key": "id",
+            "primary_key": ("issue_id", "id"),
             "merge_key": "issue_id",
             "write_disposition": MERGE,
             "columns": CLEAR_HINT,
@@ -317,45 +323,54 @@ def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iter
             return
         with clients.open() as client:
             changes = read_worklog_changes(client, max(0, int(since) - lookback_ms))
-            # A changed worklog's whole issue is re-read, because the table replaces the
-            # worklogs of an issue as one set.
+            # A changed or deleted worklog's whole issue is re-read, because the table
+            # replaces the worklogs of an issue as one set. Jira no longer says which issue a
+            # deleted worklog belonged to; the stored row does.
             # NOTE: the feed is site-wide, so issues outside the run's JQL filter are loaded
             # when their worklogs change.
-            touched = sorted(
-                {
-                    rows_of.worklog_row(worklog)["issue_id"]
-                    for worklog in list_worklogs(client, changes.updated_ids)
-                }
-            )
+            touched = {
+                rows_of.worklog_row(worklog)["issue_id"]
+                for worklog in list_worklogs(client, changes.updated_ids)
+            }
+            touched |= stored_issues_of_worklogs(changes.deleted_ids)
             rows: list[dict[str, Any]] = []
             complete: list[int] = []
-            for issue_id in touched:
+            for issue_id in sorted(touched):
                 items = read_worklogs(client, issue_id)
                 if items is not None:
                     complete.append(issue_id)
                     rows.extend(rows_of.worklog_row(item, issue_id) for item in items)
         table = replacement_table("worklogs", rows, complete)
-        deleted = _deletion_markers(changes.deleted_ids)
         if table is not None:
             yield table
-        if deleted is not None:
-            yield deleted
         state["worklogs_since"] = changes.until
 
     return worklog_changes
 
 
-def _deletion_markers(worklog_ids: list[int]) -> pa.Table | None:
-    """Marker rows that delete worklogs by id. Their `issue_id` is 0, which no issue has, so
-    the merge on `issue_id` deletes nothing else."""
+def stored_issues_of_worklogs(worklog_ids: list[int]) -> set[int]:
+    """Return the issue ids that the destination's `worklogs` table gives these worklogs."""
     if not worklog_ids:
-        return None
-    markers = [{"id": w, "issue_id": 0} for w in sorted(set(worklog_ids))]
-    arrow = rows_of.rows_to_arrow("worklogs", markers)
-    arrow = arrow.append_column(
-        pa.field(CLEAR_MARKER, pa.bool_()), pa.array([True] * len(markers), pa.bool_())
-    )
-    return _not_null(arrow, "issue_id", "id")
+        return set()
+    pipeline = dlt.current.pipeline()
+    found: set[int] = set()
+    with pipeline.sql_client() as client:
+        tables = client.execute_sql(
+            "select table_name from information_schema.tables "
+            "where table_schema = %s and table_name = 'worklogs'",
+            client.dataset_name,
+        )
+        if not tables:
+            return found
+        table = client.make_qualified_table_name("worklogs")
+        ordered = sorted({int(w) for w in worklog_ids})
+        for start in range(0, len(ordered), 1000):
+            chunk = ", ".join(str(w) for w in ordered[start : start + 1000])
+            rows = client.execute_sql(
+                f"select distinct issue_id from {table} where id in ({chunk})"
+            )
+            found.update(int(row[0]) for row in rows or [])
+    return found
 
 
 # Reference tables

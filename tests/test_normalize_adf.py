@@ -261,3 +261,62 @@ def test_malformed_content_is_ignored() -> None:
 def test_non_document_raises_type_error() -> None:
     with pytest.raises(TypeError):
         adf_to_text(["not", "a", "doc"])  # type: ignore[arg-type]
+
+
+def retyped(node: Any, old: str, new: str) -> Any:
+    """Copy an ADF tree, changing the type of every node of type `old` without marks to `new`."""
+    if isinstance(node, list):
+        return [retyped(child, old, new) for child in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: retyped(value, old, new) for key, value in node.items()}
+    if copied.get("type") == old and not copied.get("marks"):
+        copied["type"] = new
+    return copied
+
+
+def recorded_documents(samples_dir: Path) -> list[dict[str, Any]]:
+    documents = [
+        issue["fields"]["description"]
+        for issue in load(samples_dir, "pragati_search_jql_page_v3.json")["issues"]
+    ]
+    documents += [
+        c["body"] for c in load(samples_dir, "airbyte_issue_comments_v3.json")["comments"]
+    ]
+    documents += [
+        w["comment"] for w in load(samples_dir, "airbyte_issue_worklogs_v3.json")["worklogs"]
+    ]
+    documents.append(
+        load(samples_dir, "airbyte_search_issues_v3.json")["issues"][0]["fields"]["description"]
+    )
+    documents.append(load(samples_dir, "jiracli_issue.json")["fields"]["description"])
+    documents.append(
+        doc(
+            para(text("one"), {"type": "hardBreak"}, text("two", marks=[{"type": "em"}])),
+            "junk",
+            {"type": "bulletList", "content": [item(para(text("a")), para(text("b")))]},
+            {"type": "blockquote", "content": [para(text("quoted")), para()]},
+            {
+                "type": "table",
+                "content": [{"type": "tableRow", "content": [item(para(text("c")))]}],
+            },
+            para(text("link", marks=[{"type": "link", "attrs": {"href": "https://example.com"}}])),
+        )
+    )
+    return [document for document in documents if isinstance(document, dict)]
+
+
+def test_paragraph_path_matches_heading_path(samples_dir: Path) -> None:
+    # Paragraphs take a shortcut, but headings go through the renderer table like other blocks.
+    documents = recorded_documents(samples_dir)
+    assert len(documents) >= 6
+    for document in documents:
+        assert adf_to_text(document) == adf_to_text(retyped(document, "paragraph", "heading"))
+
+
+def test_text_path_matches_unknown_inline_path(samples_dir: Path) -> None:
+    # Text nodes take a shortcut. An unknown inline node with a `text` string renders that text.
+    for document in recorded_documents(samples_dir):
+        retyped_document = retyped(document, "text", "futureText")
+        expected = adf_to_text(retyped(retyped_document, "paragraph", "heading"))
+        assert adf_to_text(document) == expected

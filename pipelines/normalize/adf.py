@@ -72,20 +72,40 @@ def _attrs(node: Node) -> dict[str, Any]:
     return attrs if isinstance(attrs, dict) else {}
 
 
-# Block rendering: each function returns the block's lines.
+# Block rendering: each function returns the block's lines. The hot paths read a node's
+# `content` directly and skip entries that are not objects, which is what `_children` does,
+# so they build no filtered copy of each list.
 
 
-def _render_blocks(nodes: list[Node]) -> list[str]:
+def _render_blocks(content: Any) -> list[str]:
+    """Render a node's `content` with one line per block and per run of inline nodes."""
     lines: list[str] = []
+    if not isinstance(content, list):
+        return lines
     inline_run: list[Node] = []
-    for node in nodes:
-        if node.get("type") in _INLINE_TYPES:
+    for node in content:
+        if not isinstance(node, dict):
+            continue
+        node_type = node.get("type", "")
+        if node_type in _INLINE_TYPES:
             inline_run.append(node)
             continue
         if inline_run:
             lines.extend(_render_inline(inline_run).split("\n"))
             inline_run = []
-        lines.extend(_render_block(node))
+        if node_type == "paragraph":
+            # Paragraphs, the commonest block, skip the lookup and the call of `_paragraph`.
+            text = _render_inline(node.get("content"))
+            if "\n" in text:
+                lines.extend(text.split("\n"))
+            else:
+                lines.append(text)
+            continue
+        renderer = _BLOCK_RENDERERS.get(node_type)
+        if renderer is not None:
+            lines.extend(renderer(node))
+        else:
+            lines.extend(_render_blocks(node.get("content")))
     if inline_run:
         lines.extend(_render_inline(inline_run).split("\n"))
     return lines
@@ -95,23 +115,23 @@ def _render_block(node: Node) -> list[str]:
     renderer = _BLOCK_RENDERERS.get(node.get("type", ""))
     if renderer is not None:
         return renderer(node)
-    return _render_blocks(_children(node))
+    return _render_blocks(node.get("content"))
 
 
 def _paragraph(node: Node) -> list[str]:
     # A hardBreak inside the paragraph splits it into several lines.
-    return _render_inline(_children(node)).split("\n")
+    return _render_inline(node.get("content")).split("\n")
 
 
 def _bullet_list(node: Node) -> list[str]:
-    return _list_lines(node, lambda _index: "- ")
+    return _list_lines(node, None)
 
 
 def _ordered_list(node: Node) -> list[str]:
     start = _attrs(node).get("order", 1)
     if not isinstance(start, int):
         start = 1
-    return _list_lines(node, lambda index: f"{start + index}. ")
+    return _list_lines(node, start)
 
 
 def _task_list(node: Node) -> list[str]:
@@ -121,23 +141,35 @@ def _task_list(node: Node) -> list[str]:
             lines.extend(INDENT + line for line in _task_list(item))
             continue
         done = _attrs(item).get("state") == "DONE"
-        lines.extend(_item_lines(item, "- [x] " if done else "- [ ] "))
+        _append_item(lines, item, "- [x] " if done else "- [ ] ")
     return lines
 
 
-def _list_lines(node: Node, marker: Callable[[int], str]) -> list[str]:
+def _list_lines(node: Node, start: int | None) -> list[str]:
+    """Render list items with `- ` markers, or numbered from `start` when it is set."""
     lines: list[str] = []
-    for index, item in enumerate(_children(node)):
-        lines.extend(_item_lines(item, marker(index)))
+    content = node.get("content")
+    if not isinstance(content, list):
+        return lines
+    index = 0
+    for item in content:
+        if not isinstance(item, dict):
+            continue
+        marker = "- " if start is None else f"{start + index}. "
+        _append_item(lines, item, marker)
+        index += 1
     return lines
 
 
-def _item_lines(item: Node, marker: str) -> list[str]:
-    """Render one list item: the marker on its first line, every further line indented."""
-    body = _render_blocks(_children(item))
+def _append_item(lines: list[str], item: Node, marker: str) -> None:
+    """Append one list item: the marker on its first line, every further line indented."""
+    body = _render_blocks(item.get("content"))
     if not body:
-        return [marker.rstrip()]
-    return [marker + body[0]] + [INDENT + line for line in body[1:]]
+        lines.append(marker.rstrip())
+        return
+    lines.append(marker + body[0])
+    for line in body[1:]:
+        lines.append(INDENT + line)
 
 
 def _code_block(node: Node) -> list[str]:
@@ -146,7 +178,7 @@ def _code_block(node: Node) -> list[str]:
 
 
 def _blockquote(node: Node) -> list[str]:
-    return ["> " + line if line else ">" for line in _render_blocks(_children(node))]
+    return ["> " + line if line else ">" for line in _render_blocks(node.get("content"))]
 
 
 def _rule(_node: Node) -> list[str]:
@@ -159,7 +191,7 @@ def _table(node: Node) -> list[str]:
         if row.get("type") != "tableRow":
             lines.extend(_render_block(row))
             continue
-        cells = [" ".join(_render_blocks(_children(cell))).strip() for cell in _children(row)]
+        cells = [" ".join(_render_blocks(cell.get("content"))).strip() for cell in _children(row)]
         lines.append(" | ".join(cells))
     return lines
 
@@ -167,7 +199,7 @@ def _table(node: Node) -> list[str]:
 def _expand(node: Node) -> list[str]:
     title = _attrs(node).get("title")
     lines = [title] if isinstance(title, str) and title else []
-    return lines + _render_blocks(_children(node))
+    return lines + _render_blocks(node.get("content"))
 
 
 def _media(node: Node) -> list[str]:
@@ -201,22 +233,36 @@ _BLOCK_RENDERERS: dict[str, Callable[[Node], list[str]]] = {
 # Inline rendering: each function returns the node's text; `\n` marks a hard break.
 
 
-def _render_inline(nodes: list[Node]) -> str:
+def _render_inline(content: Any) -> str:
+    """Render inline nodes to one string, skipping entries that are not objects."""
+    if not isinstance(content, list):
+        return ""
     parts: list[str] = []
-    for node in nodes:
-        renderer = _INLINE_RENDERERS.get(node.get("type", ""))
+    for node in content:
+        if not isinstance(node, dict):
+            continue
+        node_type = node.get("type", "")
+        if node_type == "text":
+            # Text nodes are the commonest inline node, so they are read here without a call.
+            text = node.get("text")
+            if not isinstance(text, str):
+                text = ""
+            if node.get("marks"):
+                text = _marked_text(node, text)
+            parts.append(text)
+            continue
+        renderer = _INLINE_RENDERERS.get(node_type)
         if renderer is not None:
             parts.append(renderer(node))
         elif isinstance(node.get("text"), str):
             parts.append(node["text"])
         else:
-            parts.append(_render_inline(_children(node)))
+            parts.append(_render_inline(node.get("content")))
     return "".join(parts)
 
 
-def _text(node: Node) -> str:
-    text = node.get("text")
-    text = text if isinstance(text, str) else ""
+def _marked_text(node: Node, text: str) -> str:
+    """Return a text node's text, followed by the `href` of its link mark when it has one."""
     for mark in node.get("marks") or ():
         if isinstance(mark, dict) and mark.get("type") == "link":
             href = _attrs(mark).get("href")
@@ -277,7 +323,6 @@ def _placeholder(_node: Node) -> str:
 
 
 _INLINE_RENDERERS: dict[str, Callable[[Node], str]] = {
-    "text": _text,
     "hardBreak": _hard_break,
     "mention": _mention,
     "emoji": _emoji,

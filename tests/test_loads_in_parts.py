@@ -1,0 +1,173 @@
+"""A large window loads in parts: the same rows as one load, and a failed part loses nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+
+from pipelines.emulator import Emulator
+from pipelines.runner import RunOptions, run
+from pipelines.source import ISSUES_PER_LOAD
+from tests.helpers import query, run_cli
+from tests.test_parallel_equivalence import table_rows
+
+START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+ISSUES = 450
+PART = 100
+
+
+def settings(emu: Emulator, strategy: str, issues_per_load: int) -> dict[str, Any]:
+    return {
+        "auth": "bearer",
+        "token": emu.scoped_token,
+        "site_url": emu.site_url,
+        "gateway_url": emu.gateway_url,
+        "strategy": strategy,
+        "max_in_flight": 4,
+        "issues_per_load": issues_per_load,
+    }
+
+
+def options(folder: Path, name: str, *, full_refresh: bool = False) -> RunOptions:
+    return RunOptions(
+        pipeline_name=name,
+        duckdb_path=str(folder / f"{name}.duckdb"),
+        pipelines_dir=str(folder / f"pipelines_{name}"),
+        full_refresh=full_refresh,
+    )
+
+
+def stored_cursor(folder: Path, name: str) -> str | None:
+    pipeline = dlt.attach(pipeline_name=name, pipelines_dir=str(folder / f"pipelines_{name}"))
+    return (pipeline.state.get("sources", {}).get("jira", {}) or {}).get("issues_cursor")
+
+
+@pytest.mark.parametrize("strategy", ["parallel", "sequential"])
+def test_parts_load_the_rows_of_one_load(
+    strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        whole = run(options(tmp_path, "whole"), settings(emu, strategy, 0))
+        parts = run(options(tmp_path, "parts"), settings(emu, strategy, PART))
+        newest = max(issue["updated"] for issue in emu.truth())
+    assert len(whole.load_ids) == 1
+    assert len(parts.load_ids) == math.ceil(ISSUES / PART)
+    assert parts.issues_read == whole.issues_read == ISSUES
+    assert parts.issues_new == ISSUES and parts.issues_updated == 0
+    assert table_rows(tmp_path / "parts.duckdb") == table_rows(tmp_path / "whole.duckdb")
+    assert stored_cursor(tmp_path, "parts") == stored_cursor(tmp_path, "whole")
+    assert parts.cursor == newest
+
+
+def test_a_failed_part_keeps_the_cursor_and_the_next_run_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.setenv("JIRA_MIN_RETRY_WAIT", "0.05")
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        run(options(tmp_path, "jira"), settings(emu, "parallel", PART))
+        first_cursor = stored_cursor(tmp_path, "jira")
+        emu.advance(60)
+        for issue in emu.truth():
+            emu.edit_issue(issue["id"], summary=f"edited {issue['key']}")
+        # The third bulk fetch of the next run fails for good: two parts are loaded by then.
+        emu.add_fault(r"/issue/bulkfetch$", 400, times=1, every=3)
+        with pytest.raises(Exception) as failure:
+            run(options(tmp_path, "jira"), settings(emu, "parallel", PART))
+        assert "400" in str(failure.value) or "bulkfetch" in str(failure.value)
+        assert stored_cursor(tmp_path, "jira") == first_cursor
+        db = tmp_path / "jira.duckdb"
+        edited = query(db, "select count(*) from issues where summary like 'edited %'")[0][0]
+        assert edited == 2 * PART
+        assert query(db, "select count(*), count(distinct id) from issues")[0] == (ISSUES, ISSUES)
+
+        emu.clear_faults()
+        summary = run(options(tmp_path, "jira"), settings(emu, "parallel", PART))
+        truth = {issue["id"]: issue for issue in emu.truth()}
+    assert summary.issues_read == ISSUES
+    assert summary.cursor == max(issue["updated"] for issue in truth.values())
+    rows = query(db, "select id, summary from issues")
+    assert sorted(rows) == sorted((i, t["summary"]) for i, t in truth.items())
+    assert all(summary_text.startswith("edited ") for _, summary_text in rows)
+
+
+def test_issues_per_load_option_splits_a_cli_run(tmp_path: Path) -> None:
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        result = run_cli(
+            [
+                "run",
+                "--site-url",
+                emu.site_url,
+                "--gateway-url",
+                emu.gateway_url,
+                "--duckdb-path",
+                str(tmp_path / "jira.duckdb"),
+                "--pipelines-dir",
+                str(tmp_path / "p"),
+            ],
+            env={"JIRA_TOKEN": emu.scoped_token, "JIRA_ISSUES_PER_LOAD": "200"},
+        )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("reading the rest of the window") == math.ceil(ISSUES / 200) - 1
+    assert query(tmp_path / "jira.duckdb", "select count(*) from issues")[0][0] == ISSUES
+
+
+def test_default_part_size_is_documented() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
+    assert f"{ISSUES_PER_LOAD:,}" in readme
+
+
+def test_deleted_worklog_of_an_issue_outside_the_filter_disappears(tmp_path: Path) -> None:
+    # The worklog feed's first position comes from the local clock, so the emulator runs on it.
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with Emulator(issues=25, seed=9, start=start) as emu:
+        cli = [
+            "run",
+            "--site-url",
+            emu.site_url,
+            "--gateway-url",
+            emu.gateway_url,
+            "--duckdb-path",
+            str(tmp_path / "jira.duckdb"),
+            "--pipelines-dir",
+            str(tmp_path / "p"),
+            "--jql",
+            "project = ABC",
+            "--lookback",
+            "0",
+        ]
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(cli, env=env).exit_code == 0
+        # The worklog feed is site-wide: a new worklog on an XYZ issue loads its worklogs.
+        outside = next(t for t in emu.truth() if t["key"].startswith("XYZ-"))
+        emu.advance(61)
+        kept = emu.add_worklog(outside["id"], 600)
+        gone = emu.add_worklog(outside["id"], 1200)
+        emu.advance(61)
+        first = run_cli(cli, env=env)
+        assert first.exit_code == 0, first.output
+        db = tmp_path / "jira.duckdb"
+        stored = f"select id from worklogs where issue_id = {outside['id']} and not _jira_clear"
+        before = {row[0] for row in query(db, stored)}
+        assert {int(kept["id"]), int(gone["id"])} <= before
+        # Later changes elsewhere move both feeds past the two new worklogs, so the next run
+        # lists only the deletion and must find the worklog's issue in the stored rows.
+        emu.advance(600)
+        emu.add_worklog(next(t["id"] for t in emu.truth() if t["key"] == "ABC-3"), 60)
+        emu.delete_worklog(emu.worklogs_of("ABC-1")[0]["id"])
+        emu.advance(61)
+        assert run_cli(cli, env=env).exit_code == 0
+        emu.delete_worklog(gone["id"])
+        emu.advance(61)
+        second = run_cli(cli, env=env)
+        assert second.exit_code == 0, second.output
+        expected = {int(w["id"]) for w in emu.worklogs_of(outside["id"])}
+    after = {row[0] for row in query(db, stored)}
+    assert int(gone["id"]) not in after
+    assert after == expected
