@@ -82,17 +82,26 @@ class RunSummary:
 # configured the dlt way. DuckDB otherwise caches up to 80% of the RAM, and each merge scans
 # the whole table, so its memory grew with the dataset. A load of one part of a run
 # (`ISSUES_PER_LOAD` issues) needs well under this limit; above it DuckDB writes temporary
-# files beside the database instead.
-DUCKDB_LOAD_SETTINGS = {"memory_limit": "128MB", "threads": 2}
+# files beside the database instead. Measured at 20,000 issues (docs/benchmark.md): one
+# DuckDB thread and one dlt load job at a time lowered the peak by about 110 MiB and made
+# the run about 1 s longer.
+DUCKDB_LOAD_SETTINGS = {"memory_limit": "128MB", "threads": 1}
+DUCKDB_LOAD_WORKERS = 1
 
 
 def duckdb_credentials(path: Path) -> Any:
-    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured."""
+    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
+
+    Also runs dlt's load jobs one at a time unless `load.workers` is configured: each job
+    opens its own DuckDB connection, and their memory adds up.
+    """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     credentials = DuckDbCredentials(str(path.resolve()))
     if dlt.config.get("destination.duckdb.credentials.global_config") is None:
         credentials.global_config = dict(DUCKDB_LOAD_SETTINGS)
+    if dlt.config.get("load.workers") is None:
+        dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     return credentials
 
 
