@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.limiter import MAX_IN_FLIGHT_CEILING
-from pipelines.source import BATCH_ISSUES
+from pipelines.source import BATCH_ISSUES, ISSUES_PER_LOAD
 
 STRATEGIES = ("sequential", "parallel")
 # The child reads the token from here, so it never shows in a process listing.
@@ -68,6 +68,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         for strategy in args.strategies.split(","):
             command = [sys.executable, "-m", "pipelines.bench", "load", "--strategy", strategy]
             command += ["--max-in-flight", str(args.max_in_flight)]
+            command += ["--issues-per-load", str(args.issues_per_load)]
             command += ["--site-url", info["site_url"], "--gateway-url", info["gateway_url"]]
             env = child_env() | {TOKEN_VARIABLE: info["scoped_token"]}
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -107,6 +108,7 @@ def run_load(args: argparse.Namespace) -> int:
         "gateway_url": args.gateway_url,
         "strategy": args.strategy,
         "max_in_flight": args.max_in_flight,
+        "issues_per_load": args.issues_per_load,
     }
     with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
         options = RunOptions(
@@ -293,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         default=MAX_IN_FLIGHT_CEILING,
         help=f"requests in flight for `parallel`, 1 to {MAX_IN_FLIGHT_CEILING}",
     )
+    fetch.add_argument(
+        "--issues-per-load",
+        type=int,
+        default=ISSUES_PER_LOAD,
+        help="issues per load package (0: one load), as `jira-etl run --issues-per-load`",
+    )
     fetch.add_argument("--json", action="store_true", help="also print the figures as JSON")
     normalize = commands.add_parser("normalize", help="time normalization and loading alone")
     normalize.add_argument("--issues", type=int, default=20_000, help="issues to record")
@@ -308,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--max-in-flight", type=int, default=MAX_IN_FLIGHT_CEILING)
     load.add_argument("--site-url", required=True)
     load.add_argument("--gateway-url", required=True)
+    load.add_argument("--issues-per-load", type=int, default=ISSUES_PER_LOAD)
     args = parser.parse_args(argv)
     handlers = {"fetch": run_fetch, "normalize": run_normalize, "load": run_load}
     return handlers[args.command](args)

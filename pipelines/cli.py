@@ -438,10 +438,16 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
+            parts = int(getattr(exc, "loaded_parts", 0) or 0)
             if getattr(exc, "pending_load", False):
                 after = (
                     "The fetched data waits in a pending load package; the next run loads it "
                     "first, and the stored cursor moves only with it."
+                )
+            elif parts:
+                after = (
+                    f"The first {parts} part(s) of this run were loaded, one row per issue; "
+                    "the cursor did not move, so the next run reads the same window again."
                 )
             else:
                 after = "Nothing was loaded and the cursor did not move."

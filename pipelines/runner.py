@@ -222,7 +222,12 @@ def _run_locked(
             )
             source = build_source(source_settings, observer)
     except PipelineStepFailed as exc:
-        raise unwrap_step_failure(exc) from None
+        error = unwrap_step_failure(exc)
+        error.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
+        raise error from None
+    except JiraEtlError as exc:
+        exc.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
+        raise
     finally:
         observer.close()
     sweep = getattr(observer, "sweep", None)
@@ -370,6 +375,12 @@ _STORAGE_FAILURES = (
     ("Disk full", "Free disk space or choose another --duckdb-path."),
     ("Read-only file system", "Choose a writable --duckdb-path or remount the file system."),
     ("Permission denied", "Fix the permissions of --duckdb-path and --pipelines-dir."),
+    (
+        "Out of Memory Error",
+        "DuckDB reached its memory_limit. Raise it, e.g. "
+        'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG=\'{"memory_limit": "1GB"}\', or '
+        "lower --issues-per-load.",
+    ),
 )
 
 

@@ -48,7 +48,7 @@ def stored_cursor(folder: Path, name: str) -> str | None:
 
 
 @pytest.mark.parametrize("strategy", ["parallel", "sequential"])
-def test_parts_load_the_rows_of_one_load(
+def test_parts_match_one_load(
     strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -65,9 +65,7 @@ def test_parts_load_the_rows_of_one_load(
     assert parts.cursor == newest
 
 
-def test_a_failed_part_keeps_the_cursor_and_the_next_run_completes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_part_keeps_cursor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     monkeypatch.setenv("JIRA_MIN_RETRY_WAIT", "0.05")
     with Emulator(issues=ISSUES, seed=11, start=START) as emu:
@@ -97,7 +95,7 @@ def test_a_failed_part_keeps_the_cursor_and_the_next_run_completes(
     assert all(summary_text.startswith("edited ") for _, summary_text in rows)
 
 
-def test_issues_per_load_option_splits_a_cli_run(tmp_path: Path) -> None:
+def test_cli_option_splits_run(tmp_path: Path) -> None:
     with Emulator(issues=ISSUES, seed=11, start=START) as emu:
         result = run_cli(
             [
@@ -118,12 +116,12 @@ def test_issues_per_load_option_splits_a_cli_run(tmp_path: Path) -> None:
     assert query(tmp_path / "jira.duckdb", "select count(*) from issues")[0][0] == ISSUES
 
 
-def test_default_part_size_is_documented() -> None:
+def test_default_part_size_documented() -> None:
     readme = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
     assert f"{ISSUES_PER_LOAD:,}" in readme
 
 
-def test_deleted_worklog_of_an_issue_outside_the_filter_disappears(tmp_path: Path) -> None:
+def test_outside_worklog_deletion_applied(tmp_path: Path) -> None:
     # The worklog feed's first position comes from the local clock, so the emulator runs on it.
     start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with Emulator(issues=25, seed=9, start=start) as emu:
@@ -171,3 +169,68 @@ def test_deleted_worklog_of_an_issue_outside_the_filter_disappears(tmp_path: Pat
     after = {row[0] for row in query(db, stored)}
     assert int(gone["id"]) not in after
     assert after == expected
+
+
+def cli_args(emu: Emulator, tmp_path: Path) -> list[str]:
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+    ]
+
+
+def test_failed_part_message(tmp_path: Path) -> None:
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        emu.add_fault(r"/issue/bulkfetch$", 400, times=1, every=3)
+        result = run_cli(
+            [*cli_args(emu, tmp_path), "--issues-per-load", str(PART)],
+            env={"JIRA_TOKEN": emu.scoped_token},
+        )
+    assert result.exit_code == 1, result.output
+    assert "The first 2 part(s) of this run were loaded" in result.stderr
+    assert "Nothing was loaded" not in result.stderr
+    assert query(tmp_path / "jira.duckdb", "select count(*) from issues")[0][0] == 2 * PART
+
+
+def test_duckdb_out_of_memory_advice(tmp_path: Path) -> None:
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        tiny = {**env, "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": '{"memory_limit": "4MB"}'}
+        result = run_cli(cli_args(emu, tmp_path), env=tiny)
+        assert result.exit_code == 1, result.output
+        assert "Out of Memory Error" in result.stderr
+        assert "memory_limit" in result.stderr and "--issues-per-load" in result.stderr
+        # The package waits, unloaded: the destination has no issues and no cursor yet.
+        assert loaded_issue_tables(tmp_path / "jira.duckdb") == []
+        # With DuckDB's default settings the pending package loads and the run completes.
+        again = run_cli(cli_args(emu, tmp_path), env=env)
+        assert again.exit_code == 0, again.output
+        expected = len(emu.truth())
+    assert query(tmp_path / "jira.duckdb", "select count(*) from issues")[0][0] == expected
+    assert stored_cursor_of(tmp_path / "p") is not None
+
+
+def stored_cursor_of(pipelines_dir: Path) -> str | None:
+    pipeline = dlt.attach(pipeline_name="jira_jira", pipelines_dir=str(pipelines_dir))
+    return (pipeline.state.get("sources", {}).get("jira", {}) or {}).get("issues_cursor")
+
+
+def loaded_issue_tables(path: Path) -> list[str]:
+    """Names of the dataset's `issues` and `_dlt_pipeline_state` tables that hold rows."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        found = []
+        for (name,) in connection.sql(
+            "select table_name from information_schema.tables where table_schema = 'jira' "
+            "and table_name in ('issues', '_dlt_pipeline_state')"
+        ).fetchall():
+            if connection.sql(f"select count(*) from jira.jira.{name}").fetchone()[0]:
+                found.append(name)
+        return found
