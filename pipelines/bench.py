@@ -115,7 +115,6 @@ def run_load(args: argparse.Namespace) -> int:
             pipeline_name="jira_bench",
             duckdb_path=str(Path(folder) / "bench.duckdb"),
             pipelines_dir=str(Path(folder) / "pipelines"),
-            full_refresh=True,
         )
         started = time.monotonic()
         summary = run(options, settings)

@@ -24,7 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
-from pipelines.source import CHILD_TABLES, PARENT_VERSION, jira_source
+from pipelines.source import CHILD_TABLES, ISSUES_PER_LOAD, PARENT_VERSION, jira_source
 from pipelines.status import write_run_record
 from pipelines.sweep import MarkResult, SweepResult, mark_deleted
 
@@ -142,8 +142,9 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     """Load Jira into the destination once and return what happened.
 
     Raises:
-        JiraEtlError: the run failed; nothing in the destination or the cursor changed,
-            except load packages that completed extraction, which the next run finishes.
+        JiraEtlError: the run failed and the cursor did not move. The destination is
+            unchanged except for load packages that completed extraction, which the next run
+            finishes, and the parts loaded before the failure (`loaded_parts` on the error).
     """
     started = time.monotonic()
     started_at = datetime.now(UTC)
@@ -176,6 +177,11 @@ def _run_locked(
     pipeline: dlt.Pipeline, options: RunOptions, source_settings: dict[str, Any], started: float
 ) -> RunSummary:
     forget_state_missing_from_destination(pipeline, options)
+    source_settings = dict(source_settings)
+    if source_settings.get("issues_per_load") is None:
+        # A full refresh drops the tables with its first load, so it loads in one package
+        # unless asked otherwise: a failure in a later part would leave half a dataset.
+        source_settings["issues_per_load"] = 0 if options.full_refresh else ISSUES_PER_LOAD
     observer = RunObserver()
     source = build_source(source_settings, observer)
     counted: set[int] = set()

@@ -144,7 +144,7 @@ def jira_source(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     changelog_mode: str | None = None,
     delete_sweep: bool = True,
-    issues_per_load: int = ISSUES_PER_LOAD,
+    issues_per_load: int = 0,
     observer: Any = None,
 ) -> list[DltResource]:
     """Load Jira issues changed since the stored cursor, and their child tables.
@@ -183,10 +183,11 @@ def jira_source(
             fetch, beside the issue fetches with the parallel strategy) or `per_issue` (each
             issue's changelog endpoint, one after another). None: `per_issue` with the
             sequential strategy, the baseline, and `bulk` with the parallel one.
-        issues_per_load: end the extraction after about this many issues (whole batches of
-            `BATCH_ISSUES`), so that a large read is loaded in parts of bounded size; the
-            `RunObserver` then keeps the read open and `jira-etl run` loads the next part.
-            0 reads the whole window into one load.
+        issues_per_load: end the extraction after about this many issues, so that a large
+            read is loaded in parts of bounded size; the `RunObserver` then keeps the read
+            open for the next part. Only a caller that loads the parts one after another, as
+            `jira-etl run` does (`ISSUES_PER_LOAD` there), may set it. 0 (the default) reads
+            the whole window into one load, as one `pipeline.run` expects.
         observer: a `RunObserver` that collects counters for the run summary and holds the
             open read between the loads of one run.
     """
@@ -254,16 +255,22 @@ def jira_source(
             read = IssueRead(settings, state, read_options, run_observer)
             run_observer.issue_read = read
         read.start_load(issues_per_load)
-        for batch in read.batches:
-            if batch is None:
-                # This load ends here; the next one continues the same read. The cursor
-                # stays where it was until the whole window is loaded.
-                read.save_columns(state)
-                run_observer.more_to_load = True
-                return
-            yield batch
-        run_observer.more_to_load = False
-        read.finish(state)
+        try:
+            for batch in read.batches:
+                if batch is None:
+                    # This load ends here; the next one continues the same read. The cursor
+                    # stays where it was until the whole window is loaded.
+                    read.save_columns(state)
+                    run_observer.more_to_load = True
+                    return
+                yield batch
+            run_observer.more_to_load = False
+            read.finish(state)
+        except BaseException:
+            # A failed or abandoned extraction ends the read; no later part continues it.
+            run_observer.more_to_load = False
+            read.close()
+            raise
 
     resources: list[DltResource] = [issue_batches]
     resources.append(

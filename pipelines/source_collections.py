@@ -60,11 +60,10 @@ AGILE_SPRINTS = "sprints"
 CLEAR_MARKER = "_jira_clear"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 CLEAR_HINT = {CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}}
-# Keys of the collection tables: dlt deletes the stored rows whose primary key OR merge key matches a loaded row.
-# DuckDB cannot join on an OR of two different keys and compares every stored row with every
-# loaded one (29 s for 600,000 stored rows and 30,000 loaded ones, against 0.1 s for one key).
-# With `issue_id` first in both keys it factors `issue_id` out and joins on it.
-
+# Keys of the collection tables: dlt deletes the stored rows whose primary key or merge key
+# matches a loaded row. DuckDB cannot join on an OR of two different keys, so it compared
+# every stored row with every loaded one (29 s for 600,000 stored and 30,000 loaded rows,
+# against 0.1 s for one key). With `issue_id` in both keys it factors it out and joins on it.
 # The worklog feed starts this far before the first run's start, so it overlaps the window.
 FIRST_FEED_OVERLAP_MS = 10 * 60_000
 

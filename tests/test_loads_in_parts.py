@@ -13,7 +13,7 @@ import pytest
 from pipelines.emulator import Emulator
 from pipelines.runner import RunOptions, run
 from pipelines.source import ISSUES_PER_LOAD
-from tests.helpers import query, run_cli
+from tests.helpers import query, run_cli, snapshot
 from tests.test_parallel_equivalence import table_rows
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -234,3 +234,39 @@ def loaded_issue_tables(path: Path) -> list[str]:
             if connection.sql(f"select count(*) from jira.jira.{name}").fetchone()[0]:
                 found.append(name)
         return found
+
+
+def test_library_source_loads_whole_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines import jira_source
+
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        pipeline = dlt.pipeline(
+            pipeline_name="library",
+            destination=dlt.destinations.duckdb(str(tmp_path / "library.duckdb")),
+            dataset_name="jira",
+            pipelines_dir=str(tmp_path / "p"),
+        )
+        pipeline.run(
+            jira_source(token=emu.scoped_token, site_url=emu.site_url, gateway_url=emu.gateway_url)
+        )
+        newest = max(issue["updated"] for issue in emu.truth())
+    stored = pipeline.state["sources"]["jira"]["issues_cursor"]
+    assert query(tmp_path / "library.duckdb", "select count(*) from issues")[0][0] == ISSUES
+    assert stored.startswith(newest.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_failed_full_refresh_keeps_tables(tmp_path: Path) -> None:
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, "JIRA_ISSUES_PER_LOAD": str(PART)}
+        first = run_cli(cli_args(emu, tmp_path), env=env)
+        assert first.exit_code == 0, first.output
+        before = snapshot(tmp_path / "jira.duckdb")
+        emu.add_fault(r"/issue/bulkfetch$", 400, times=1, every=3)
+        # --full-refresh without --issues-per-load on the command line loads in one package.
+        refresh = run_cli(
+            [*cli_args(emu, tmp_path), "--full-refresh"], env={"JIRA_TOKEN": emu.scoped_token}
+        )
+    assert refresh.exit_code == 1, refresh.output
+    assert "Nothing was loaded" in refresh.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
