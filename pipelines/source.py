@@ -108,11 +108,11 @@ BATCH_ISSUES = 1000
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
-# Issues extracted into one load package. Each package is normalized and loaded before the
-# next is read, so a destination merge never holds more than this many issues, whatever the
-# size of the window. Measured on 2 cores (docs/benchmark.md): 10,000 keeps DuckDB's part
-# of the peak memory near 100 MB, while loads of 1,000 spend much of their time in dlt's
-# fixed cost per load.
+# Issues extracted into one load package by `jira-etl run`. Each package is normalized and
+# loaded before the next is read, so a destination merge never contains more than this many
+# issues, whatever the size of the window. Measured on 2 cores (docs/benchmark.md): with
+# 10,000 a load added 100 to 230 MiB to the resident memory, and each load costs dlt a few
+# seconds whatever its size, so much smaller parts make large runs slower.
 ISSUES_PER_LOAD = 10_000
 
 
@@ -184,11 +184,11 @@ def jira_source(
             issue's changelog endpoint, one after another). None: `per_issue` with the
             sequential strategy, the baseline, and `bulk` with the parallel one.
         issues_per_load: end the extraction after about this many issues, so that a large
-            read is loaded in parts of bounded size; the `RunObserver` then keeps the read
-            open for the next part. Only a caller that loads the parts one after another, as
-            `jira-etl run` does (`ISSUES_PER_LOAD` there), may set it. 0 (the default) reads
-            the whole window into one load, as one `pipeline.run` expects.
-        observer: a `RunObserver` that collects counters for the run summary and holds the
+            read is loaded in parts of bounded size. The `RunObserver` then keeps the read
+            open for the next part. Only a caller that loads the parts one after another may
+            set it, as `jira-etl run` does with `ISSUES_PER_LOAD`. 0 (the default) reads the
+            whole window into one load, which is what a single `pipeline.run` expects.
+        observer: a `RunObserver` that collects counters for the run summary and keeps the
             open read between the loads of one run.
     """
     run_observer: RunObserver = observer or RunObserver()

@@ -59,7 +59,8 @@ def test_parts_match_one_load(
     assert len(whole.load_ids) == 1
     assert len(parts.load_ids) == math.ceil(ISSUES / PART)
     assert parts.issues_read == whole.issues_read == ISSUES
-    assert parts.issues_new == ISSUES and parts.issues_updated == 0
+    assert parts.issues_new == ISSUES
+    assert parts.issues_updated == 0
     assert table_rows(tmp_path / "parts.duckdb") == table_rows(tmp_path / "whole.duckdb")
     assert stored_cursor(tmp_path, "parts") == stored_cursor(tmp_path, "whole")
     assert parts.cursor == newest
