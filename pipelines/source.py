@@ -111,8 +111,8 @@ MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # Issues extracted into one load package by `jira-etl run`. Each package is normalized and
 # loaded before the next is read, so a destination merge never contains more than this many
 # issues, whatever the size of the window. Measured on 2 cores (docs/benchmark.md): with
-# 10,000 a load added 100 to 230 MiB to the resident memory, and each load costs dlt a few
-# seconds whatever its size, so much smaller parts make large runs slower.
+# 10,000 a load added 100 to 230 MiB to the resident memory. Each load also has a fixed
+# cost (schema and state handling, one job per table), so much smaller parts are slower.
 ISSUES_PER_LOAD = 10_000
 
 
