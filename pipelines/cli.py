@@ -327,9 +327,9 @@ def destination_options(func: Any) -> Any:
     envvar="JIRA_ISSUES_PER_LOAD",
     type=click.IntRange(min=0),
     default=None,
-    help="Load a large window in parts of about this many issues, each loaded before the "
-    "next is read, so memory stays flat; the cursor moves after the last part. 0: one load "
-    "per run. [default: 10000]",
+    help="Load a large window in parts of about this many issues (whole pages of --page-size "
+    "at least), each loaded before the next is read, so memory stays flat; the cursor moves "
+    "after the last part. 0: one load per run. [default: 10000, and 0 with --full-refresh]",
 )
 def run(**options: Any) -> None:
     """Load issues changed since the last run (the main job)."""
@@ -424,6 +424,33 @@ def _float_env(name: str) -> float | None:
         raise click.UsageError(f"Invalid {name} `{value}`: expected a number of seconds.") from None
 
 
+def failure_message(exc: JiraEtlError) -> str:
+    """Return the error followed by what it left: loaded parts, a pending package, the cursor."""
+    text = str(exc).strip()
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    parts = int(getattr(exc, "loaded_parts", 0) or 0)
+    after: list[str] = []
+    if parts and getattr(exc, "full_refresh", False):
+        after.append(
+            f"The full refresh dropped the old tables and loaded only its first {parts} "
+            "part(s); the next run loads everything again."
+        )
+    elif parts:
+        after.append(
+            f"The first {parts} part(s) of this run were loaded, one row per issue; the cursor "
+            "did not move, so the next run reads the same window again."
+        )
+    if getattr(exc, "pending_load", False):
+        after.append(
+            "The fetched data waits in a pending load package; the next run loads it first, "
+            "and the stored cursor moves only with it."
+        )
+    elif not parts:
+        after.append("Nothing was loaded and the cursor did not move.")
+    return " ".join([text, *after])
+
+
 class report_errors:  # noqa: N801  (a context manager used like a function)
     """Turn jira-etl errors into one message on stderr and the documented exit status."""
 
@@ -438,20 +465,7 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            parts = int(getattr(exc, "loaded_parts", 0) or 0)
-            if getattr(exc, "pending_load", False):
-                after = (
-                    "The fetched data waits in a pending load package; the next run loads it "
-                    "first, and the stored cursor moves only with it."
-                )
-            elif parts:
-                after = (
-                    f"The first {parts} part(s) of this run were loaded, one row per issue; "
-                    "the cursor did not move, so the next run reads the same window again."
-                )
-            else:
-                after = "Nothing was loaded and the cursor did not move."
-            self.fail(f"{exc} {after}", EXIT_FAILED)
+            self.fail(failure_message(exc), EXIT_FAILED)
         return None
 
     @staticmethod

@@ -230,9 +230,11 @@ def _run_locked(
     except PipelineStepFailed as exc:
         error = unwrap_step_failure(exc)
         error.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
+        error.full_refresh = options.full_refresh  # type: ignore[attr-defined]
         raise error from None
     except JiraEtlError as exc:
         exc.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
+        exc.full_refresh = options.full_refresh  # type: ignore[attr-defined]
         raise
     finally:
         observer.close()
@@ -291,7 +293,7 @@ def check_free_space(pipeline: dlt.Pipeline, options: RunOptions) -> None:
         error = JiraEtlError(
             f"Not enough free space to load into {options.duckdb_path}: the load needs about "
             f"{needed / 2**20:.0f} MiB (an estimate) and {target} has {free / 2**20:.0f} MiB "
-            "free. Free disk space or choose another --duckdb-path; no table was changed."
+            "free. Free disk space or choose another --duckdb-path; this load changed no table."
         )
         error.pending_load = True  # type: ignore[attr-defined]
         raise error

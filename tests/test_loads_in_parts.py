@@ -271,3 +271,24 @@ def test_failed_full_refresh_keeps_tables(tmp_path: Path) -> None:
     assert refresh.exit_code == 1, refresh.output
     assert "Nothing was loaded" in refresh.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
+
+
+def test_failure_message_sentences() -> None:
+    from pipelines.cli import failure_message
+    from pipelines.errors import JiraEtlError
+
+    plain = JiraEtlError("Jira's message: Unauthorized")
+    assert failure_message(plain) == (
+        "Jira's message: Unauthorized. Nothing was loaded and the cursor did not move."
+    )
+    pending = JiraEtlError("The load step failed: Disk full.")
+    pending.loaded_parts = 2  # type: ignore[attr-defined]
+    pending.pending_load = True  # type: ignore[attr-defined]
+    text = failure_message(pending)
+    assert text.startswith("The load step failed: Disk full. The first 2 part(s)")
+    assert "pending load package" in text
+    assert "Nothing was loaded" not in text
+    refresh = JiraEtlError("Bulk fetch failed.")
+    refresh.loaded_parts = 1  # type: ignore[attr-defined]
+    refresh.full_refresh = True  # type: ignore[attr-defined]
+    assert "dropped the old tables" in failure_message(refresh)
