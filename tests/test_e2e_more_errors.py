@@ -124,7 +124,8 @@ def test_expired_access_token_fails_clearly(emu: Emulator, tmp_path: Path) -> No
 
     from pipelines.emulator_oauth import OAuthEmulator
 
-    lifetime = 10.0
+    # Long enough for the first run on a busy machine; the second waits for it to pass.
+    lifetime = 20.0
     with OAuthEmulator(emu, expires_in=lifetime) as oauth:
         client_id, secret = oauth.add_client()
         granted = httpx.post(
