@@ -22,6 +22,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, ISSUES_PER_LOAD, PARENT_VERSION, jira_source
@@ -90,18 +91,12 @@ DUCKDB_LOAD_WORKERS = 1
 
 
 def duckdb_credentials(path: Path) -> Any:
-    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
-
-    Also runs dlt's load jobs one at a time unless `load.workers` is configured: each job
-    opens its own DuckDB connection, and their memory adds up.
-    """
+    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured."""
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     credentials = DuckDbCredentials(str(path.resolve()))
     if dlt.config.get("destination.duckdb.credentials.global_config") is None:
         credentials.global_config = dict(DUCKDB_LOAD_SETTINGS)
-    if dlt.config.get("load.workers") is None:
-        dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     return credentials
 
 
@@ -125,6 +120,9 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         path = Path(options.duckdb_path).expanduser()
         check_writable(path)
         destination: Any = dlt.destinations.duckdb(credentials=duckdb_credentials(path))
+        if dlt.config.get("load.workers") is None:
+            # Each load job opens its own DuckDB connection, and their memory adds up.
+            dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
     kwargs: dict[str, Any] = {}
@@ -179,8 +177,8 @@ def _run_locked(
     forget_state_missing_from_destination(pipeline, options)
     source_settings = dict(source_settings)
     if source_settings.get("issues_per_load") is None:
-        # A full refresh drops the tables with its first load, so it loads in one package
-        # unless asked otherwise: a failure in a later part would leave half a dataset.
+        # A full refresh drops the tables with its first load, so a failure in a later part
+        # would leave half a dataset. It loads in one package unless the caller sets a size.
         source_settings["issues_per_load"] = 0 if options.full_refresh else ISSUES_PER_LOAD
     observer = RunObserver()
     source = build_source(source_settings, observer)
@@ -209,8 +207,8 @@ def _run_locked(
                 refresh = False
             else:
                 pipeline.extract(source)
-            seen = set(getattr(getattr(observer.reader, "stats", None), "seen", {}) or {})
-            fresh = seen - counted
+            seen = getattr(getattr(observer.reader, "stats", None), "seen", None) or {}
+            fresh = {issue_id for issue_id in seen if issue_id not in counted}
             counted |= fresh
             already_stored += count_stored_issues(pipeline, fresh)
             return_freed_memory()
@@ -303,15 +301,13 @@ def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: set[int]) -> int:
     """Count how many of `issue_ids` the destination's `issues` table already holds."""
     if not issue_ids:
         return 0
-    ordered = sorted(issue_ids)
     found = 0
     with pipeline.sql_client() as client:
-        if "issues" not in {name.lower() for name in _table_names(client)}:
+        if "issues" not in {name.lower() for name in table_names(client)}:
             return 0
         table = client.make_qualified_table_name("issues")
-        for start in range(0, len(ordered), 1000):
-            chunk = ", ".join(str(int(i)) for i in ordered[start : start + 1000])
-            rows = client.execute_sql(f"select count(*) from {table} where id in ({chunk})")
+        for listed in id_lists(issue_ids):
+            rows = client.execute_sql(f"select count(*) from {table} where id in ({listed})")
             found += int(rows[0][0]) if rows else 0
     return found
 
@@ -546,14 +542,13 @@ def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | N
 
     An issue edited while a run pages through the search is read twice. Both versions' child
     rows can reach the same load, so only the newest version's rows may stay. `issue_ids`
-    limits the check to those issues; None checks every issue (after finishing a package that
-    an earlier run left pending, whose twice-read issues are not known).
+    limits the check to those issues. None checks every issue, as after finishing a package
+    that an earlier run left pending, whose twice-read issues are not known.
     """
-    ids = sorted(int(i) for i in issue_ids) if issue_ids is not None else None
-    if ids is not None and not ids:
+    if issue_ids is not None and not issue_ids:
         return
     with pipeline.sql_client() as client:
-        existing = {name.lower() for name in _table_names(client)}
+        existing = {name.lower() for name in table_names(client)}
         for table in CHILD_TABLES:
             if table not in existing:
                 continue
@@ -563,12 +558,11 @@ def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | N
                 f"(select max(newer.{PARENT_VERSION}) from {qualified} as newer "
                 f"where newer.issue_id = {qualified}.issue_id)"
             )
-            if ids is None:
+            if issue_ids is None:
                 client.execute_sql(statement)
                 continue
-            for start in range(0, len(ids), 1000):
-                chunk = ", ".join(str(i) for i in ids[start : start + 1000])
-                client.execute_sql(f"{statement} and issue_id in ({chunk})")
+            for listed in id_lists(issue_ids):
+                client.execute_sql(f"{statement} and issue_id in ({listed})")
 
 
 def return_freed_memory() -> None:
@@ -589,24 +583,16 @@ def return_freed_memory() -> None:
 def apply_delete_sweep(pipeline: dlt.Pipeline, sweep: SweepResult) -> MarkResult:
     """Mark issues the run's sweep no longer lists as deleted, once the load succeeded."""
     with pipeline.sql_client() as client:
-        if "issues" not in {name.lower() for name in _table_names(client)}:
+        if "issues" not in {name.lower() for name in table_names(client)}:
             return MarkResult()
         return mark_deleted(client, sweep, datetime.now(UTC))
-
-
-def _table_names(client: Any) -> list[str]:
-    rows = client.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s",
-        client.dataset_name,
-    )
-    return [row[0] for row in rows or []]
 
 
 def rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
     """Count the rows in each loaded table after this run."""
     counts: dict[str, int] = {}
     with pipeline.sql_client() as client:
-        for name in sorted(_table_names(client)):
+        for name in sorted(table_names(client)):
             if name.startswith("_dlt"):
                 continue
             qualified = client.make_qualified_table_name(name)

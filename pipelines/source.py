@@ -317,7 +317,7 @@ def jira_source(
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How `IssueRead` reads the window: the settings of `jira_source` that concern issues."""
+    """Settings of `jira_source` that decide how `IssueRead` reads the window."""
 
     jql: str | None
     lookback: timedelta
@@ -349,6 +349,7 @@ class IssueRead:
         self.observer = observer
         self.settings = settings
         self.stored_cursor: str | None = state.get("issues_cursor")
+
         self._opened = open_client(settings)
         client = self._opened.__enter__()
         try:
@@ -377,6 +378,7 @@ class IssueRead:
         except BaseException:
             self._opened.__exit__(None, None, None)
             raise
+
         self.flavor = "datacenter" if client.connection.flavor == "dc" else "cloud"
         self.checked = False
         # The version of each issue handed to dlt in this run. Bulk fetches return the current
@@ -384,13 +386,13 @@ class IssueRead:
         # would double its child rows in the same load.
         self.handed: dict[int, datetime] = {}
         self.budget: int | None = None
-        self.taken = 0
+        self.issues_this_load = 0
         self.batches = self._batches(state)
 
     def start_load(self, issues: int) -> None:
         """Let the next load take about `issues` issues; 0 or less: the rest of the window."""
         self.budget = issues if issues > 0 else None
-        self.taken = 0
+        self.issues_this_load = 0
         if isinstance(self.reader, BulkReader):
             self.reader.fetch_budget = self.budget
 
@@ -416,11 +418,11 @@ class IssueRead:
                     self.observer.read_again.add(issue_id)
                 self.handed[issue_id] = updated
                 fresh.append(issue)
-            self.taken += len(page)
+            self.issues_this_load += len(page)
             if fresh:
                 yield fresh
             sequential = not isinstance(self.reader, BulkReader)
-            if sequential and self.budget and self.taken >= self.budget:
+            if sequential and self.budget and self.issues_this_load >= self.budget:
                 yield []
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
@@ -447,7 +449,7 @@ class IssueRead:
         return IssueBatch(normalized, self.catalog, issues)
 
     def shared_settings(self) -> dict[str, Any]:
-        """The auth, connection and request counters that later loads of the run reuse."""
+        """Return the auth, connection and request counters that later loads of the run reuse."""
         return {k: v for k, v in self.settings.items() if k in ("_auth", "_connection", "_stats")}
 
     def save_columns(self, state: Any) -> None:

@@ -33,6 +33,7 @@ from pipelines.collections.worklogs import (
     read_worklog_changes,
     read_worklogs,
 )
+from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import AuthError, NotFoundError
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.arrow import arrow_table
@@ -105,7 +106,7 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
                 name="issue_changelog",
                 # The primary key drops the second copy when an issue edited during the run
                 # is read twice; the merge key replaces the issue's stored history. Both
-                # start with `issue_id` (see the note on keys above).
+                # start with `issue_id`, so DuckDB joins on it.
                 primary_key=("issue_id", "history_id", "item_position"),
                 merge_key="issue_id",
                 write_disposition=MERGE,
@@ -323,8 +324,8 @@ def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iter
         with clients.open() as client:
             changes = read_worklog_changes(client, max(0, int(since) - lookback_ms))
             # A changed or deleted worklog's whole issue is re-read, because the table
-            # replaces the worklogs of an issue as one set. Jira no longer says which issue a
-            # deleted worklog belonged to; the stored row does.
+            # replaces the worklogs of an issue as one set. Jira's deleted-worklog list has
+            # no issue id, so the issue comes from the stored row.
             # NOTE: the feed is site-wide, so issues outside the run's JQL filter are loaded
             # when their worklogs change.
             touched = {
@@ -348,25 +349,18 @@ def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iter
 
 
 def stored_issues_of_worklogs(worklog_ids: list[int]) -> set[int]:
-    """Return the issue ids that the destination's `worklogs` table gives these worklogs."""
+    """Look up the issue ids of these worklogs in the destination's `worklogs` table."""
     if not worklog_ids:
         return set()
     pipeline = dlt.current.pipeline()
     found: set[int] = set()
     with pipeline.sql_client() as client:
-        tables = client.execute_sql(
-            "select table_name from information_schema.tables "
-            "where table_schema = %s and table_name = 'worklogs'",
-            client.dataset_name,
-        )
-        if not tables:
+        if "worklogs" not in {name.lower() for name in table_names(client)}:
             return found
         table = client.make_qualified_table_name("worklogs")
-        ordered = sorted({int(w) for w in worklog_ids})
-        for start in range(0, len(ordered), 1000):
-            chunk = ", ".join(str(w) for w in ordered[start : start + 1000])
+        for listed in id_lists(worklog_ids):
             rows = client.execute_sql(
-                f"select distinct issue_id from {table} where id in ({chunk})"
+                f"select distinct issue_id from {table} where id in ({listed})"
             )
             found.update(int(row[0]) for row in rows or [])
     return found

@@ -42,9 +42,24 @@ def options(folder: Path, name: str, *, full_refresh: bool = False) -> RunOption
     )
 
 
-def stored_cursor(folder: Path, name: str) -> str | None:
-    pipeline = dlt.attach(pipeline_name=name, pipelines_dir=str(folder / f"pipelines_{name}"))
+def stored_cursor(pipelines_dir: Path, name: str) -> str | None:
+    """Read the cursor from a pipeline's local state."""
+    pipeline = dlt.attach(pipeline_name=name, pipelines_dir=str(pipelines_dir))
     return (pipeline.state.get("sources", {}).get("jira", {}) or {}).get("issues_cursor")
+
+
+def cli_args(emu: Emulator, tmp_path: Path) -> list[str]:
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+    ]
 
 
 @pytest.mark.parametrize("strategy", ["parallel", "sequential"])
@@ -62,7 +77,9 @@ def test_parts_match_one_load(
     assert parts.issues_new == ISSUES
     assert parts.issues_updated == 0
     assert table_rows(tmp_path / "parts.duckdb") == table_rows(tmp_path / "whole.duckdb")
-    assert stored_cursor(tmp_path, "parts") == stored_cursor(tmp_path, "whole")
+    assert stored_cursor(tmp_path / "pipelines_parts", "parts") == stored_cursor(
+        tmp_path / "pipelines_whole", "whole"
+    )
     assert parts.cursor == newest
 
 
@@ -71,7 +88,7 @@ def test_failed_part_keeps_cursor(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("JIRA_MIN_RETRY_WAIT", "0.05")
     with Emulator(issues=ISSUES, seed=11, start=START) as emu:
         run(options(tmp_path, "jira"), settings(emu, "parallel", PART))
-        first_cursor = stored_cursor(tmp_path, "jira")
+        first_cursor = stored_cursor(tmp_path / "pipelines_jira", "jira")
         emu.advance(60)
         for issue in emu.truth():
             emu.edit_issue(issue["id"], summary=f"edited {issue['key']}")
@@ -80,7 +97,7 @@ def test_failed_part_keeps_cursor(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         with pytest.raises(Exception) as failure:
             run(options(tmp_path, "jira"), settings(emu, "parallel", PART))
         assert "400" in str(failure.value) or "bulkfetch" in str(failure.value)
-        assert stored_cursor(tmp_path, "jira") == first_cursor
+        assert stored_cursor(tmp_path / "pipelines_jira", "jira") == first_cursor
         db = tmp_path / "jira.duckdb"
         edited = query(db, "select count(*) from issues where summary like 'edited %'")[0][0]
         assert edited == 2 * PART
@@ -99,17 +116,7 @@ def test_failed_part_keeps_cursor(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_cli_option_splits_run(tmp_path: Path) -> None:
     with Emulator(issues=ISSUES, seed=11, start=START) as emu:
         result = run_cli(
-            [
-                "run",
-                "--site-url",
-                emu.site_url,
-                "--gateway-url",
-                emu.gateway_url,
-                "--duckdb-path",
-                str(tmp_path / "jira.duckdb"),
-                "--pipelines-dir",
-                str(tmp_path / "p"),
-            ],
+            cli_args(emu, tmp_path),
             env={"JIRA_TOKEN": emu.scoped_token, "JIRA_ISSUES_PER_LOAD": "200"},
         )
     assert result.exit_code == 0, result.output
@@ -126,35 +133,21 @@ def test_outside_worklog_deletion_applied(tmp_path: Path) -> None:
     # The worklog feed's first position comes from the local clock, so the emulator runs on it.
     start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with Emulator(issues=25, seed=9, start=start) as emu:
-        cli = [
-            "run",
-            "--site-url",
-            emu.site_url,
-            "--gateway-url",
-            emu.gateway_url,
-            "--duckdb-path",
-            str(tmp_path / "jira.duckdb"),
-            "--pipelines-dir",
-            str(tmp_path / "p"),
-            "--jql",
-            "project = ABC",
-            "--lookback",
-            "0",
-        ]
+        cli = [*cli_args(emu, tmp_path), "--jql", "project = ABC", "--lookback", "0"]
         env = {"JIRA_TOKEN": emu.scoped_token}
         assert run_cli(cli, env=env).exit_code == 0
         # The worklog feed is site-wide: a new worklog on an XYZ issue loads its worklogs.
         outside = next(t for t in emu.truth() if t["key"].startswith("XYZ-"))
         emu.advance(61)
-        kept = emu.add_worklog(outside["id"], 600)
-        gone = emu.add_worklog(outside["id"], 1200)
+        kept_worklog = emu.add_worklog(outside["id"], 600)
+        deleted_worklog = emu.add_worklog(outside["id"], 1200)
         emu.advance(61)
         first = run_cli(cli, env=env)
         assert first.exit_code == 0, first.output
         db = tmp_path / "jira.duckdb"
         stored = f"select id from worklogs where issue_id = {outside['id']} and not _jira_clear"
         before = {row[0] for row in query(db, stored)}
-        assert {int(kept["id"]), int(gone["id"])} <= before
+        assert {int(kept_worklog["id"]), int(deleted_worklog["id"])} <= before
         # Later changes elsewhere move both feeds past the two new worklogs, so the next run
         # lists only the deletion and must find the worklog's issue in the stored rows.
         emu.advance(600)
@@ -162,28 +155,14 @@ def test_outside_worklog_deletion_applied(tmp_path: Path) -> None:
         emu.delete_worklog(emu.worklogs_of("ABC-1")[0]["id"])
         emu.advance(61)
         assert run_cli(cli, env=env).exit_code == 0
-        emu.delete_worklog(gone["id"])
+        emu.delete_worklog(deleted_worklog["id"])
         emu.advance(61)
         second = run_cli(cli, env=env)
         assert second.exit_code == 0, second.output
         expected = {int(w["id"]) for w in emu.worklogs_of(outside["id"])}
     after = {row[0] for row in query(db, stored)}
-    assert int(gone["id"]) not in after
+    assert int(deleted_worklog["id"]) not in after
     assert after == expected
-
-
-def cli_args(emu: Emulator, tmp_path: Path) -> list[str]:
-    return [
-        "run",
-        "--site-url",
-        emu.site_url,
-        "--gateway-url",
-        emu.gateway_url,
-        "--duckdb-path",
-        str(tmp_path / "jira.duckdb"),
-        "--pipelines-dir",
-        str(tmp_path / "p"),
-    ]
 
 
 def test_failed_part_message(tmp_path: Path) -> None:
@@ -206,7 +185,8 @@ def test_duckdb_out_of_memory_advice(tmp_path: Path) -> None:
         result = run_cli(cli_args(emu, tmp_path), env=tiny)
         assert result.exit_code == 1, result.output
         assert "Out of Memory Error" in result.stderr
-        assert "memory_limit" in result.stderr and "--issues-per-load" in result.stderr
+        assert "memory_limit" in result.stderr
+        assert "--issues-per-load" in result.stderr
         # The package waits, unloaded: the destination has no issues and no cursor yet.
         assert loaded_issue_tables(tmp_path / "jira.duckdb") == []
         # With DuckDB's default settings the pending package loads and the run completes.
@@ -214,16 +194,11 @@ def test_duckdb_out_of_memory_advice(tmp_path: Path) -> None:
         assert again.exit_code == 0, again.output
         expected = len(emu.truth())
     assert query(tmp_path / "jira.duckdb", "select count(*) from issues")[0][0] == expected
-    assert stored_cursor_of(tmp_path / "p") is not None
-
-
-def stored_cursor_of(pipelines_dir: Path) -> str | None:
-    pipeline = dlt.attach(pipeline_name="jira_jira", pipelines_dir=str(pipelines_dir))
-    return (pipeline.state.get("sources", {}).get("jira", {}) or {}).get("issues_cursor")
+    assert stored_cursor(tmp_path / "p", "jira_jira") is not None
 
 
 def loaded_issue_tables(path: Path) -> list[str]:
-    """Names of the dataset's `issues` and `_dlt_pipeline_state` tables that hold rows."""
+    """List which of the dataset's `issues` and `_dlt_pipeline_state` tables contain rows."""
     import duckdb
 
     with duckdb.connect(str(path), read_only=True) as connection:
