@@ -11,10 +11,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def find_samples_dir() -> Path:
-    """Locate the recorded Jira payloads: `$JIRA_SAMPLES_DIR`, else `../shared/jira-samples`."""
+    """Locate the recorded Jira payloads: `$JIRA_SAMPLES_DIR`, else `tests/jira-samples`."""
     configured = os.environ.get("JIRA_SAMPLES_DIR")
     candidates = [Path(configured)] if configured else []
-    candidates.append(REPO_ROOT.parent / "shared" / "jira-samples")
+    candidates.append(REPO_ROOT / "tests" / "jira-samples")
     for candidate in candidates:
         if (candidate / "pragati_search_jql_page_v3.json").is_file():
             return candidate

@@ -24,7 +24,8 @@ from pipelines.emulator.store import Store, ms_to_datetime, project_index
 
 __all__ = ["Emulator"]
 
-DEFAULT_SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "jira-samples"
+# The recorded payloads kept with the tests of a source checkout.
+DEFAULT_SAMPLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "jira-samples"
 
 
 class Emulator:
@@ -36,8 +37,8 @@ class Emulator:
         flavor: `cloud` (site root plus gateway prefix) or `dc` (Data Center, v2 only).
         time_zone: profile zone of the calling account, used for JQL dates and timestamps.
         latency_ms: delay added to every API request.
-        samples_dir: folder of recorded payloads; default `../shared/jira-samples` beside
-            the repository when it exists.
+        samples_dir: folder of recorded payloads; default `tests/jira-samples` of the source
+            checkout when it exists.
         port: port to bind on 127.0.0.1; 0 picks a free one.
         start: the clock's initial instant; default the current time.
         rate_limit: requests allowed per second of wall-clock time; None sends no rate limit
