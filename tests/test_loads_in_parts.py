@@ -267,3 +267,36 @@ def test_failure_message_sentences() -> None:
     refresh.loaded_parts = 1  # type: ignore[attr-defined]
     refresh.full_refresh = True  # type: ignore[attr-defined]
     assert "dropped the old tables" in failure_message(refresh)
+
+
+def test_kill_after_normalize_commit_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finish a package that dlt normalized but whose extracted copy a kill left behind."""
+    import shutil
+
+    from pipelines.observer import RunObserver
+    from pipelines.runner import build_source, make_pipeline
+
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        run_options = options(tmp_path, "jira")
+        pipeline = make_pipeline(run_options)
+        pipeline.extract(build_source(settings(emu, "parallel", 0), RunObserver()))
+        extracted = Path(pipeline.working_dir) / "normalize" / "extracted"
+        (package,) = list(extracted.iterdir())
+        shutil.copytree(package, tmp_path / "extracted_copy")
+        pipeline.normalize()
+        assert not package.exists()
+        # The state a killed second normalize left: the extracted copy and a half-made package.
+        shutil.copytree(tmp_path / "extracted_copy", package)
+        normalized = Path(pipeline.working_dir) / "load" / "normalized" / package.name
+        shutil.copytree(normalized, Path(pipeline.working_dir) / "load" / "new" / package.name)
+
+        summary = run(run_options, settings(emu, "parallel", 0))
+        truth = emu.truth()
+    assert not package.exists()
+    assert summary.issues_read == len(truth)
+    stored = query(tmp_path / "jira.duckdb", "select count(*), count(distinct id) from issues")
+    assert stored[0] == (len(truth), len(truth))
+    assert stored_cursor(tmp_path / "pipelines_jira", "jira") is not None
