@@ -18,6 +18,7 @@ import pstats
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,45 @@ def peak_memory_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_figures() -> dict[str, float]:
+    """Return this process's current resident memory, in MiB, by kind (`/proc/self/status`).
+
+    `VmRSS` is the total; `RssAnon` is the heap and other private memory; `RssFile` is mostly
+    the code of Python, dlt, DuckDB, pyarrow and pandas, mapped from their files.
+    """
+    figures = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            figures[name] = int(rest.split()[0]) / 1024
+    return figures
+
+
+class MemorySampler:
+    """Sample the resident memory every `interval` seconds in a thread; keep the peaks."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peaks: dict[str, float] = {}
+        self.start = memory_figures()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for name, value in memory_figures().items():
+                self.peaks[name] = max(value, self.peaks.get(name, 0.0))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def child_env() -> dict[str, str]:
@@ -85,7 +125,8 @@ def run_fetch(args: argparse.Namespace) -> int:
         print(
             f"{strategy:<12}{figures['seconds']:>9.1f}{figures['issues_per_second']:>10.0f}"
             f"{figures['requests']:>10}{figures['retries']:>9}"
-            f"   peak {figures['peak_mb']:.0f} MiB, {figures['issues']} issues, "
+            f"   peak {figures['peak_mb']:.0f} MiB (at start {figures['start_mb']:.0f}, "
+            f"private peak {figures['peak_anon_mb']:.0f}), {figures['issues']} issues, "
             f"{figures['changelog_rows']} changelog rows, "
             f"max in flight {figures['max_in_flight_seen']}"
         )
@@ -117,7 +158,8 @@ def run_load(args: argparse.Namespace) -> int:
             pipelines_dir=str(Path(folder) / "pipelines"),
         )
         started = time.monotonic()
-        summary = run(options, settings)
+        with MemorySampler() as sampler:
+            summary = run(options, settings)
         seconds = time.monotonic() - started
     limiter = getattr(summary.reader, "limiter", None)
     figures = {
@@ -130,6 +172,8 @@ def run_load(args: argparse.Namespace) -> int:
         "rows": summary.rows.get("issues", 0),
         "changelog_rows": summary.rows.get("issue_changelog", 0),
         "peak_mb": peak_memory_mb(),
+        "start_mb": sampler.start.get("VmRSS", 0.0),
+        "peak_anon_mb": sampler.peaks.get("RssAnon", 0.0),
         "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
     }
     print(json.dumps(figures))

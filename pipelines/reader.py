@@ -23,6 +23,7 @@ from typing import Any
 from pipelines.client.search import IssueSearch
 from pipelines.errors import PayloadError
 from pipelines.normalize.timestamps import parse_instant
+from pipelines.versions import VersionMap
 from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
 
 logger = logging.getLogger("jira_etl.reader")
@@ -42,7 +43,7 @@ class ReadStats:
     recovered: int = 0
     max_updated: datetime | None = None
     # The `updated` of the version of each issue yielded so far.
-    seen: dict[int, datetime] = field(default_factory=dict)
+    seen: VersionMap = field(default_factory=VersionMap)
 
 
 def sort_key(issue: dict[str, Any]) -> SortKey:

@@ -48,6 +48,7 @@ from pipelines.progress import ProgressReporter
 from pipelines.reader import sort_key
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
+from pipelines.versions import VersionMap
 from pipelines.window import compute_window, parse_start_date, user_filter
 
 logger = logging.getLogger("jira_etl.source")
@@ -384,7 +385,7 @@ class IssueRead:
         # The version of each issue handed to dlt in this run. Bulk fetches return the current
         # version, so an issue listed twice can arrive twice unchanged. A second identical copy
         # would double its child rows in the same load.
-        self.handed: dict[int, datetime] = {}
+        self.handed = VersionMap()
         self.budget: int | None = None
         self.issues_this_load = 0
         self.batches = self._batches(state)

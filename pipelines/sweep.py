@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from pipelines.client.search import MAX_KEYS_PAGE, IssueSearch
 from pipelines.client.transport import JiraClient
 from pipelines.collections.reference import read_projects
@@ -32,6 +34,8 @@ logger = logging.getLogger("jira_etl.sweep")
 
 # Ids changed per UPDATE statement; keeps statements short on every destination.
 UPDATE_CHUNK = 500
+# Loaded issues compared with the sweep per fetch, so memory does not grow with the table.
+COMPARE_CHUNK = 10_000
 
 
 @dataclass
@@ -39,13 +43,14 @@ class SweepResult:
     """The issue ids the user's JQL matched and the projects the account could browse.
 
     Attributes:
-        ids: every issue id the filter matched during the sweep.
+        ids: every issue id the filter matched during the sweep, sorted and unique (8 bytes
+            an id, where a set of ints takes about 70).
         project_ids: ids of the projects the account may browse.
         complete: false when a request failed; an incomplete sweep marks nothing.
         error: why the sweep did not complete.
     """
 
-    ids: set[int] = field(default_factory=set)
+    ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     project_ids: set[int] = field(default_factory=set)
     complete: bool = False
     error: str | None = None
@@ -72,13 +77,13 @@ def sweep_jql(user_jql: str | None, after_id: int) -> str:
     return f"({text}) AND {bound} ORDER BY id ASC" if text else f"{bound} ORDER BY id ASC"
 
 
-def list_issue_ids(search: IssueSearch, user_jql: str | None) -> set[int]:
-    """Return every issue id `user_jql` matches, with keyset pages of id-only results.
+def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
+    """Return every issue id `user_jql` matches, sorted and unique, with keyset id-only pages.
 
     Raises:
         JiraEtlError: a request failed after its retries, or a page could not be parsed.
     """
-    found: set[int] = set()
+    found: list[np.ndarray] = []
     after = 0
     while True:
         pages = search.keys(sweep_jql(user_jql, after), page_size=MAX_KEYS_PAGE)
@@ -90,8 +95,8 @@ def list_issue_ids(search: IssueSearch, user_jql: str | None) -> set[int]:
         if len(ids) != len(page):
             raise PayloadError("An id-only search returned an issue without a numeric `id`.")
         if not ids:
-            return found
-        found.update(ids)
+            return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        found.append(np.array(ids, dtype=np.int64))
         after = max(ids)
 
 
@@ -128,18 +133,10 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     if not sweep.complete:
         return outcome
     issues = sql_client.make_qualified_table_name("issues")
-    rows = sql_client.execute_sql(f"select id, project_id, is_deleted from {issues}") or []
-    for issue_id, project_id, is_deleted in rows:
-        issue_id = int(issue_id)
-        listed = issue_id in sweep.ids
-        if listed and is_deleted:
-            outcome.unmarked.append(issue_id)
-        elif not listed and not is_deleted:
-            if project_id is not None and int(project_id) not in sweep.project_ids:
-                project = int(project_id)
-                outcome.hidden_projects[project] = outcome.hidden_projects.get(project, 0) + 1
-            else:
-                outcome.marked.append(issue_id)
+    query = f"select id, project_id, is_deleted from {issues}"
+    with sql_client.execute_query(query) as cursor:
+        for rows in cursor.iter_fetch(COMPARE_CHUNK):
+            _compare(rows, sweep, outcome)
     for project, count in sorted(outcome.hidden_projects.items()):
         logger.warning(
             "Project %s is no longer visible to this account; its %d loaded issue(s) are kept "
@@ -156,6 +153,23 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
             len(outcome.unmarked),
         )
     return outcome
+
+
+def _compare(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> None:
+    """Sort one chunk of loaded `(id, project_id, is_deleted)` rows into `outcome`."""
+    if not rows:
+        return
+    loaded = np.array([int(row[0]) for row in rows], dtype=np.int64)
+    listed = np.isin(loaded, sweep.ids, assume_unique=True)
+    for (issue_id, project_id, is_deleted), is_listed in zip(rows, listed.tolist(), strict=True):
+        if is_listed and is_deleted:
+            outcome.unmarked.append(int(issue_id))
+        elif not is_listed and not is_deleted:
+            if project_id is not None and int(project_id) not in sweep.project_ids:
+                project = int(project_id)
+                outcome.hidden_projects[project] = outcome.hidden_projects.get(project, 0) + 1
+            else:
+                outcome.marked.append(int(issue_id))
 
 
 def _update(

@@ -158,7 +158,7 @@ def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
     finally:
         client.close()
     # The two ids were listed before they were deleted; every live issue is listed too.
-    assert listed == set(ids)
+    assert listed.tolist() == sorted(ids)
     assert calls >= 40 // 5
 
 
@@ -221,3 +221,46 @@ def test_sweep_on_data_center(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert deleted_ids(tmp_path) == {gone["id"]}
         assert live_ids(tmp_path) == {t["id"] for t in dc.truth()}
+
+
+def test_marking_compares_in_chunks(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loaded issues are compared with the sweep a few at a time, with the same outcome."""
+    import duckdb
+    import numpy as np
+
+    from pipelines import sweep as sweep_module
+    from pipelines.runner import RunOptions, make_pipeline
+    from pipelines.sweep import SweepResult, mark_deleted
+
+    load(emu, tmp_path)
+    truth = emu.truth()
+    all_ids = sorted(t["id"] for t in truth)
+    projects = {t["id"]: t["project_id"] for t in truth}
+    hidden_project = projects[all_ids[0]]
+    gone = [i for i in all_ids[5:12] if projects[i] != hidden_project]
+    back = [i for i in all_ids[20:26] if projects[i] != hidden_project]
+    hidden_gone = [i for i in all_ids[30:] if projects[i] == hidden_project][:2]
+    assert gone and back and hidden_gone
+    path = tmp_path / "jira.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        listed = ", ".join(str(i) for i in back)
+        connection.execute('use "jira"."jira"')
+        connection.execute(f"update issues set is_deleted = true where id in ({listed})")
+    unlisted = set(gone) | set(hidden_gone)
+    result = SweepResult(
+        ids=np.array([i for i in all_ids if i not in unlisted], dtype=np.int64),
+        project_ids={p for p in projects.values() if p != hidden_project},
+        complete=True,
+    )
+    monkeypatch.setattr(sweep_module, "COMPARE_CHUNK", 7)
+    pipeline = make_pipeline(
+        RunOptions(duckdb_path=str(path), pipelines_dir=str(tmp_path / "pipelines"))
+    )
+    with pipeline.sql_client() as client:
+        outcome = mark_deleted(client, result, dt.datetime.now(dt.UTC))
+    assert sorted(outcome.marked) == sorted(gone)
+    assert sorted(outcome.unmarked) == sorted(back)
+    assert outcome.hidden_projects == {hidden_project: len(hidden_gone)}
+    assert deleted_ids(tmp_path) == set(gone)
