@@ -43,9 +43,9 @@ def peak_memory_mb() -> float:
 
 
 def memory_figures() -> dict[str, float]:
-    """Return this process's current resident memory, in MiB, by kind (`/proc/self/status`).
+    """Return this process's current resident memory in MiB, by kind (`/proc/self/status`).
 
-    `VmRSS` is the total; `RssAnon` is the heap and other private memory; `RssFile` is mostly
+    `VmRSS` is the total. `RssAnon` is the heap and other private memory. `RssFile` is mostly
     the code of Python, dlt, DuckDB, pyarrow and pandas, mapped from their files.
     """
     figures = {}

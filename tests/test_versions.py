@@ -1,4 +1,4 @@
-"""The compact id-to-version map answers exactly as a plain dict would, at any size."""
+"""The compact id-to-version map gives the same results as a plain dict, at any size."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pipelines import versions
 from pipelines.versions import VersionMap
 
 
-def test_matches_a_dict_across_folds_and_updates(monkeypatch) -> None:  # noqa: ANN001
+def test_matches_dict_across_folds(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(versions, "FOLD_EVERY", 50)
     rng = random.Random(5)
     base = datetime(2025, 3, 30, 0, 59, 59, 999_000, tzinfo=UTC)
@@ -39,7 +39,7 @@ def test_matches_a_dict_across_folds_and_updates(monkeypatch) -> None:  # noqa: 
     assert "10001" not in mapped
 
 
-def test_takes_a_fraction_of_a_dict_at_200000_issues() -> None:
+def test_compact_at_200000_issues() -> None:
     base = datetime(2024, 1, 1, tzinfo=UTC)
     tracemalloc.start()
     try:
