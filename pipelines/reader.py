@@ -31,6 +31,8 @@ logger = logging.getLogger("jira_etl.reader")
 # Boundary ranges checked by one id-only search; keeps the JQL short.
 RANGES_PER_CHECK = 25
 SortKey = tuple[datetime, int]
+# Issue ids are stored as BIGINT and kept in int64 arrays during a run.
+MAX_ISSUE_ID = 2**63 - 1
 
 
 @dataclass
@@ -78,6 +80,12 @@ def sort_key(issue: dict[str, Any]) -> SortKey:
         raise PayloadError(
             f"Issue {key} has no numeric `id` (got {issue.get('id')!r:.40}).", issue_key=str(key)
         ) from None
+    if not 0 < issue_id <= MAX_ISSUE_ID:
+        raise PayloadError(
+            f"Issue {key} has the id {str(issue_id)[:40]}, outside 1 to {MAX_ISSUE_ID}: Jira issue ids "
+            "are positive 64-bit integers, so a proxy or an API change may have altered the payload.",
+            issue_key=str(key),
+        )
     return updated, issue_id
 
 

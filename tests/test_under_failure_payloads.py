@@ -126,8 +126,14 @@ def labels_not_a_list(issue: dict[str, Any]) -> None:
     issue["fields"]["timespent"] = "three hours"
 
 
+def id_out_of_range(issue: dict[str, Any]) -> None:
+    issue["id"] = str(2**64 + 5)
+
+
 @pytest.mark.parametrize(
-    "corrupt", [drop_fields, drop_updated, labels_not_a_list], ids=lambda f: f.__name__
+    "corrupt",
+    [drop_fields, drop_updated, labels_not_a_list, id_out_of_range],
+    ids=lambda f: f.__name__,
 )
 def test_corrupt_issue_fails_without_changes(
     site: tuple[Emulator, CorruptingProxy], tmp_path: Path, corrupt: Corruption
