@@ -120,7 +120,11 @@ def demo(
     print_summary(summary)
     click.echo("")
     catalog = Path(duckdb_path).stem
-    click.echo(f"Try these queries: duckdb {duckdb_path}, then `use {catalog}.{dataset};`")
+    click.echo(
+        f"Example queries follow. To run your own, open {duckdb_path} with DuckDB (the duckdb "
+        f"Python package or the DuckDB command-line client) and start with "
+        f"`use {catalog}.{dataset};`"
+    )
     with connect_dataset(duckdb_path, dataset, read_only=True) as connection:
         for title, query in EXAMPLE_QUERIES:
             sql_text = query

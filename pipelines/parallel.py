@@ -89,10 +89,10 @@ class BulkReader(WindowReader):
         self.limiter = limiter or AdaptiveLimiter(max_in_flight)
         self.on_chunk = on_chunk
         self.stats: BulkReadStats = BulkReadStats()
-        # Chunks sent or fetched and not yet taken by the consumer. With as many as there are
-        # slots, every slot stays busy while the consumer works on one chunk. More only add
+        # Chunks sent or fetched and not yet taken by the consumer. One more than the slots
+        # keeps every slot busy while the consumer works on a chunk it took. More only add
         # fetched chunks waiting in memory when the consumer is the slower side.
-        self.lookahead = self.limiter.max_in_flight
+        self.lookahead = self.limiter.max_in_flight + 1
         # Issues it may still send for fetching before it pauses; None: no limit. Once the
         # budget is spent it yields the chunks in flight, then an empty list, so that a load
         # can start while no fetched issue waits in memory. Set it again to go on.

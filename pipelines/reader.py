@@ -160,7 +160,11 @@ class WindowReader:
         return True
 
     def _recover(self, boundaries: list[tuple[SortKey, SortKey | None]]) -> list[dict[str, Any]]:
+        """Fetch the issues the boundary ranges hold now that were missed or read at an older
+        version: an issue edited after it was read can slide back across a page boundary
+        before the search reaches its new place."""
         missing: list[int] = []
+        wanted: set[int] = set()
         for start in range(0, len(boundaries), RANGES_PER_CHECK):
             group = boundaries[start : start + RANGES_PER_CHECK]
             ranges = []
@@ -173,22 +177,28 @@ class WindowReader:
             self.stats.boundary_checks += 1
             for page in self.search.keys(jql):
                 for issue in page:
-                    issue_id = int(issue["id"])
-                    if issue_id not in self.stats.seen and issue_id not in missing:
+                    updated, issue_id = sort_key(issue)
+                    known = self.stats.seen.get(issue_id)
+                    if (known is None or updated > known) and issue_id not in wanted:
+                        wanted.add(issue_id)
                         missing.append(issue_id)
         if not missing:
             return []
         logger.warning(
-            "%d issue(s) slid across a page boundary while the search ran; fetching them by id",
+            "%d issue(s) slid across a page boundary while the search ran, unread or at an "
+            "older version; fetching them by id",
             len(missing),
         )
         issues = self.search.fetch_by_ids(missing, fields=self.fields, expand=self.expand)
         keys = [sort_key(issue) for issue in issues]
         fresh = []
         for issue, (updated, issue_id) in zip(issues, keys, strict=True):
-            if issue_id not in self.stats.seen:
-                self.stats.seen[issue_id] = updated
+            known = self.stats.seen.get(issue_id)
+            if known is not None and updated <= known:
+                continue
+            if known is None:
                 self.stats.issues += 1
-                self.stats.recovered += 1
-                fresh.append(issue)
+            self.stats.seen[issue_id] = updated
+            self.stats.recovered += 1
+            fresh.append(issue)
         return fresh

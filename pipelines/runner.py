@@ -211,8 +211,10 @@ def _run_locked(
                 refresh = False
             else:
                 pipeline.extract(source)
-            seen = getattr(getattr(observer.reader, "stats", None), "seen", None)
-            listed = seen.ids() if seen is not None else counted
+            # The issues handed to dlt: an issue the search listed but bulk fetch no longer
+            # returned was deleted meanwhile, and is neither new nor updated.
+            read = observer.issue_read
+            listed = read.handed.ids() if read is not None else counted
             fresh = np.setdiff1d(listed, counted, assume_unique=True)
             counted = np.union1d(counted, listed)
             already_stored += count_stored_issues(pipeline, fresh.tolist())
@@ -563,10 +565,12 @@ def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | N
             if table not in existing:
                 continue
             qualified = client.make_qualified_table_name(table)
+            # EXISTS, not `< (select max(...))`: PostgreSQL runs a scalar subquery once per
+            # row (247 s on 90,000 rows), and an EXISTS as one hash join (0.04 s).
             statement = (
-                f"delete from {qualified} where {PARENT_VERSION} < "
-                f"(select max(newer.{PARENT_VERSION}) from {qualified} as newer "
-                f"where newer.issue_id = {qualified}.issue_id)"
+                f"delete from {qualified} where exists (select 1 from {qualified} as newer "
+                f"where newer.issue_id = {qualified}.issue_id "
+                f"and newer.{PARENT_VERSION} > {qualified}.{PARENT_VERSION})"
             )
             if issue_ids is None:
                 client.execute_sql(statement)

@@ -34,7 +34,9 @@ logger = logging.getLogger("jira_etl.sweep")
 
 # Ids changed per UPDATE statement; keeps statements short on every destination.
 UPDATE_CHUNK = 500
-# Loaded issues compared with the sweep per fetch, so memory does not grow with the table.
+# Loaded issues compared with the sweep per fetch, so that the Python rows do not grow with
+# the table. (psycopg2 still receives the whole result before the first fetch, as compact
+# libpq data.)
 COMPARE_CHUNK = 10_000
 
 

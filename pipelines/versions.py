@@ -9,6 +9,7 @@ NumPy arrays of 8-byte integers, so the whole map takes about 16 bytes an issue.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +54,7 @@ class VersionMap:
 
     def get(self, issue_id: int) -> datetime | None:
         """Return the instant stored for `issue_id`, or None."""
+        issue_id = operator.index(issue_id)
         micros = self._recent.get(issue_id)
         if micros is not None:
             return from_micros(micros)
@@ -60,11 +62,16 @@ class VersionMap:
         return None if index is None else from_micros(int(self._micros[index]))
 
     def __contains__(self, issue_id: object) -> bool:
-        if not isinstance(issue_id, int):
+        try:
+            key = operator.index(issue_id)  # type: ignore[arg-type]
+        except TypeError:
             return False
-        return issue_id in self._recent or self._folded_index(issue_id) is not None
+        return key in self._recent or self._folded_index(key) is not None
 
     def __setitem__(self, issue_id: int, updated: datetime) -> None:
+        issue_id = operator.index(issue_id)
+        if not 0 < issue_id < 2**63:
+            raise ValueError(f"Invalid issue id {issue_id}: expected 1 to 2**63 - 1.")
         micros = to_micros(updated)
         index = self._folded_index(issue_id)
         if index is not None:

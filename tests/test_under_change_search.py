@@ -101,3 +101,17 @@ def test_zone_and_dst_changes_skip_nothing(tmp_path: Path) -> None:
         emu.set_time_zone("Pacific/Chatham")
         load(emu, tmp_path, "--lookback", "0")
         assert loaded(tmp_path) == truth(emu)
+
+
+def test_sequential_edits_leave_no_stale_rows(tmp_path: Path) -> None:
+    """An issue read, then edited and pushed back across a page boundary, is read again."""
+    with Emulator(issues=400, seed=34, start=BEFORE_DST) as emu:
+        emu.script.edit_between_pages(12)
+        load(emu, tmp_path, "--page-size", "25", "--strategy", "sequential", "--lookback", "0")
+        emu.script.stop()
+        reached = cursor(tmp_path)
+        expected = {i: v for i, v in truth(emu).items() if v[2] <= reached}
+        got = loaded(tmp_path)
+        stale = sorted(i for i, version in expected.items() if got.get(i) != version)
+        assert len(emu.script.edited) >= 100
+        assert stale == []

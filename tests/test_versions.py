@@ -6,6 +6,8 @@ import random
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
+
 from pipelines import versions
 from pipelines.versions import VersionMap
 
@@ -37,6 +39,9 @@ def test_matches_dict_across_folds(monkeypatch) -> None:  # noqa: ANN001
         assert got == updated
         assert got is not None and got.utcoffset() == timedelta(0)
     assert "10001" not in mapped
+    known = next(iter(reference))
+    assert np.int64(known) in mapped
+    assert mapped.get(np.int64(known)) == reference[known]
 
 
 def test_compact_at_200000_issues() -> None:
