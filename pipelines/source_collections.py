@@ -343,24 +343,39 @@ def _worklog_feed(clients: ClientFactory, lookback_ms: int) -> Callable[[], Iter
         table = replacement_table("worklogs", rows, complete)
         if table is not None:
             yield table
-        state["worklogs_since"] = changes.until
+        # An empty feed ends at the `since` it was asked for, which is the stored value minus
+        # the lookback. Stored as is, the start moved back by the lookback on every quiet run,
+        # and each run read a longer stretch of the feed.
+        state["worklogs_since"] = max(int(since), changes.until)
 
     return worklog_changes
 
 
 def stored_issues_of_worklogs(worklog_ids: list[int]) -> set[int]:
-    """Look up the issue ids of these worklogs in the destination's `worklogs` table."""
+    """Look up the issue ids of these worklogs in the destination's `worklogs` table.
+
+    Issues marked deleted are left out: deleting an issue deletes its worklogs, and reading
+    the worklogs of an issue that is gone only returns 404.
+    """
     if not worklog_ids:
         return set()
     pipeline = dlt.current.pipeline()
     found: set[int] = set()
     with pipeline.sql_client() as client:
-        if "worklogs" not in {name.lower() for name in table_names(client)}:
+        existing = {name.lower() for name in table_names(client)}
+        if "worklogs" not in existing:
             return found
         table = client.make_qualified_table_name("worklogs")
+        live = ""
+        if "issues" in existing:
+            issues = client.make_qualified_table_name("issues")
+            live = (
+                f" and not exists (select 1 from {issues} as i "
+                f"where i.id = {table}.issue_id and i.is_deleted)"
+            )
         for listed in id_lists(worklog_ids):
             rows = client.execute_sql(
-                f"select distinct issue_id from {table} where id in ({listed})"
+                f"select distinct issue_id from {table} where id in ({listed}){live}"
             )
             found.update(int(row[0]) for row in rows or [])
     return found
