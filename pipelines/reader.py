@@ -160,9 +160,11 @@ class WindowReader:
         return True
 
     def _recover(self, boundaries: list[tuple[SortKey, SortKey | None]]) -> list[dict[str, Any]]:
-        """Fetch the issues the boundary ranges hold now that were missed or read at an older
-        version: an issue edited after it was read can slide back across a page boundary
-        before the search reaches its new place."""
+        """Fetch the issues of the boundary ranges that were missed or read at an older version.
+
+        An issue edited after it was read moves to a later place in the order, and can slide
+        back across a page boundary before the search reaches that place.
+        """
         missing: list[int] = []
         wanted: set[int] = set()
         for start in range(0, len(boundaries), RANGES_PER_CHECK):
