@@ -23,7 +23,7 @@ from typing import Any
 from pipelines.client.search import IssueSearch
 from pipelines.errors import PayloadError
 from pipelines.normalize.timestamps import parse_instant
-from pipelines.versions import VersionMap
+from pipelines.versions import MAX_ISSUE_ID, VersionMap
 from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
 
 logger = logging.getLogger("jira_etl.reader")
@@ -31,8 +31,6 @@ logger = logging.getLogger("jira_etl.reader")
 # Boundary ranges checked by one id-only search; keeps the JQL short.
 RANGES_PER_CHECK = 25
 SortKey = tuple[datetime, int]
-# Issue ids are stored as BIGINT and kept in int64 arrays during a run.
-MAX_ISSUE_ID = 2**63 - 1
 
 
 @dataclass
@@ -82,8 +80,9 @@ def sort_key(issue: dict[str, Any]) -> SortKey:
         ) from None
     if not 0 < issue_id <= MAX_ISSUE_ID:
         raise PayloadError(
-            f"Issue {key} has the id {str(issue_id)[:40]}, outside 1 to {MAX_ISSUE_ID}: Jira issue ids "
-            "are positive 64-bit integers, so a proxy or an API change may have altered the payload.",
+            f"Issue {key} has the invalid id {str(issue_id)[:40]}: expected 1 to "
+            f"{MAX_ISSUE_ID}, as Jira issue ids are positive 64-bit integers. A proxy or an "
+            "API change may have altered the payload.",
             issue_key=str(key),
         )
     return updated, issue_id
@@ -165,8 +164,8 @@ class WindowReader:
         An issue edited after it was read moves to a later place in the order, and can slide
         back across a page boundary before the search reaches that place.
         """
-        missing: list[int] = []
-        wanted: set[int] = set()
+        # Ids to fetch in the order found. A dict keeps each id once.
+        missing: dict[int, None] = {}
         for start in range(0, len(boundaries), RANGES_PER_CHECK):
             group = boundaries[start : start + RANGES_PER_CHECK]
             ranges = []
@@ -181,9 +180,8 @@ class WindowReader:
                 for issue in page:
                     updated, issue_id = sort_key(issue)
                     known = self.stats.seen.get(issue_id)
-                    if (known is None or updated > known) and issue_id not in wanted:
-                        wanted.add(issue_id)
-                        missing.append(issue_id)
+                    if known is None or updated > known:
+                        missing[issue_id] = None
         if not missing:
             return []
         logger.warning(
@@ -191,7 +189,7 @@ class WindowReader:
             "older version; fetching them by id",
             len(missing),
         )
-        issues = self.search.fetch_by_ids(missing, fields=self.fields, expand=self.expand)
+        issues = self.search.fetch_by_ids(list(missing), fields=self.fields, expand=self.expand)
         keys = [sort_key(issue) for issue in issues]
         fresh = []
         for issue, (updated, issue_id) in zip(issues, keys, strict=True):

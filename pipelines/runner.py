@@ -216,7 +216,8 @@ def _run_locked(
             read = observer.issue_read
             listed = read.handed.ids() if read is not None else counted
             fresh = np.setdiff1d(listed, counted, assume_unique=True)
-            counted = np.union1d(counted, listed)
+            # `handed` only grows during a run, so it contains every id counted before.
+            counted = listed
             already_stored += count_stored_issues(pipeline, fresh.tolist())
             return_freed_memory()
             drop_renormalized_packages(pipeline)

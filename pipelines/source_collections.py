@@ -366,16 +366,16 @@ def stored_issues_of_worklogs(worklog_ids: list[int]) -> set[int]:
         if "worklogs" not in existing:
             return found
         table = client.make_qualified_table_name("worklogs")
-        live = ""
+        skip_deleted = ""
         if "issues" in existing:
             issues = client.make_qualified_table_name("issues")
-            live = (
+            skip_deleted = (
                 f" and not exists (select 1 from {issues} as i "
                 f"where i.id = {table}.issue_id and i.is_deleted)"
             )
         for listed in id_lists(worklog_ids):
             rows = client.execute_sql(
-                f"select distinct issue_id from {table} where id in ({listed}){live}"
+                f"select distinct issue_id from {table} where id in ({listed}){skip_deleted}"
             )
             found.update(int(row[0]) for row in rows or [])
     return found

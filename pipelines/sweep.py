@@ -35,8 +35,7 @@ logger = logging.getLogger("jira_etl.sweep")
 # Ids changed per UPDATE statement; keeps statements short on every destination.
 UPDATE_CHUNK = 500
 # Loaded issues compared with the sweep per fetch, so that the Python rows do not grow with
-# the table. (psycopg2 still receives the whole result before the first fetch, as compact
-# libpq data.)
+# the table. psycopg2 still receives the whole result before the first fetch, as libpq data.
 COMPARE_CHUNK = 10_000
 
 
@@ -138,7 +137,7 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     query = f"select id, project_id, is_deleted from {issues}"
     with sql_client.execute_query(query) as cursor:
         for rows in cursor.iter_fetch(COMPARE_CHUNK):
-            _compare(rows, sweep, outcome)
+            _classify(rows, sweep, outcome)
     for project, count in sorted(outcome.hidden_projects.items()):
         logger.warning(
             "Project %s is no longer visible to this account; its %d loaded issue(s) are kept "
@@ -157,8 +156,8 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     return outcome
 
 
-def _compare(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> None:
-    """Sort one chunk of loaded `(id, project_id, is_deleted)` rows into `outcome`."""
+def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> None:
+    """Add one chunk of loaded `(id, project_id, is_deleted)` rows to `outcome`'s lists."""
     if not rows:
         return
     loaded = np.array([int(row[0]) for row in rows], dtype=np.int64)

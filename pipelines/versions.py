@@ -10,7 +10,6 @@ NumPy arrays of 8-byte integers, so the whole map takes about 16 bytes an issue.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -20,6 +19,8 @@ import numpy as np
 FOLD_EVERY = 20_000
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The largest issue id: ids are stored as BIGINT and kept in int64 arrays.
+MAX_ISSUE_ID = 2**63 - 1
 
 
 def to_micros(instant: datetime) -> int:
@@ -34,17 +35,15 @@ def from_micros(micros: int) -> datetime:
 
 
 class VersionMap:
-    """Map issue ids to `updated` instants (aware datetimes, kept to the microsecond).
+    """A map of issue ids to `updated` instants (aware datetimes, kept to the microsecond).
 
-    Supports `get`, `in`, item assignment and `len`; the values come back in UTC.
+    Supports `get`, `in`, item assignment and `len`. The values come back in UTC.
     """
 
-    def __init__(self, items: Iterable[tuple[int, datetime]] = ()) -> None:
+    def __init__(self) -> None:
         self._ids = np.empty(0, dtype=np.int64)
         self._micros = np.empty(0, dtype=np.int64)
         self._recent: dict[int, int] = {}
-        for issue_id, updated in items:
-            self[issue_id] = updated
 
     def _folded_index(self, issue_id: int) -> int | None:
         index = int(np.searchsorted(self._ids, issue_id))
@@ -70,8 +69,8 @@ class VersionMap:
 
     def __setitem__(self, issue_id: int, updated: datetime) -> None:
         issue_id = operator.index(issue_id)
-        if not 0 < issue_id < 2**63:
-            raise ValueError(f"Invalid issue id {issue_id}: expected 1 to 2**63 - 1.")
+        if not 0 < issue_id <= MAX_ISSUE_ID:
+            raise ValueError(f"Invalid issue id {issue_id}: expected 1 to {MAX_ISSUE_ID}.")
         micros = to_micros(updated)
         index = self._folded_index(issue_id)
         if index is not None:

@@ -25,6 +25,22 @@ class CliResult:
         return self.stdout + self.stderr
 
 
+def emulator_run_args(emu: Any, duckdb_path: Path, pipelines_dir: Path, *extra: str) -> list[str]:
+    """Build the arguments of `jira-etl run` against an emulator's site and gateway."""
+    return [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(duckdb_path),
+        "--pipelines-dir",
+        str(pipelines_dir),
+        *extra,
+    ]
+
+
 def run_cli(
     args: list[str],
     *,

@@ -239,16 +239,18 @@ def test_marking_compares_in_chunks(
     all_ids = sorted(t["id"] for t in truth)
     projects = {t["id"]: t["project_id"] for t in truth}
     hidden_project = projects[all_ids[0]]
-    gone = [i for i in all_ids[5:12] if projects[i] != hidden_project]
-    back = [i for i in all_ids[20:26] if projects[i] != hidden_project]
-    hidden_gone = [i for i in all_ids[30:] if projects[i] == hidden_project][:2]
-    assert gone and back and hidden_gone
+    unlisted_visible = [i for i in all_ids[5:12] if projects[i] != hidden_project]
+    listed_again = [i for i in all_ids[20:26] if projects[i] != hidden_project]
+    unlisted_hidden = [i for i in all_ids[30:] if projects[i] == hidden_project][:2]
+    assert unlisted_visible
+    assert listed_again
+    assert unlisted_hidden
     path = tmp_path / "jira.duckdb"
     with duckdb.connect(str(path)) as connection:
-        listed = ", ".join(str(i) for i in back)
+        listed = ", ".join(str(i) for i in listed_again)
         connection.execute('use "jira"."jira"')
         connection.execute(f"update issues set is_deleted = true where id in ({listed})")
-    unlisted = set(gone) | set(hidden_gone)
+    unlisted = set(unlisted_visible) | set(unlisted_hidden)
     result = SweepResult(
         ids=np.array([i for i in all_ids if i not in unlisted], dtype=np.int64),
         project_ids={p for p in projects.values() if p != hidden_project},
@@ -260,7 +262,7 @@ def test_marking_compares_in_chunks(
     )
     with pipeline.sql_client() as client:
         outcome = mark_deleted(client, result, dt.datetime.now(dt.UTC))
-    assert sorted(outcome.marked) == sorted(gone)
-    assert sorted(outcome.unmarked) == sorted(back)
-    assert outcome.hidden_projects == {hidden_project: len(hidden_gone)}
-    assert deleted_ids(tmp_path) == set(gone)
+    assert sorted(outcome.marked) == sorted(unlisted_visible)
+    assert sorted(outcome.unmarked) == sorted(listed_again)
+    assert outcome.hidden_projects == {hidden_project: len(unlisted_hidden)}
+    assert deleted_ids(tmp_path) == set(unlisted_visible)

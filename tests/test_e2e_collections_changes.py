@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import query, run_cli
+from tests.helpers import emulator_run_args, query, run_cli
 
 START = dt.datetime(2026, 7, 1, 9, 0, 1, tzinfo=dt.UTC)
 
@@ -126,13 +126,14 @@ def test_issue_read_twice_in_a_run_is_not_doubled(tmp_path: Path) -> None:
 def test_deleted_issues_cost_no_worklog_reads(tmp_path: Path) -> None:
     """The worklog feed's start never moves back, and deleted issues' worklogs are not read."""
     with Emulator(issues=25, seed=9) as emu:
-        command = args(emu, tmp_path)[:-2]  # the default lookback, as a scheduled run has
+        # The default lookback, as a scheduled run has.
+        command = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
         env = {"JIRA_TOKEN": emu.scoped_token}
         assert run_cli(command, env=env).exit_code == 0
-        gone = [t["id"] for t in emu.truth() if emu.worklogs_of(t["key"])][:3]
-        assert len(gone) == 3
+        deleted = [t["id"] for t in emu.truth() if emu.worklogs_of(t["key"])][:3]
+        assert len(deleted) == 3
         emu.advance(60)
-        for issue_id in gone:
+        for issue_id in deleted:
             emu.delete_issue(issue_id)
         starts = []
         for run in range(3):
@@ -142,9 +143,9 @@ def test_deleted_issues_cost_no_worklog_reads(tmp_path: Path) -> None:
             feed = [r for r in emu.requests if r["path"].endswith("/worklog/deleted")]
             starts.append(int(feed[0]["query"].removeprefix("since=")))
             reads = [r["path"] for r in emu.requests if r["path"].endswith("/worklog")]
-            gone_reads = [p for p in reads if any(f"/issue/{i}/" in p for i in gone)]
+            deleted_reads = [p for p in reads if any(f"/issue/{i}/" in p for i in deleted)]
             # The first run after the deletes reads them once; its sweep marks them deleted.
-            assert len(gone_reads) == (3 if run == 0 else 0), gone_reads
+            assert len(deleted_reads) == (3 if run == 0 else 0), deleted_reads
         marked = query(tmp_path / "jira.duckdb", "select id from issues where is_deleted")
-        assert sorted(row[0] for row in marked) == sorted(gone)
+        assert sorted(row[0] for row in marked) == sorted(deleted)
         assert starts == sorted(starts)

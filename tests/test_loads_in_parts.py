@@ -13,7 +13,7 @@ import pytest
 from pipelines.emulator import Emulator
 from pipelines.runner import RunOptions, run
 from pipelines.source import ISSUES_PER_LOAD
-from tests.helpers import query, run_cli, snapshot
+from tests.helpers import emulator_run_args, query, run_cli, snapshot
 from tests.test_parallel_equivalence import table_rows
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -49,17 +49,7 @@ def stored_cursor(pipelines_dir: Path, name: str) -> str | None:
 
 
 def cli_args(emu: Emulator, tmp_path: Path) -> list[str]:
-    return [
-        "run",
-        "--site-url",
-        emu.site_url,
-        "--gateway-url",
-        emu.gateway_url,
-        "--duckdb-path",
-        str(tmp_path / "jira.duckdb"),
-        "--pipelines-dir",
-        str(tmp_path / "p"),
-    ]
+    return emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
 
 
 @pytest.mark.parametrize("strategy", ["parallel", "sequential"])
