@@ -57,20 +57,56 @@ def memory_figures() -> dict[str, float]:
 
 
 class MemorySampler:
-    """Sample the resident memory every `interval` seconds in a thread; keep the peaks."""
+    """A thread that samples the resident memory every `interval` seconds and keeps the peaks.
+
+    `step` names what runs now; `steps` collects, for each stretch of one step, its name,
+    its start in seconds, and the resident and private memory at its start and at its peak.
+    """
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
         self.peaks: dict[str, float] = {}
         self.start = memory_figures()
+        self.step = "other"
+        self.steps: list[dict[str, Any]] = []
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            for name, value in memory_figures().items():
+            figures = memory_figures()
+            for name, value in figures.items():
                 self.peaks[name] = max(value, self.peaks.get(name, 0.0))
+            rss, anon = figures.get("VmRSS", 0.0), figures.get("RssAnon", 0.0)
+            if not self.steps or self.steps[-1]["step"] != self.step:
+                seconds = time.monotonic() - self._started
+                self.steps.append(
+                    {"step": self.step, "seconds": seconds, "start_mb": rss, "peak_mb": rss}
+                )
+                self.steps[-1]["peak_anon_mb"] = anon
+            current = self.steps[-1]
+            current["peak_mb"] = max(current["peak_mb"], rss)
+            current["peak_anon_mb"] = max(current["peak_anon_mb"], anon)
             self._stop.wait(self.interval)
+
+    def label_pipeline_steps(self) -> None:
+        """Name dlt's extract, normalize and load steps in `step` while they run."""
+        import dlt
+
+        for name in ("extract", "normalize", "load"):
+            original = getattr(dlt.Pipeline, name)
+
+            def labelled(
+                pipeline: Any, *args: Any, _run: Any = original, _name: str = name, **kwargs: Any
+            ) -> Any:
+                self.step = _name
+                try:
+                    return _run(pipeline, *args, **kwargs)
+                finally:
+                    self.step = "other"
+
+            setattr(dlt.Pipeline, name, labelled)
 
     def __enter__(self) -> MemorySampler:
         self._thread.start()
@@ -109,6 +145,8 @@ def run_fetch(args: argparse.Namespace) -> int:
             command = [sys.executable, "-m", "pipelines.bench", "load", "--strategy", strategy]
             command += ["--max-in-flight", str(args.max_in_flight)]
             command += ["--issues-per-load", str(args.issues_per_load)]
+            if args.steps:
+                command.append("--steps")
             command += ["--site-url", info["site_url"], "--gateway-url", info["gateway_url"]]
             env = child_env() | {TOKEN_VARIABLE: info["scoped_token"]}
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -130,6 +168,13 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"{figures['changelog_rows']} changelog rows, "
             f"max in flight {figures['max_in_flight_seen']}"
         )
+    for strategy, figures in results.items():
+        for step in figures.get("steps", []):
+            print(
+                f"  {strategy} {step['seconds']:7.1f} s {step['step']:<9} "
+                f"start {step['start_mb']:4.0f} MiB, peak {step['peak_mb']:4.0f} MiB "
+                f"(private {step['peak_anon_mb']:4.0f})"
+            )
     if "sequential" in results and "parallel" in results:
         ratio = results["sequential"]["seconds"] / results["parallel"]["seconds"]
         print(f"parallel is {ratio:.1f}x faster than sequential")
@@ -159,6 +204,8 @@ def run_load(args: argparse.Namespace) -> int:
         )
         started = time.monotonic()
         with MemorySampler() as sampler:
+            if args.steps:
+                sampler.label_pipeline_steps()
             summary = run(options, settings)
         seconds = time.monotonic() - started
     limiter = getattr(summary.reader, "limiter", None)
@@ -176,6 +223,8 @@ def run_load(args: argparse.Namespace) -> int:
         "peak_anon_mb": sampler.peaks.get("RssAnon", 0.0),
         "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
     }
+    if args.steps:
+        figures["steps"] = [step for step in sampler.steps if step["step"] != "other"]
     print(json.dumps(figures))
     return 0
 
@@ -345,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
         help="issues per load package (0: one load), as `jira-etl run --issues-per-load`",
     )
     fetch.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    fetch.add_argument(
+        "--steps",
+        action="store_true",
+        help="also print the memory at the start and the peak of each dlt step",
+    )
     normalize = commands.add_parser("normalize", help="time normalization and loading alone")
     normalize.add_argument("--issues", type=int, default=20_000, help="issues to record")
     normalize.add_argument("--seed", type=int, default=7, help="seed of the generated data")
@@ -360,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--site-url", required=True)
     load.add_argument("--gateway-url", required=True)
     load.add_argument("--issues-per-load", type=int, default=ISSUES_PER_LOAD)
+    load.add_argument("--steps", action="store_true")
     args = parser.parse_args(argv)
     handlers = {"fetch": run_fetch, "normalize": run_normalize, "load": run_load}
     return handlers[args.command](args)
