@@ -59,8 +59,8 @@ def memory_figures() -> dict[str, float]:
 class MemorySampler:
     """A thread that samples the resident memory every `interval` seconds and keeps the peaks.
 
-    `step` names what runs now; `steps` collects, for each stretch of one step, its name,
-    its start in seconds, and the resident and private memory at its start and at its peak.
+    `step` names what runs now. `steps` collects one entry for each stretch of one step: its
+    name, its start in seconds, and the resident and private memory at its start and peak.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -166,7 +166,8 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"   peak {figures['peak_mb']:.0f} MiB (at start {figures['start_mb']:.0f}, "
             f"private peak {figures['peak_anon_mb']:.0f}), {figures['issues']} issues, "
             f"{figures['changelog_rows']} changelog rows, "
-            f"max in flight {figures['max_in_flight_seen']}"
+            f"max in flight {figures['max_in_flight_seen']}, "
+            f"DuckDB file {figures['duckdb_mb']:.0f} MiB"
         )
     for strategy, figures in results.items():
         for step in figures.get("steps", []):
@@ -208,6 +209,7 @@ def run_load(args: argparse.Namespace) -> int:
                 sampler.label_pipeline_steps()
             summary = run(options, settings)
         seconds = time.monotonic() - started
+        duckdb_mb = Path(options.duckdb_path).stat().st_size / 2**20
     limiter = getattr(summary.reader, "limiter", None)
     figures = {
         "strategy": args.strategy,
@@ -221,6 +223,7 @@ def run_load(args: argparse.Namespace) -> int:
         "peak_mb": peak_memory_mb(),
         "start_mb": sampler.start.get("VmRSS", 0.0),
         "peak_anon_mb": sampler.peaks.get("RssAnon", 0.0),
+        "duckdb_mb": duckdb_mb,
         "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
     }
     if args.steps:
