@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import logging
 import re
 import shutil
@@ -127,6 +128,10 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
+    if dlt.config.get("load.truncate_staging_dataset") is None:
+        # A merge copies each part into staging tables first. Emptied once the part is
+        # merged, they no longer keep a second copy of the last part in the destination.
+        dlt.config["load.truncate_staging_dataset"] = True
     kwargs: dict[str, Any] = {}
     if options.pipelines_dir:
         kwargs["pipelines_dir"] = options.pipelines_dir
@@ -199,7 +204,8 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            pipeline.load()
+            with one_database_open(options):
+                pipeline.load()
             remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
         while True:
@@ -223,7 +229,8 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            info = pipeline.load()
+            with one_database_open(options):
+                info = pipeline.load()
             if isinstance(info, LoadInfo):
                 load_ids += list(info.loads_ids)
             if observer.read_again:
@@ -304,6 +311,46 @@ def check_free_space(pipeline: dlt.Pipeline, options: RunOptions) -> None:
         )
         error.pending_load = True  # type: ignore[attr-defined]
         raise error
+
+
+@contextlib.contextmanager
+def one_database_open(options: RunOptions) -> Iterator[None]:
+    """Keep the DuckDB database open while dlt's load step runs.
+
+    dlt opens and closes a DuckDB connection for each load job, one job per table. When no
+    other connection is open, each close shuts the database down with a checkpoint and each
+    open reads its catalog again. While this connection is open, the jobs' connections share
+    its database, and DuckDB writes the checkpoint once, when this one closes.
+    """
+    if options.destination != "duckdb":
+        yield
+        return
+    import duckdb
+
+    path = Path(options.duckdb_path).expanduser().resolve()
+    # DuckDB shares an open database only with connections opened with the same settings,
+    # and dlt passes only `custom_user_agent` when it connects.
+    settings: Any = dlt.config.get("destination.duckdb.credentials.global_config")
+    if isinstance(settings, str):
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = None
+    agent = settings.get("custom_user_agent") if isinstance(settings, dict) else None
+    try:
+        connection = duckdb.connect(str(path), config={"custom_user_agent": agent} if agent else {})
+    except duckdb.Error as exc:
+        reason = " ".join(str(exc).split())[:300]
+        error = JiraEtlError(
+            f"Could not open {options.duckdb_path} to load into it: {reason} If another "
+            "program holds the DuckDB file open, close it and run again."
+        )
+        error.pending_load = True  # type: ignore[attr-defined]
+        raise error from None
+    try:
+        yield
+    finally:
+        connection.close()
 
 
 def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: Collection[int]) -> int:
