@@ -39,7 +39,7 @@ bench: $(STAMP)  ## Compare the sequential and parallel strategies against the e
 	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.bench fetch --issues 20000 --latency-ms 100
 
 bench-normalize: $(STAMP)  ## Normalization and loading alone, from recorded pages
-	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.bench normalize --issues 20000
+	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.bench normalize --issues 20000 --repeat 3
 
 soak: $(STAMP)  ## Many incremental runs against a changing, failing emulator, then a full comparison
 	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.soak --runs 30

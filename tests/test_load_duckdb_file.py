@@ -37,8 +37,8 @@ def settings(emu: Emulator) -> dict[str, Any]:
 def test_load_jobs_share_one_open_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     inside_load = [False]
-    # One entry per connection dlt takes: (the load step it was taken in or -1, the database
-    # was opened afresh).
+    # One entry per connection dlt borrows: the number of the load step it was borrowed in, -1
+    # outside the load steps, and whether the database had just been opened.
     borrows: list[tuple[int, bool]] = []
     loads: list[int] = []
 
@@ -79,12 +79,12 @@ def test_load_jobs_share_one_open_database(tmp_path: Path, monkeypatch: pytest.M
 
     assert len(loads) == math.ceil(ISSUES / PART)
     for step in range(len(loads)):
-        taken = [fresh for number, fresh in borrows if number == step]
+        borrowed = [fresh for number, fresh in borrows if number == step]
         # Every load step runs a job per table, each on a connection of its own, and only
         # the first of them finds the database without the probe.
-        assert len(taken) >= 5
-        assert taken[0]
-        assert not any(taken[1:])
+        assert len(borrowed) >= 5
+        assert borrowed[0]
+        assert not any(borrowed[1:])
     assert summary.issues_read == ISSUES
     stored = {int(row[0]) for row in query(tmp_path / "jira.duckdb", "select id from issues")}
     assert stored == {int(issue_id) for issue_id in truth}
@@ -121,7 +121,7 @@ def test_staging_tables_are_empty_after_a_run(
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # DuckDB refuses a second connection to an open database with other connect settings,
+    # DuckDB rejects a second connection to an open database with other connect settings,
     # and dlt connects with `custom_user_agent` when it is configured.
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     monkeypatch.setenv(
