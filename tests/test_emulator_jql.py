@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
+from pipelines.emulator import reference as ref
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,31 @@ def test_edit_and_move_are_searchable(emu: Emulator) -> None:
     key_items = [item for item in items if item["field"] == "Key"]
     assert key_items[0]["fromString"] == issue["key"]
     assert key_items[0]["toString"] == moved["key"]
+
+
+def test_moved_issue_takes_new_project_sprints(emu: Emulator) -> None:
+    boards = {project.key: project.board_id for project in ref.PROJECTS}
+    sprints_of = {
+        key: {sprint.id for sprint in ref.SPRINTS if sprint.board_id == board}
+        for key, board in boards.items()
+    }
+    issue = next(
+        i
+        for i in emu.truth()
+        if i["project_key"] == "ABC" and i["sprint_ids"] and i["parent_id"] is None
+    )
+    assert set(issue["sprint_ids"]) <= sprints_of["ABC"]
+    target = next(key for key, ids in sprints_of.items() if ids and key != "ABC")
+    moved = emu.move_issue(issue["key"], target)
+    assert moved["sprint_ids"]
+    assert set(moved["sprint_ids"]) <= sprints_of[target]
+    # The issue served by the API agrees with the truth.
+    response = httpx.get(
+        f"{emu.site_url}/rest/api/3/issue/{moved['id']}",
+        auth=(emu.email, emu.classic_token),
+    )
+    served = response.json()["fields"][ref.CF_SPRINT]
+    assert sorted(sprint["id"] for sprint in served) == sorted(moved["sprint_ids"])
 
 
 def test_control_api_edit(emu: Emulator) -> None:

@@ -124,12 +124,22 @@ class Store:
 
     def derived(self, record: IssueRecord) -> dict[str, Any]:
         """Return the derived fields (custom fields, rich text, estimates) with edits applied."""
-        values = dict(self._derive(record.id, record.seq))
+        # The key holds every record attribute the derivation reads that an edit or a move can
+        # change, so a moved issue gets its new project's sprints at once.
+        inputs = (
+            record.project,
+            record.issue_type,
+            record.created,
+            record.base_updated,
+            record.n_histories,
+            record.n_worklogs,
+        )
+        values = dict(self._derive(record.id, record.seq, inputs))
         if record.overrides:
             values.update(record.overrides)
         return values
 
-    def _derive_uncached(self, issue_id: int, seq: int) -> dict[str, Any]:
+    def _derive_uncached(self, issue_id: int, seq: int, inputs: tuple[Any, ...]) -> dict[str, Any]:
         record = self.records.get(issue_id)
         if record is None:
             return {}
