@@ -340,7 +340,7 @@ def time_dlt_run(
 
     The result has the seconds of each step (`extract`, `normalize`, `load`) and `total`.
     """
-    from pipelines.runner import RunOptions, make_pipeline, one_database_open
+    from pipelines.runner import RunOptions, make_pipeline
 
     with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
         options = RunOptions(
@@ -357,8 +357,7 @@ def time_dlt_run(
         seconds["extract"] = time.monotonic() - started
         pipeline.normalize()
         seconds["normalize"] = time.monotonic() - started - seconds["extract"]
-        with one_database_open(options):
-            pipeline.load()
+        pipeline.load()
         if profiler:
             profiler.disable()
         seconds["total"] = time.monotonic() - started

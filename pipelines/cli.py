@@ -429,6 +429,9 @@ def failure_message(exc: JiraEtlError) -> str:
     text = str(exc).strip()
     if text and not text.endswith((".", "!", "?")):
         text += "."
+    if getattr(exc, "outcome_stated", False):
+        # The message itself says what was loaded and where the cursor is.
+        return text
     parts = int(getattr(exc, "loaded_parts", 0) or 0)
     after: list[str] = []
     if parts and getattr(exc, "full_refresh", False):

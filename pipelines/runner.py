@@ -6,7 +6,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import json
 import logging
 import re
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 import dlt
 import numpy as np
 import pyarrow as pa
+from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -204,8 +204,7 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            with one_database_open(options):
-                pipeline.load()
+            pipeline.load()
             remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
         while True:
@@ -224,17 +223,18 @@ def _run_locked(
             fresh = np.setdiff1d(listed, counted, assume_unique=True)
             # `handed` only grows during a run, so it contains every id counted before.
             counted = listed
-            already_stored += count_stored_issues(pipeline, fresh.tolist())
+            with destination_errors("count the issues already stored", pending_load=True):
+                already_stored += count_stored_issues(pipeline, fresh.tolist())
             return_freed_memory()
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            with one_database_open(options):
-                info = pipeline.load()
+            info = pipeline.load()
             if isinstance(info, LoadInfo):
                 load_ids += list(info.loads_ids)
             if observer.read_again:
-                remove_superseded_child_rows(pipeline, observer.read_again)
+                with destination_errors("remove the child rows of issues read twice"):
+                    remove_superseded_child_rows(pipeline, observer.read_again)
             if not observer.more_to_load:
                 break
             logger.info(
@@ -253,7 +253,13 @@ def _run_locked(
     finally:
         observer.close()
     sweep = getattr(observer, "sweep", None)
-    marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
+    loaded = (
+        " The run loaded every part and stored its cursor; the next run marks the deleted "
+        "issues and reports the counts."
+    )
+    with destination_errors("mark deleted issues and count the rows", after=loaded):
+        marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
+        rows = rows_loaded(pipeline)
     summary = RunSummary(
         pipeline_name=options.pipeline_name,
         dataset=options.dataset,
@@ -272,7 +278,7 @@ def _run_locked(
     if marked is not None:
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
-    summary.rows = rows_loaded(pipeline)
+    summary.rows = rows
     return summary
 
 
@@ -314,43 +320,41 @@ def check_free_space(pipeline: dlt.Pipeline, options: RunOptions) -> None:
 
 
 @contextlib.contextmanager
-def one_database_open(options: RunOptions) -> Iterator[None]:
-    """Keep the DuckDB database open while dlt's load step runs.
+def destination_errors(
+    action: str, *, pending_load: bool = False, after: str = ""
+) -> Iterator[None]:
+    """Turn a failure of the runner's own destination queries into one `JiraEtlError`.
 
-    dlt opens and closes a DuckDB connection for each load job, one job per table. When no
-    other connection is open, each close shuts the database down with a checkpoint and each
-    open reads its catalog again. While this connection is open, the jobs' connections share
-    its database, and DuckDB writes the checkpoint once, when this one closes.
+    Another program that opens the DuckDB file between two loads makes the next query fail,
+    as does a database server that went away. `after` replaces the usual account of what was
+    loaded when it is given.
     """
-    if options.destination != "duckdb":
-        yield
-        return
-    import duckdb
-
-    path = Path(options.duckdb_path).expanduser().resolve()
-    # DuckDB shares an open database only with connections opened with the same settings,
-    # and dlt passes only `custom_user_agent` when it connects.
-    settings: Any = dlt.config.get("destination.duckdb.credentials.global_config")
-    if isinstance(settings, str):
-        try:
-            settings = json.loads(settings)
-        except ValueError:
-            settings = None
-    agent = settings.get("custom_user_agent") if isinstance(settings, dict) else None
     try:
-        connection = duckdb.connect(str(path), config={"custom_user_agent": agent} if agent else {})
-    except duckdb.Error as exc:
-        reason = " ".join(str(exc).split())[:300]
+        yield
+    except JiraEtlError:
+        raise
+    except Exception as exc:
+        duckdb = sys.modules.get("duckdb")
+        if not isinstance(exc, DestinationException) and not (
+            duckdb is not None and isinstance(exc, duckdb.Error)
+        ):
+            raise
         error = JiraEtlError(
-            f"Could not open {options.duckdb_path} to load into it: {reason} If another "
-            "program holds the DuckDB file open, close it and run again."
+            f"Could not {action} in the destination: {_reason(exc)} If another program holds "
+            "the DuckDB file open, close it; if the database server is unreachable, check it. "
+            f"Then run again.{after}"
         )
-        error.pending_load = True  # type: ignore[attr-defined]
+        error.pending_load = pending_load  # type: ignore[attr-defined]
+        error.outcome_stated = bool(after)  # type: ignore[attr-defined]
         raise error from None
-    try:
-        yield
-    finally:
-        connection.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """Return an exception's text on one line, at most 500 characters, ending with a period."""
+    text = " ".join(str(exc).split())
+    if len(text) > 500:
+        text = text[:497] + "..."
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: Collection[int]) -> int:
@@ -439,6 +443,11 @@ _STORAGE_FAILURES = (
     ("Disk full", "Free disk space or choose another --duckdb-path."),
     ("Read-only file system", "Choose a writable --duckdb-path or remount the file system."),
     ("Permission denied", "Fix the permissions of --duckdb-path and --pipelines-dir."),
+    (
+        "failed to offload data block",
+        "DuckDB could not write temporary files beside the database. Free disk space there or "
+        "choose another --duckdb-path.",
+    ),
     (
         "Out of Memory Error",
         "DuckDB reached its memory_limit. Raise it, e.g. "

@@ -1,27 +1,35 @@
-"""How a run uses the DuckDB file: one open database per load step, and no staging copy left."""
+"""How a run uses the DuckDB file: no staging copy left, a small log, clear lock failures."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import dlt
 import duckdb
 import pytest
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
 
+from pipelines import runner
 from pipelines.emulator import Emulator
+from pipelines.errors import JiraEtlError
 from pipelines.runner import RunOptions, run
 from tests.helpers import query
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ISSUES = 250
 PART = 100
-# An attached in-memory database lives as long as the DuckDB database it is attached to, so a
-# connection that does not see it opened the file afresh.
-PROBE = "open_probe"
+# Opens a DuckDB file for writing, then waits to be killed.
+HOLD_FILE = (
+    "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); "
+    "time.sleep(120)"
+)
+WAL_ISSUES = 3000
+# Each load job's connection closes the database, and DuckDB then checkpoints, so the log
+# holds at most what one job wrote.
+WAL_LIMIT_MIB = 2
 
 
 def settings(emu: Emulator) -> dict[str, Any]:
@@ -32,62 +40,6 @@ def settings(emu: Emulator) -> dict[str, Any]:
         "gateway_url": emu.gateway_url,
         "issues_per_load": PART,
     }
-
-
-def test_load_jobs_share_one_open_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    inside_load = [False]
-    # One entry per connection dlt borrows: the number of the load step it was borrowed in, -1
-    # outside the load steps, and whether the database had just been opened.
-    borrows: list[tuple[int, bool]] = []
-    loads: list[int] = []
-
-    original_borrow = DuckDbConnectionPool.borrow_conn
-
-    def borrow(self: Any, *args: Any, **kwargs: Any) -> Any:
-        conn = original_borrow(self, *args, **kwargs)
-        names = {
-            row[0]
-            for row in conn.execute("select database_name from duckdb_databases()").fetchall()
-        }
-        fresh = PROBE not in names
-        if fresh:
-            conn.execute(f"attach ':memory:' as {PROBE}")
-        borrows.append((len(loads) - 1 if inside_load[0] else -1, fresh))
-        return conn
-
-    original_load = dlt.Pipeline.load
-
-    def load(self: Any, *args: Any, **kwargs: Any) -> Any:
-        loads.append(len(borrows))
-        inside_load[0] = True
-        try:
-            return original_load(self, *args, **kwargs)
-        finally:
-            inside_load[0] = False
-
-    monkeypatch.setattr(DuckDbConnectionPool, "borrow_conn", borrow)
-    monkeypatch.setattr(dlt.Pipeline, "load", load)
-    options = RunOptions(
-        pipeline_name="jira",
-        duckdb_path=str(tmp_path / "jira.duckdb"),
-        pipelines_dir=str(tmp_path / "p"),
-    )
-    with Emulator(issues=ISSUES, seed=5, start=START) as emu:
-        summary = run(options, settings(emu))
-        truth = {issue["id"] for issue in emu.truth()}
-
-    assert len(loads) == math.ceil(ISSUES / PART)
-    for step in range(len(loads)):
-        borrowed = [fresh for number, fresh in borrows if number == step]
-        # Every load step runs a job per table, each on a connection of its own, and only
-        # the first of them finds the database without the probe.
-        assert len(borrowed) >= 5
-        assert borrowed[0]
-        assert not any(borrowed[1:])
-    assert summary.issues_read == ISSUES
-    stored = {int(row[0]) for row in query(tmp_path / "jira.duckdb", "select id from issues")}
-    assert stored == {int(issue_id) for issue_id in truth}
 
 
 def test_staging_tables_are_empty_after_a_run(
@@ -137,3 +89,81 @@ def test_configured_connection_settings_still_load(
         summary = run(options, settings(emu))
     assert summary.issues_read == ISSUES
     assert query(tmp_path / "agent.duckdb", "select count(*) from issues") == [(ISSUES,)]
+
+
+def test_write_ahead_log_stays_small_during_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A log holding a whole part until the end of the load would need that much more disk.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database = tmp_path / "wal.duckdb"
+    wal = Path(f"{database}.wal")
+    sizes: list[int] = []
+    original_borrow = DuckDbConnectionPool.borrow_conn
+
+    def borrow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(wal.stat().st_size if wal.exists() else 0)
+        return original_borrow(self, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDbConnectionPool, "borrow_conn", borrow)
+    options = RunOptions(
+        pipeline_name="wal",
+        duckdb_path=str(database),
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    with Emulator(issues=WAL_ISSUES, seed=5, start=START) as emu:
+        run(options, settings(emu) | {"issues_per_load": 0})
+    loaded_mib = database.stat().st_size / 2**20
+    assert loaded_mib > 4 * WAL_LIMIT_MIB
+    assert max(sizes) / 2**20 < WAL_LIMIT_MIB, sizes
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_file_locked_between_parts_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database = tmp_path / "locked.duckdb"
+    options = RunOptions(
+        pipeline_name="locked",
+        duckdb_path=str(database),
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    holder: list[subprocess.Popen[str]] = []
+    original_count = runner.count_stored_issues
+    calls = [0]
+
+    def count_after_lock(*args: Any, **kwargs: Any) -> int:
+        calls[0] += 1
+        if calls[0] == 2:
+            # Another program opens the file for writing after the first part is loaded.
+            process = subprocess.Popen(
+                [sys.executable, "-c", HOLD_FILE, str(database)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "holding"
+            holder.append(process)
+        return original_count(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "count_stored_issues", count_after_lock)
+    try:
+        with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+            with pytest.raises(JiraEtlError) as failed:
+                run(options, settings(emu))
+            assert holder, "the second part was never counted"
+            holder[0].kill()
+            holder[0].wait()
+            message = str(failed.value)
+            assert "Could not count the issues already stored" in message
+            assert "close it" in message
+            assert getattr(failed.value, "pending_load", False)
+            monkeypatch.setattr(runner, "count_stored_issues", original_count)
+            run(options, settings(emu))
+            truth = {int(issue["id"]): issue["key"] for issue in emu.truth()}
+    finally:
+        for process in holder:
+            process.kill()
+    assert dict(query(database, "select id, key from issues")) == truth
+    assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
