@@ -430,7 +430,7 @@ def failure_message(exc: JiraEtlError) -> str:
     if text and not text.endswith((".", "!", "?")):
         text += "."
     if getattr(exc, "outcome_stated", False):
-        # The message itself says what was loaded and where the cursor is.
+        # The message itself states what was loaded and where the cursor is.
         return text
     parts = int(getattr(exc, "loaded_parts", 0) or 0)
     after: list[str] = []

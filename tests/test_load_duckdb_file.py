@@ -28,7 +28,7 @@ HOLD_FILE = (
 )
 WAL_ISSUES = 3000
 # Each load job's connection closes the database, and DuckDB then checkpoints, so the log
-# holds at most what one job wrote.
+# contains at most what one job wrote.
 WAL_LIMIT_MIB = 2
 
 

@@ -124,7 +124,7 @@ class Store:
 
     def derived(self, record: IssueRecord) -> dict[str, Any]:
         """Return the derived fields (custom fields, rich text, estimates) with edits applied."""
-        # The key holds every record attribute the derivation reads that an edit or a move can
+        # The key contains every record attribute the derivation reads that an edit or a move can
         # change, so a moved issue gets its new project's sprints at once.
         inputs = (
             record.project,
