@@ -339,10 +339,14 @@ def destination_errors(
             duckdb is not None and isinstance(exc, duckdb.Error)
         ):
             raise
+        reason = _reason(exc)
+        advice = next(
+            (fix for marker, fix in _STORAGE_FAILURES if marker.lower() in reason.lower()),
+            "If another program holds the DuckDB file open, close it. If the database server "
+            "is unreachable, check it.",
+        )
         error = JiraEtlError(
-            f"Could not {action} in the destination: {_reason(exc)} If another program holds "
-            "the DuckDB file open, close it; if the database server is unreachable, check it. "
-            f"Then run again.{after}"
+            f"Could not {action} in the destination: {reason} {advice} Then run again.{after}"
         )
         error.pending_load = pending_load  # type: ignore[attr-defined]
         error.outcome_stated = bool(after)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from dlt.destinations.exceptions import DatabaseTransientException
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
 
 from pipelines import runner
@@ -167,3 +168,29 @@ def test_file_locked_between_parts_fails_clearly(
             process.kill()
     assert dict(query(database, "select id, key from issues")) == truth
     assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("failure", "fix"),
+    [
+        ('IO Error: Could not set lock on file "jira.duckdb": Conflicting lock', "close it"),
+        (
+            "Out of Memory Error: failed to offload data block of size 256.0 KiB "
+            "(max_temp_directory_size)",
+            "temporary files beside the database",
+        ),
+        ("IO Error: No space left on device", "Free disk space"),
+    ],
+)
+def test_destination_failure_names_its_fix(failure: str, fix: str) -> None:
+    with pytest.raises(JiraEtlError) as failed, runner.destination_errors("count the rows"):
+        raise DatabaseTransientException(Exception(failure))
+    message = str(failed.value)
+    assert message.startswith("Could not count the rows in the destination: ")
+    assert failure.split(":")[0] in message
+    assert fix in message
+
+
+def test_other_failures_pass_through() -> None:
+    with pytest.raises(KeyError), runner.destination_errors("count the rows"):
+        raise KeyError("not a destination failure")
