@@ -592,7 +592,7 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
         client_context = pipeline.sql_client()
         client = client_context.__enter__()
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:300]
+        reason = _reason(exc)
         raise JiraEtlError(
             f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: {reason} "
             "If another program holds the DuckDB file open, close it and run again."
