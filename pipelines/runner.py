@@ -205,7 +205,8 @@ def _run_locked(
             pipeline.normalize()
             check_free_space(pipeline, options)
             pipeline.load()
-            remove_superseded_child_rows(pipeline)
+            with destination_errors("remove the child rows of issues read twice"):
+                remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -334,10 +335,11 @@ def destination_errors(
     except JiraEtlError:
         raise
     except Exception as exc:
-        duckdb = sys.modules.get("duckdb")
-        if not isinstance(exc, DestinationException) and not (
-            duckdb is not None and isinstance(exc, duckdb.Error)
-        ):
+        # The database drivers raise their own errors where dlt does not wrap them. Neither
+        # is imported here, because a run loads only the driver of its destination.
+        drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
+        driver_errors = tuple(module.Error for module in drivers if module is not None)
+        if not isinstance(exc, (DestinationException, *driver_errors)):
             raise
         reason = _reason(exc)
         advice = next(

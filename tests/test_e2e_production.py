@@ -7,31 +7,15 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import REPO_ROOT, query, run_cli
+from tests.helpers import REPO_ROOT, emulator_run_args, query, run_cli
 
 START = dt.datetime(2026, 6, 1, 8, 0, 1, tzinfo=dt.UTC)
 POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
-
-
-def run_args(emu: Emulator, db: Path, pdir: Path, *extra: str) -> list[str]:
-    return [
-        "run",
-        "--site-url",
-        emu.site_url,
-        "--gateway-url",
-        emu.gateway_url,
-        "--duckdb-path",
-        str(db),
-        "--pipelines-dir",
-        str(pdir),
-        *extra,
-    ]
 
 
 @pytest.fixture
@@ -65,10 +49,10 @@ def test_postgres_matches_duckdb_full_and_incremental(emu, tmp_path, pg_schema) 
         if step == "incremental":
             emu.edit_issue("ABC-1", labels=["only-this"], summary="edited for the warehouse")
             emu.create_issue("XYZ", summary="new for the warehouse")
-        duck = run_cli(run_args(emu, db, tmp_path / "p-duck"), env=env)
+        duck = run_cli(emulator_run_args(emu, db, tmp_path / "p-duck"), env=env)
         assert duck.exit_code == 0, duck.output
         pg = run_cli(
-            run_args(
+            emulator_run_args(
                 emu, db, tmp_path / "p-pg", "--destination", "postgres", "--dataset", pg_schema
             ),
             env=env,
@@ -128,7 +112,7 @@ def wait_for_search(emu: Emulator, timeout: float = 30) -> None:
 def test_second_concurrent_run_exits_with_status_3(tmp_path) -> None:
     with Emulator(issues=300, seed=5, start=START, latency_ms=150) as slow:
         env = {"JIRA_TOKEN": slow.scoped_token}
-        args = run_args(slow, tmp_path / "jira.duckdb", tmp_path / "p")
+        args = emulator_run_args(slow, tmp_path / "jira.duckdb", tmp_path / "p")
         first = start_cli(args, env)
         wait_for_search(slow)
         second = run_cli(args, env=env)
@@ -142,7 +126,7 @@ def test_second_concurrent_run_exits_with_status_3(tmp_path) -> None:
 def test_second_concurrent_run_waits_when_asked(tmp_path) -> None:
     with Emulator(issues=300, seed=5, start=START, latency_ms=150) as slow:
         env = {"JIRA_TOKEN": slow.scoped_token}
-        args = run_args(slow, tmp_path / "jira.duckdb", tmp_path / "p")
+        args = emulator_run_args(slow, tmp_path / "jira.duckdb", tmp_path / "p")
         first = start_cli(args, env)
         wait_for_search(slow)
         second = run_cli([*args, "--on-locked", "wait"], env=env)
@@ -162,13 +146,13 @@ def test_two_sites_keep_separate_data_and_state(tmp_path) -> None:
     ):
         for emu, dataset in ((site_a, "jira_a"), (site_b, "jira_b")):
             result = run_cli(
-                run_args(emu, db, tmp_path / "p", "--dataset", dataset),
+                emulator_run_args(emu, db, tmp_path / "p", "--dataset", dataset),
                 env={"JIRA_TOKEN": emu.scoped_token},
             )
             assert result.exit_code == 0, result.output
         site_b.edit_issue("ABC-1", summary="only site b changed")
         again = run_cli(
-            run_args(site_b, db, tmp_path / "p", "--dataset", "jira_b", "--lookback", "0"),
+            emulator_run_args(site_b, db, tmp_path / "p", "--dataset", "jira_b", "--lookback", "0"),
             env={"JIRA_TOKEN": site_b.scoped_token},
         )
         assert again.exit_code == 0
@@ -185,13 +169,13 @@ def test_two_sites_keep_separate_data_and_state(tmp_path) -> None:
 def test_status_reports_a_failed_run(emu, tmp_path) -> None:
     db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
     env = {"JIRA_TOKEN": emu.scoped_token}
-    assert run_cli(run_args(emu, db, pdir), env=env).exit_code == 0
+    assert run_cli(emulator_run_args(emu, db, pdir), env=env).exit_code == 0
     ok = run_cli(["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)])
     assert ok.exit_code == 0, ok.output
     assert "last run: success" in ok.stdout
     assert "issues: 80 rows" in ok.stdout
     emu.add_fault(r"search/jql", 500, times=2)
-    failed = run_cli(run_args(emu, db, pdir, "--max-retries", "2"), env=env)
+    failed = run_cli(emulator_run_args(emu, db, pdir, "--max-retries", "2"), env=env)
     assert failed.exit_code == 1
     report = run_cli(["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)])
     assert report.exit_code == 1

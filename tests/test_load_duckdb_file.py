@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2
 import pytest
 from dlt.destinations.exceptions import DatabaseTransientException
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
@@ -194,3 +195,13 @@ def test_destination_failure_names_its_fix(failure: str, fix: str) -> None:
 def test_other_failures_pass_through() -> None:
     with pytest.raises(KeyError), runner.destination_errors("count the rows"):
         raise KeyError("not a destination failure")
+
+
+def test_lost_postgres_server_fails_clearly() -> None:
+    lost = psycopg2.OperationalError("connection to server at 127.0.0.1, port 5432 failed")
+    with pytest.raises(JiraEtlError) as failed, runner.destination_errors("count the rows"):
+        raise lost
+    message = str(failed.value)
+    assert message.startswith("Could not count the rows in the destination: ")
+    assert "port 5432 failed" in message
+    assert "database server is unreachable" in message
