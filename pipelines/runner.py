@@ -258,8 +258,10 @@ def _run_locked(
         " The run loaded every part and stored its cursor; the next run marks the deleted "
         "issues and reports the counts."
     )
-    with destination_errors("mark deleted issues and count the rows", after=loaded):
+    action = "count the rows" if sweep is None else "mark deleted issues and count the rows"
+    with destination_errors(action, after=loaded):
         marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
+        refresh_moved_keys(pipeline)
         rows = rows_loaded(pipeline)
     summary = RunSummary(
         pipeline_name=options.pipeline_name,
@@ -343,7 +345,7 @@ def destination_errors(
             raise
         reason = _reason(exc)
         advice = next(
-            (fix for marker, fix in _STORAGE_FAILURES if marker.lower() in reason.lower()),
+            (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in reason.lower()),
             "If another program holds the DuckDB file open, close it. If the database server "
             "is unreachable, check it.",
         )
@@ -422,14 +424,21 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             "DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/db, or in "
             ".dlt/secrets.toml."
         )
-    full_text = " ".join(str(part) for part in _exception_chain(exc))
+    chain = _exception_chain(exc)
+    full_text = " ".join(str(part) for part in chain)
+    # dlt keeps a package whose jobs ran out of retries pending; one it aborted is not.
+    pending = exc.step == "normalize" or (
+        exc.step == "load"
+        and not any(type(part).__name__ == "LoadPackageAborted" for part in chain)
+    )
     for marker, advice in _STORAGE_FAILURES:
         if marker.lower() in full_text.lower():
+            reason = _destination_reason(chain) or f"{marker}."
             error = JiraEtlError(
-                f"The {exc.step} step failed: {marker} while writing the destination or dlt's "
-                f"working files. {advice}"
+                f"The {exc.step} step failed while writing the destination or dlt's working "
+                f"files: {reason} {advice}"
             )
-            error.pending_load = exc.step in ("normalize", "load")  # type: ignore[attr-defined]
+            error.pending_load = pending  # type: ignore[attr-defined]
             return error
     if isinstance(unwrap_os_error(exc), OSError):
         os_error = unwrap_os_error(exc)
@@ -441,7 +450,43 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             f"The {exc.step} step failed writing files: {os_error}. {advice} The next run "
             "finishes the pending load."
         )
-    return JiraEtlError(f"The {exc.step} step failed: {text}")
+    found = _destination_reason(chain) if exc.step in ("sync", "load") else None
+    if found is None:
+        return JiraEtlError(f"The {exc.step} step failed: {text}")
+    reason = found
+    advice = next(
+        (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in reason.lower()),
+        "Check the destination and its settings.",
+    )
+    if exc.step == "sync":
+        # dlt reads the stored state before anything is extracted.
+        return JiraEtlError(
+            f"Could not read the state stored in the destination: {reason} {advice}"
+        )
+    error = JiraEtlError(f"The load step failed: {reason} {advice}")
+    error.pending_load = pending  # type: ignore[attr-defined]
+    return error
+
+
+def _destination_reason(chain: list[BaseException]) -> str | None:
+    """Return the database's own words for a failure in `chain`, on one line, or None.
+
+    dlt reports a load job that ran out of retries with the job's traceback as text, and a
+    failed connection with advice about credentials around the database's message. The
+    driver's exception, further down the chain, says what happened.
+    """
+    drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
+    driver_errors = tuple(module.Error for module in drivers if module is not None)
+    found = [part for part in chain if isinstance(part, driver_errors)] if driver_errors else []
+    if not found:
+        found = [part for part in chain if isinstance(part, DestinationException)]
+    if not found:
+        return None
+    text = str(found[-1])
+    given = "The actual reason given is:"
+    if given in text:
+        text = text.split(given, 1)[1]
+    return _reason(Exception(text.strip()))
 
 
 _STORAGE_FAILURES = (
@@ -459,6 +504,24 @@ _STORAGE_FAILURES = (
         "DuckDB reached its memory_limit. Raise it, e.g. "
         'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG=\'{"memory_limit": "1GB"}\', or '
         "lower --issues-per-load.",
+    ),
+)
+
+
+# Failures of the database itself, with what to do about each; the storage ones first.
+_DESTINATION_FAILURES = (
+    *_STORAGE_FAILURES,
+    (
+        "Could not set lock on file",
+        "Another program has the DuckDB file open; close it.",
+    ),
+    (
+        "could not connect to server",
+        "Check that the database server runs and accepts connections.",
+    ),
+    (
+        "server closed the connection",
+        "Check that the database server runs and accepts connections.",
     ),
 )
 
@@ -509,10 +572,17 @@ def check_writable(path: Path) -> None:
         if path.exists():
             with open(path, "ab"):
                 pass
-        with open(probe, "wb") as handle:
-            handle.write(b"probe")
-        probe.unlink()
+        try:
+            with open(probe, "wb") as handle:
+                handle.write(b"probe")
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ConfigError(
+                f"No space left to write --duckdb-path `{path}` ({exc.strerror or exc}). Free "
+                "disk space or choose another path."
+            ) from None
         raise ConfigError(
             f"--duckdb-path `{path}` is not writable ({exc.strerror or exc}). Choose a writable "
             "path or fix the permissions or the mount."
@@ -640,6 +710,36 @@ def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | N
                 continue
             for listed in id_lists(issue_ids):
                 client.execute_sql(f"{statement} and issue_id in ({listed})")
+
+
+# Columns that name another issue by id and by key, per table.
+KEY_REFERENCES = (
+    ("issues", "parent_id", "parent_key"),
+    ("issue_links", "linked_issue_id", "linked_issue_key"),
+)
+
+
+def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
+    """Give every stored reference to an issue that issue's current key.
+
+    A moved issue gets a new key and keeps its id. The epic's children and the issues linked
+    to it are not edited in Jira, so no run reads them again, and they would keep naming the
+    old key. Each reference whose id is a stored issue takes that issue's key.
+    """
+    with pipeline.sql_client() as client:
+        existing = {name.lower() for name in table_names(client)}
+        if "issues" not in existing:
+            return
+        issues = client.make_qualified_table_name("issues")
+        for table, id_column, key_column in KEY_REFERENCES:
+            if table not in existing:
+                continue
+            target = client.make_qualified_table_name(table)
+            client.execute_sql(
+                f"update {target} set {key_column} = referenced.key from {issues} as referenced "
+                f"where referenced.id = {target}.{id_column} "
+                f"and {target}.{key_column} is distinct from referenced.key"
+            )
 
 
 def drop_renormalized_packages(pipeline: dlt.Pipeline) -> None:

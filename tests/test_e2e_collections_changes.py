@@ -149,3 +149,40 @@ def test_deleted_issues_cost_no_worklog_reads(tmp_path: Path) -> None:
         marked = query(tmp_path / "jira.duckdb", "select id from issues where is_deleted")
         assert sorted(row[0] for row in marked) == sorted(deleted)
         assert starts == sorted(starts)
+
+
+def test_references_to_a_moved_issue_take_its_new_key(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=120, seed=9, start=START) as emu:
+        run_ok(emu, tmp_path)
+        truth = {t["id"]: t for t in emu.truth()}
+        # An epic with children that are not sub-tasks, and an issue linked to it.
+        epic_id = next(
+            t["parent_id"]
+            for t in truth.values()
+            if t["parent_id"]
+            and t["issue_type"] != "Sub-task"
+            and emu.store.links.get(t["parent_id"])
+        )
+        children = {i for i, t in truth.items() if t["parent_id"] == epic_id}
+        linked = {other for _, _, other in emu.store.links[epic_id]}
+        emu.advance(1)
+        moved = emu.move_issue(epic_id, "XYZ")
+        run_ok(emu, tmp_path)
+        after = {t["id"]: t for t in emu.truth()}
+    # Neither the children nor the linked issues were edited, so no run reads them again.
+    for issue_id in children | linked:
+        assert after[issue_id]["updated"] == truth[issue_id]["updated"]
+    assert {after[i]["parent_key"] for i in children} == {moved["key"]}
+    stored = dict(query(db, "select id, parent_key from issues"))
+    assert stored == {i: t["parent_key"] for i, t in after.items()}
+    links = query(
+        db,
+        f"select distinct linked_issue_key from issue_links where linked_issue_id = {epic_id}",
+    )
+    assert links == [(moved["key"],)]
+    linking = {
+        r[0]
+        for r in query(db, f"select issue_id from issue_links where linked_issue_id = {epic_id}")
+    }
+    assert linking == linked

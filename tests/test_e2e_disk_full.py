@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from pipelines.emulator import Emulator
+from pipelines.errors import ConfigError
+from pipelines.runner import check_writable
 from tests.helpers import query, run_cli, snapshot
 
 START = dt.datetime(2026, 8, 3, 10, 0, 1, tzinfo=dt.UTC)
@@ -61,5 +67,30 @@ def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
             truth = {t["id"]: t["key"] for t in emu.truth()}
             assert dict(query(db, "select id, key from issues")) == truth
             assert query(db, "select count(*) - count(distinct id) from issues") == [(0,)]
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
+    disk = tmp_path / "full"
+    mount_tmpfs(disk, "1m")
+    try:
+        descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(descriptor, b"x" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(descriptor)
+        db = disk / "jira.duckdb"
+        with pytest.raises(ConfigError) as failed:
+            check_writable(db)
+        message = str(failed.value)
+        assert "No space left" in message
+        assert "Free disk space" in message
+        assert str(db) in message
+        # The probe that found the disk full is gone.
+        assert sorted(path.name for path in disk.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(disk)])

@@ -162,6 +162,33 @@ def test_moved_issue_takes_new_project_sprints(emu: Emulator) -> None:
     assert sorted(sprint["id"] for sprint in served) == sorted(moved["sprint_ids"])
 
 
+def test_subtasks_move_and_are_deleted_with_their_parent() -> None:
+    with Emulator(issues=150, seed=21, start=dt.datetime(2024, 3, 1, tzinfo=dt.UTC)) as emu:
+        truth = emu.truth()
+        subtasks: dict[int, list[dict]] = {}
+        for issue in truth:
+            if issue["issue_type"] == "Sub-task":
+                subtasks.setdefault(issue["parent_id"], []).append(issue)
+        parent_id, moving = next((p, s) for p, s in subtasks.items() if len(s) > 1)
+        parent = next(issue for issue in truth if issue["id"] == parent_id)
+        target = next(p.key for p in ref.PROJECTS if p.key != parent["project_key"])
+        moved = emu.move_issue(parent_id, target)
+        after = {issue["id"]: issue for issue in emu.truth()}
+        for subtask in moving:
+            now = after[subtask["id"]]
+            assert now["project_key"] == target
+            assert now["key"].startswith(f"{target}-") and now["key"] != subtask["key"]
+            assert now["parent_key"] == moved["key"]
+            assert now["updated"] > subtask["updated"]
+            # The search finds a sub-task by its old key too, as Jira does after a move.
+            assert keys(emu, f"key = {subtask['key']}") == [now["key"]]
+        emu.delete_issue(moved["key"])
+        left = {issue["id"] for issue in emu.truth()}
+        assert parent_id not in left
+        assert not left & {subtask["id"] for subtask in moving}
+        assert len(left) == len(truth) - 1 - len(moving)
+
+
 def test_control_api_edit(emu: Emulator) -> None:
     issue = emu.truth()[7]
     response = httpx.post(

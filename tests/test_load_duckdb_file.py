@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import dlt
 import duckdb
 import psycopg2
 import pytest
@@ -162,6 +163,55 @@ def test_file_locked_between_parts_fails_clearly(
             assert "close it" in message
             assert getattr(failed.value, "pending_load", False)
             monkeypatch.setattr(runner, "count_stored_issues", original_count)
+            run(options, settings(emu))
+            truth = {int(issue["id"]): issue["key"] for issue in emu.truth()}
+    finally:
+        for process in holder:
+            process.kill()
+    assert dict(query(database, "select id, key from issues")) == truth
+    assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+
+
+def test_file_locked_during_a_load_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database = tmp_path / "locked.duckdb"
+    options = RunOptions(
+        pipeline_name="locked", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
+    holder: list[subprocess.Popen[str]] = []
+    original_load = dlt.Pipeline.load
+    loads = [0]
+
+    def load_while_held(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        loads[0] += 1
+        if loads[0] == 2:
+            # Another program opens the file for writing as the second part's load starts.
+            process = subprocess.Popen(
+                [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
+            )
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "holding"
+            holder.append(process)
+        return original_load(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
+    try:
+        with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+            with pytest.raises(JiraEtlError) as failed:
+                run(options, settings(emu))
+            assert holder, "the second part was never loaded"
+            holder[0].kill()
+            holder[0].wait()
+            message = str(failed.value)
+            assert message.startswith("The load step failed: IO Error: Could not set lock on file")
+            assert f"PID {holder[0].pid}" in message
+            assert "close it" in message
+            assert "Traceback" not in message and "credentials" not in message
+            assert getattr(failed.value, "pending_load", False)
+            assert getattr(failed.value, "loaded_parts", 0) == 1
+            monkeypatch.setattr(dlt.Pipeline, "load", original_load)
             run(options, settings(emu))
             truth = {int(issue["id"]): issue["key"] for issue in emu.truth()}
     finally:

@@ -245,9 +245,23 @@ class Store:
             apply_changes(self, record, fields, now)
             return record
 
+    def subtasks(self, record: IssueRecord) -> list[IssueRecord]:
+        """Return the live sub-tasks of `record`."""
+        found = (self.records.get(child) for child in self.children.get(record.id, ()))
+        return [
+            child
+            for child in found
+            if child is not None
+            and child.parent == record.id
+            and child.issue_type == ref.SUBTASK_TYPE
+        ]
+
     def delete(self, id_or_key: str | int) -> None:
+        """Delete an issue with its sub-tasks, as Jira does."""
         with self.lock:
             record = self.get(id_or_key)
+            for subtask in self.subtasks(record):
+                self.delete(subtask.id)
             now = self.now_ms()
             self.stage(record, now)
             for worklog in self.worklogs(record):
@@ -258,7 +272,7 @@ class Store:
             self.deleted[record.id] = now
 
     def move(self, id_or_key: str | int, project_key: str) -> IssueRecord:
-        """Move an issue to another project: new key, same id, `Key` and `project` items."""
+        """Move an issue and its sub-tasks to another project: new keys, same ids, history items."""
         with self.lock:
             record = self.get(id_or_key)
             target = project_index(project_key)
@@ -297,6 +311,10 @@ class Store:
                 },
             ]
             self.record_history(record, items, now)
+            # Sub-tasks live in their parent's project, so Jira moves them along, each with a
+            # new key. An epic's children stay where they are and keep their `updated`.
+            for subtask in self.subtasks(record):
+                self.move(subtask.id, project_key)
             return record
 
     # truth
