@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipelines.batches import BATCH_ISSUES, NORMALIZE_ISSUES
 from pipelines.limiter import MAX_IN_FLIGHT_CEILING
-from pipelines.source import BATCH_ISSUES, ISSUES_PER_LOAD
+from pipelines.source import ISSUES_PER_LOAD
 
 STRATEGIES = ("sequential", "parallel")
 # The child reads the token from here, so it never shows in a process listing.
@@ -265,54 +266,36 @@ def regroup(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str,
     return [issues[start : start + size] for start in range(0, len(issues), size)]
 
 
-def recorded_source(pages: list[list[dict[str, Any]]], fields: list[dict]) -> Any:
-    """Build a dlt source with the tables of `jira_source`, fed from recorded pages."""
+def recorded_source(
+    pages: list[list[dict[str, Any]]], fields: list[dict], batch_issues: int = BATCH_ISSUES
+) -> Any:
+    """Build a dlt source with the issue tables of `jira_source`, fed from recorded pages.
+
+    Each page is normalized as one batch, and the tables of `batch_issues` issues reach dlt
+    together, as in `jira_source`.
+    """
     import dlt
 
     from pipelines import source
+    from pipelines.batches import TableBatches
     from pipelines.normalize.fields import FieldCatalog
     from pipelines.normalize.issues import normalize_issues
 
     catalog = FieldCatalog.from_fields(fields, previous=None)
     source._prefer_depth_first_extract()
+    batch_tables = TableBatches()
+
+    def normalized() -> Iterator[Any]:
+        for page in pages:
+            yield source.IssueBatch(normalize_issues(page, catalog, flavor="cloud"), catalog, page)
 
     @dlt.source(name="jira", max_table_nesting=0)
     def jira_recorded() -> list[Any]:
         @dlt.resource(name="jira_issue_batches", selected=False)
         def batches() -> Iterator[Any]:
-            for page in pages:
-                normalized = normalize_issues(page, catalog, flavor="cloud")
-                yield source.IssueBatch(normalized, catalog, page)
+            yield from batch_tables.combine(normalized(), batch_issues)
 
-        resources = [
-            dlt.transformer(
-                source._table_rows("issues"),
-                data_from=batches,
-                name="issues",
-                primary_key="id",
-                write_disposition=source.MERGE,
-                columns={"updated_at": {"dedup_sort": "desc"}},
-            ),
-            dlt.transformer(
-                source._table_rows("sprints"),
-                data_from=batches,
-                name="sprints",
-                primary_key="id",
-                write_disposition=source.MERGE,
-            ),
-        ]
-        for table in source.CHILD_TABLES:
-            resources.append(
-                dlt.transformer(
-                    source._child_rows(table),
-                    data_from=batches,
-                    name=table,
-                    merge_key="issue_id",
-                    write_disposition=source.MERGE,
-                    columns={source.CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
-                )
-            )
-        return [batches, *resources]
+        return [batches, *source.issue_resources(batches, batch_tables)]
 
     return jira_recorded()
 
@@ -334,7 +317,10 @@ def time_normalization(pages: list[list[dict[str, Any]]], fields: list[dict]) ->
 
 
 def time_dlt_run(
-    pages: list[list[dict[str, Any]]], fields: list[dict], profiler: cProfile.Profile | None
+    pages: list[list[dict[str, Any]]],
+    fields: list[dict],
+    profiler: cProfile.Profile | None,
+    batch_issues: int = BATCH_ISSUES,
 ) -> dict[str, float]:
     """Load `pages` into a new DuckDB file as `jira-etl run` loads a part; return the seconds.
 
@@ -353,7 +339,7 @@ def time_dlt_run(
         if profiler:
             profiler.enable()
         started = time.monotonic()
-        pipeline.extract(recorded_source(pages, fields))
+        pipeline.extract(recorded_source(pages, fields, batch_issues))
         seconds["extract"] = time.monotonic() - started
         pipeline.normalize()
         seconds["normalize"] = time.monotonic() - started - seconds["extract"]
@@ -368,17 +354,18 @@ def time_dlt_run(
 def run_normalize(args: argparse.Namespace) -> int:
     """Time normalization alone, then normalization plus the dlt load, of recorded pages."""
     pages, fields = record_pages(args.issues, args.seed)
-    pages = regroup(pages, args.batch_issues)
+    pages = regroup(pages, args.normalize_issues)
     total = sum(len(page) for page in pages)
     print(
         f"normalize: {total} issues recorded from the emulator (seed {args.seed}), "
-        f"{args.batch_issues} issues a batch"
+        f"normalized {args.normalize_issues} at a time, handed to dlt {args.batch_issues} "
+        "at a time"
     )
     profiler = cProfile.Profile() if args.profile else None
     best = 0.0
     for number in range(1, args.repeat + 1):
         normalize_seconds = time_normalization(pages, fields)
-        seconds = time_dlt_run(pages, fields, profiler)
+        seconds = time_dlt_run(pages, fields, profiler, args.batch_issues)
         best = max(best, total / seconds["total"])
         label = f"run {number}: " if args.repeat > 1 else ""
         print(
@@ -433,7 +420,16 @@ def main(argv: list[str] | None = None) -> int:
     normalize.add_argument("--issues", type=int, default=20_000, help="issues to record")
     normalize.add_argument("--seed", type=int, default=7, help="seed of the generated data")
     normalize.add_argument(
-        "--batch-issues", type=int, default=BATCH_ISSUES, help="issues a batch, as the source"
+        "--normalize-issues",
+        type=int,
+        default=NORMALIZE_ISSUES,
+        help="issues normalized together, as the source",
+    )
+    normalize.add_argument(
+        "--batch-issues",
+        type=int,
+        default=BATCH_ISSUES,
+        help="issues whose tables reach dlt together, as the source",
     )
     normalize.add_argument(
         "--profile", type=int, default=0, help="print this many cProfile lines of the load"

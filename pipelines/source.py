@@ -28,6 +28,7 @@ import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
+from pipelines.batches import NORMALIZE_ISSUES, TableBatch, TableBatches
 from pipelines.client.factory import (
     auth_from_settings,
     connection_from_settings,
@@ -101,11 +102,6 @@ PARENT_VERSION = "issue_updated_at"
 
 # glibc's `mallopt` option number for the size from which blocks are allocated with mmap.
 M_MMAP_THRESHOLD = -3
-
-# Issues normalized and handed to dlt together. dlt spends a few milliseconds on every item
-# of every table whatever its size, so pages of 100 issues are joined into larger batches.
-# A batch of raw issues with the default fields takes some tens of MB (an estimate).
-BATCH_ISSUES = 1000
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
@@ -248,8 +244,10 @@ def jira_source(
     # A run whose read is already open continues it: this source is one more load of it.
     continuing = run_observer.issue_read is not None
 
+    batch_tables = TableBatches()
+
     @dlt.resource(name="jira_issue_batches", selected=False)
-    def issue_batches() -> Iterator[IssueBatch]:
+    def issue_batches() -> Iterator[TableBatch]:
         state = dlt.current.source_state()
         read = run_observer.issue_read
         if read is None:
@@ -257,7 +255,7 @@ def jira_source(
             run_observer.issue_read = read
         read.start_load(issues_per_load)
         try:
-            for batch in read.batches:
+            for batch in batch_tables.combine(read.batches):
                 if batch is None:
                     # This load ends here; the next one continues the same read. The cursor
                     # stays where it was until the whole window is loaded.
@@ -273,46 +271,51 @@ def jira_source(
             read.close()
             raise
 
-    resources: list[DltResource] = [issue_batches]
-    resources.append(
-        dlt.transformer(  # type: ignore[call-overload]
+    resources: list[DltResource] = [issue_batches, *issue_resources(issue_batches, batch_tables)]
+    settings["lookback_minutes"] = lookback_minutes
+    settings["tables"] = list(tables) if tables is not None else None
+    settings["changelog_mode"] = changelog_mode
+    collections = collection_resources(issue_batches, settings, batch_tables)
+    if continuing:
+        # Reference tables and the worklog feed load once, with the run's first load.
+        return resources + [r for r in collections if r.name != "worklog_changes"]
+    resources += collections
+    resources += reference_resources(settings)
+    return resources
+
+
+def issue_resources(issue_batches: DltResource, batch_tables: TableBatches) -> list[DltResource]:
+    """Build the transformers of `issues`, its child tables and `sprints` on the driver."""
+    resources = [
+        batch_tables.transformer(
+            issue_batches,
             _table_rows("issues"),
-            data_from=issue_batches,
-            name="issues",
+            "issues",
             primary_key="id",
             write_disposition=MERGE,
             columns={"updated_at": {"dedup_sort": "desc"}},
         )
-    )
+    ]
     for table in CHILD_TABLES:
         resources.append(
-            dlt.transformer(  # type: ignore[call-overload]
+            batch_tables.transformer(
+                issue_batches,
                 _child_rows(table),
-                data_from=issue_batches,
-                name=table,
+                table,
                 merge_key="issue_id",
                 write_disposition=MERGE,
                 columns={CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
             )
         )
     resources.append(
-        dlt.transformer(  # type: ignore[call-overload]
+        batch_tables.transformer(
+            issue_batches,
             _table_rows("sprints"),
-            data_from=issue_batches,
-            name="sprints",
+            "sprints",
             primary_key="id",
             write_disposition=MERGE,
         )
     )
-    settings["lookback_minutes"] = lookback_minutes
-    settings["tables"] = list(tables) if tables is not None else None
-    settings["changelog_mode"] = changelog_mode
-    collections = collection_resources(issue_batches, settings)
-    if continuing:
-        # Reference tables and the worklog feed load once, with the run's first load.
-        return resources + [r for r in collections if r.name != "worklog_changes"]
-    resources += collections
-    resources += reference_resources(settings)
     return resources
 
 
@@ -427,12 +430,12 @@ class IssueRead:
                 yield []
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
-        """Yield normalized batches of `BATCH_ISSUES` issues; None where a load ends."""
+        """Yield normalized batches of `NORMALIZE_ISSUES` issues; None where a load ends."""
         with ProgressReporter(self.client, self.reader):
             pending: list[dict[str, Any]] = []
             for page in self._checked_pages(state):
                 pending.extend(page)
-                if pending and (len(pending) >= BATCH_ISSUES or not page):
+                if pending and (len(pending) >= NORMALIZE_ISSUES or not page):
                     yield self._normalize(pending)
                     pending = []
                 if not page:
@@ -542,9 +545,7 @@ def _key_not_null(table: pa.Table, column: str) -> pa.Table:
     return table.cast(schema)
 
 
-# The transformers below return their table instead of yielding it: dlt runs a returned value
-# through at once, while a generator is queued beside the driver resource, and those queued
-# generators kept every batch of the run in memory.
+# The functions below build one table from one `IssueBatch`; `TableBatches` runs them.
 
 
 def _table_rows(table: str) -> Any:

@@ -22,6 +22,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from pipelines.batches import TableBatches
 from pipelines.client.connection import Connection
 from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
@@ -80,16 +81,19 @@ class ClientFactory:
         return open_jira_client(self.settings)
 
 
-def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -> list[DltResource]:
+def collection_resources(
+    issue_batches: DltResource, settings: dict[str, Any], batch_tables: TableBatches
+) -> list[DltResource]:
     """Build the transformers that load each changed issue's complete collections.
 
     Args:
-        issue_batches: the driver resource yielding `IssueBatch` objects.
+        issue_batches: the driver resource yielding the `TableBatch` items of `batch_tables`.
         settings: the connection settings of `jira_source` (`token`, `auth`, `email`,
             `base_url`, `site_url`, `cloud_id`, `gateway_url`, `timeout_seconds`, `retry`),
             plus optional `tables`, the table names to load (default: all of
             `COLLECTION_TABLES`), and `changelog_mode` (`bulk` unless set, see
             `read_changelogs`).
+        batch_tables: builds each table from every `IssueBatch` of the driver.
 
     Returns:
         Transformers for `issue_changelog`, `issue_comments` and `worklogs`, and the
@@ -100,10 +104,10 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
     resources: list[DltResource] = []
     if "issue_changelog" in wanted:
         resources.append(
-            dlt.transformer(
+            batch_tables.transformer(
+                issue_batches,
                 _changelog(clients, settings.get("changelog_mode") or "bulk"),
-                data_from=issue_batches,
-                name="issue_changelog",
+                "issue_changelog",
                 # The primary key drops the second copy when an issue edited during the run
                 # is read twice; the merge key replaces the issue's stored history. Both
                 # start with `issue_id`, so DuckDB joins on it.
@@ -115,10 +119,10 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
         )
     if "issue_comments" in wanted:
         resources.append(
-            dlt.transformer(
+            batch_tables.transformer(
+                issue_batches,
                 _per_issue(clients, "issue_comments", read_comments, rows_of.comment_row),
-                data_from=issue_batches,
-                name="issue_comments",
+                "issue_comments",
                 primary_key=("issue_id", "id"),
                 merge_key="issue_id",
                 write_disposition=MERGE,
@@ -134,10 +138,10 @@ def collection_resources(issue_batches: DltResource, settings: dict[str, Any]) -
             "columns": CLEAR_HINT,
         }
         resources.append(
-            dlt.transformer(
+            batch_tables.transformer(
+                issue_batches,
                 _per_issue(clients, "worklogs", read_worklogs, _worklog_row),
-                data_from=issue_batches,
-                name="worklogs",
+                "worklogs",
                 **worklog_hints,
             )
         )
@@ -225,8 +229,7 @@ def _issues_of(batch: Any) -> list[tuple[int, dict[str, Any] | None]]:
     return [(issue_id, raw_by_id.get(issue_id)) for issue_id in batch.normalized.issue_ids]
 
 
-# The transformers return their table rather than yield it, so that dlt loads it at once
-# instead of queueing a generator that keeps the whole batch alive.
+# Each function builds one table from one `IssueBatch`; `TableBatches` runs them.
 
 
 def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | None]:
