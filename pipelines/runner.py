@@ -58,6 +58,9 @@ class RunOptions:
     full_refresh: bool = False
     on_locked: str = "fail"
     lock_timeout_seconds: float = 3600.0
+    # The DuckDB settings jira-etl chose (None when configured the dlt way); `fit_duckdb_memory`
+    # updates their memory_limit before each load.
+    duckdb_settings: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -84,13 +87,21 @@ class RunSummary:
 
 # DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
 # configured the dlt way. DuckDB otherwise caches up to 80% of the RAM, and each merge scans
-# the whole table, so its memory grew with the dataset. A load of one part of a run
-# (`ISSUES_PER_LOAD` issues) needs well under this limit; above it DuckDB writes temporary
-# files beside the database instead. Measured at 20,000 issues (docs/benchmark.md): one
-# DuckDB thread and one dlt load job at a time lowered the peak by about 110 MiB and made
+# the whole table, so its memory grew with the dataset. Above memory_limit DuckDB writes
+# temporary files beside the database instead. Measured at 20,000 issues (docs/benchmark.md):
+# one DuckDB thread and one dlt load job at a time lowered the peak by about 110 MiB and made
 # the run about 1 s longer.
-DUCKDB_LOAD_SETTINGS = {"memory_limit": "128MB", "threads": 1}
+DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
+# The memory_limit, in MiB: DuckDB keeps a block of every column of the row group it appends
+# to in memory, so a load needs memory for each column of the widest table, whatever the
+# number of rows. Measured with DuckDB 1.5 (docs/benchmark.md): 150, 300 and 600 columns
+# needed 128, 256 and 512 MiB from 50,000 rows on, and the 48 columns of the emulator's
+# `issues` table 48 MiB. The checkpoint when a load job closes the database uses up to about
+# memory_limit on top of the rest of the process, so a lower limit lowers the peak.
+DUCKDB_MEMORY_BASE_MIB = 24
+DUCKDB_MEMORY_PER_COLUMN_MIB = 1
+DUCKDB_MEMORY_MIN_MIB = 64
 
 
 def duckdb_credentials(path: Path) -> Any:
@@ -99,8 +110,35 @@ def duckdb_credentials(path: Path) -> Any:
 
     credentials = DuckDbCredentials(str(path.resolve()))
     if dlt.config.get("destination.duckdb.credentials.global_config") is None:
-        credentials.global_config = dict(DUCKDB_LOAD_SETTINGS)
+        credentials.global_config = {
+            **DUCKDB_LOAD_SETTINGS,
+            "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB",
+        }
     return credentials
+
+
+def duckdb_memory_mib(widest_columns: int) -> int:
+    """Return the memory_limit in MiB for loads whose widest table has `widest_columns`."""
+    fitted = DUCKDB_MEMORY_BASE_MIB + DUCKDB_MEMORY_PER_COLUMN_MIB * widest_columns
+    return max(DUCKDB_MEMORY_MIN_MIB, fitted)
+
+
+def fit_duckdb_memory(pipeline: dlt.Pipeline, options: RunOptions) -> None:
+    """Set DuckDB's memory_limit for the next load from the widest table in the schema.
+
+    A Jira site with hundreds of custom fields has as many columns in `issues`, and a fixed
+    limit that suits the default fields made its loads fail. A limit configured the dlt way
+    is left alone.
+    """
+    settings = options.duckdb_settings
+    if settings is None:
+        return
+    schema = pipeline.default_schema
+    widest = max((len(table.get("columns", {})) for table in schema.data_tables()), default=0)
+    limit = f"{duckdb_memory_mib(widest)}MiB"
+    if settings.get("memory_limit") != limit:
+        logger.info("DuckDB memory_limit %s for tables of up to %d columns", limit, widest)
+        settings["memory_limit"] = limit
 
 
 def make_pipeline(options: RunOptions) -> dlt.Pipeline:
@@ -122,7 +160,11 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         qualify_clashing_catalog()
         path = Path(options.duckdb_path).expanduser()
         check_writable(path)
-        destination: Any = dlt.destinations.duckdb(credentials=duckdb_credentials(path))
+        credentials = duckdb_credentials(path)
+        # dlt copies the credentials for each client but shares this dict, so a change made
+        # before a load reaches its connections.
+        options.duckdb_settings = credentials.global_config if credentials.global_config else None
+        destination: Any = dlt.destinations.duckdb(credentials=credentials)
         if dlt.config.get("load.workers") is None:
             # Each load job opens its own DuckDB connection, and their memory adds up.
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
@@ -204,6 +246,7 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
+            fit_duckdb_memory(pipeline, options)
             pipeline.load()
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
@@ -230,6 +273,7 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
+            fit_duckdb_memory(pipeline, options)
             info = pipeline.load()
             if isinstance(info, LoadInfo):
                 load_ids += list(info.loads_ids)

@@ -11,9 +11,11 @@ from typing import Any
 import dlt
 import duckdb
 import psycopg2
+import pyarrow as pa
 import pytest
 from dlt.destinations.exceptions import DatabaseTransientException
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import runner
 from pipelines.emulator import Emulator
@@ -219,6 +221,58 @@ def test_file_locked_during_a_load_fails_clearly(
             process.kill()
     assert dict(query(database, "select id, key from issues")) == truth
     assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+
+
+def wide_table(columns: int, rows: int) -> pa.Table:
+    """A table shaped like `issues` on a site with many single-valued custom fields."""
+    data: dict[str, pa.Array] = {"id": pa.array(range(1, rows + 1), pa.int64())}
+    for number in range(columns):
+        if number % 3 == 0:
+            data[f"text_{number}"] = pa.array(
+                [f"option {i % 97} of field {number}" if i % 4 else None for i in range(rows)]
+            )
+        elif number % 3 == 1:
+            data[f"number_{number}"] = pa.array([float(i % 13) for i in range(rows)])
+        else:
+            data[f"empty_{number}"] = pa.array([None] * rows, pa.string())
+    return pa.table(data)
+
+
+def load_wide(tmp_path: Path, name: str, table: pa.Table, *, fitted: bool) -> Path:
+    options = RunOptions(
+        pipeline_name=name,
+        duckdb_path=str(tmp_path / f"{name}.duckdb"),
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    pipeline = runner.make_pipeline(options)
+    merge = {"disposition": "merge", "strategy": "delete-insert"}
+    pipeline.extract(dlt.resource(table, name="issues", primary_key="id", write_disposition=merge))
+    pipeline.normalize()
+    if fitted:
+        runner.fit_duckdb_memory(pipeline, options)
+    pipeline.load()
+    return Path(options.duckdb_path)
+
+
+def test_memory_limit_fits_the_widest_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    table = wide_table(600, 10_000)
+    # Without fitting, the limit that suits the default fields is too small for 600 columns.
+    with pytest.raises(PipelineStepFailed) as failed:
+        load_wide(tmp_path, "unfitted", table, fitted=False)
+    assert "Out of Memory Error" in str(failed.value)
+    database = load_wide(tmp_path, "fitted", table, fitted=True)
+    assert query(database, "select count(*), count(distinct id) from issues") == [(10_000, 10_000)]
+    columns = duckdb.connect(str(database), config={"memory_limit": "1GB"}).execute(
+        "select count(*) from information_schema.columns where table_name = 'issues' "
+        "and table_schema = 'jira'"
+    )
+    assert columns.fetchall() == [(601,)]
+    # One MiB a column on top of the base.
+    assert runner.duckdb_memory_mib(601) == 24 + 601
+    assert runner.duckdb_memory_mib(10) == 64
 
 
 @pytest.mark.parametrize(
