@@ -161,8 +161,9 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         path = Path(options.duckdb_path).expanduser()
         check_writable(path)
         credentials = duckdb_credentials(path)
-        # dlt copies the credentials for each client but shares this dict, so a change made
-        # before a load reaches its connections.
+        # NOTE: dlt 1.31 copies the credentials for each client but shares this dict, so a
+        # change made before a load reaches its connections. The 600-column load test fails
+        # if a dlt release stops sharing it.
         options.duckdb_settings = credentials.global_config if credentials.global_config else None
         destination: Any = dlt.destinations.duckdb(credentials=credentials)
         if dlt.config.get("load.workers") is None:
@@ -470,7 +471,8 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
         )
     chain = _exception_chain(exc)
     full_text = " ".join(str(part) for part in chain)
-    # dlt keeps a package whose jobs ran out of retries pending; one it aborted is not.
+    # dlt keeps a package whose jobs ran out of retries pending, and aborts one whose job failed
+    # for good.
     pending = exc.step == "normalize" or (
         exc.step == "load"
         and not any(type(part).__name__ == "LoadPackageAborted" for part in chain)
@@ -517,7 +519,7 @@ def _destination_reason(chain: list[BaseException]) -> str | None:
 
     dlt reports a load job that ran out of retries with the job's traceback as text, and a
     failed connection with advice about credentials around the database's message. The
-    driver's exception, further down the chain, says what happened.
+    driver's exception, further down the chain, holds the database's own text.
     """
     drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
     driver_errors = tuple(module.Error for module in drivers if module is not None)
@@ -552,7 +554,7 @@ _STORAGE_FAILURES = (
 )
 
 
-# Failures of the database itself, with what to do about each; the storage ones first.
+# Failures of the database itself and what to do about each, the storage ones first.
 _DESTINATION_FAILURES = (
     *_STORAGE_FAILURES,
     (
