@@ -522,7 +522,10 @@ def print_summary(summary: Any) -> None:
         click.echo(f"    {table}: {count}")
     marked = getattr(summary, "deleted_marked", 0)
     unmarked = getattr(summary, "deleted_unmarked", 0)
-    click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
+    if getattr(summary, "deleted_checked", True):
+        click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
+    else:
+        click.echo("  deleted issues: not checked (--skip-delete-sweep)")
     click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
     cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
     click.echo(f"  cursor (largest updated loaded): {cursor}")

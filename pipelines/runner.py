@@ -83,6 +83,7 @@ class RunSummary:
     issues_updated: int = 0
     deleted_marked: int = 0
     deleted_unmarked: int = 0
+    deleted_checked: bool = False
 
 
 # DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
@@ -171,6 +172,11 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
+    if dlt.config.get("destination.replace_strategy") is None:
+        # The reference tables replace their rows on each run. dlt's default empties them when
+        # the load starts, so a load that failed midway left them empty until the next run.
+        # Through staging tables they change in the merge's transaction at the end.
+        dlt.config["destination.replace_strategy"] = "insert-from-staging"
     if dlt.config.get("load.truncate_staging_dataset") is None:
         # A merge copies each part into staging tables first. Emptied once the part is
         # merged, they no longer keep a second copy of the last part in the destination.
@@ -299,14 +305,16 @@ def _run_locked(
     finally:
         observer.close()
     sweep = getattr(observer, "sweep", None)
-    loaded = (
-        " The run loaded every part and stored its cursor; the next run marks the deleted "
-        "issues and reports the counts."
-    )
-    action = "count the rows" if sweep is None else "mark deleted issues and count the rows"
-    with destination_errors(action, after=loaded):
-        marked = apply_delete_sweep(pipeline, sweep) if sweep is not None else None
+    loaded = " The run loaded every part and stored its cursor"
+    marked = None
+    if sweep is not None:
+        after = f"{loaded}. The next run marks the deleted issues and reports the counts."
+        with destination_errors("mark deleted issues", after=after):
+            marked = apply_delete_sweep(pipeline, sweep)
+        loaded += f", and marked {len(marked.marked)} issues deleted"
+    with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
+    with destination_errors("count the rows", after=f"{loaded}."):
         rows = rows_loaded(pipeline)
     summary = RunSummary(
         pipeline_name=options.pipeline_name,
@@ -324,6 +332,7 @@ def _run_locked(
     summary.issues_updated = already_stored
     summary.issues_new = len(counted) - already_stored
     if marked is not None:
+        summary.deleted_checked = True
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows
@@ -403,8 +412,21 @@ def destination_errors(
 
 
 def _reason(exc: BaseException) -> str:
-    """Return an exception's text on one line, at most 500 characters, ending with a period."""
-    text = " ".join(str(exc).split())
+    """Return an exception's text on one line, at most 500 characters, ending with a period.
+
+    dlt wraps a failed connection in advice about credentials; only the database's own text
+    after it is kept. Lines of a multi-line driver message become sentences.
+    """
+    text = str(exc)
+    given = "The actual reason given is:"
+    if given in text:
+        text = text.split(given, 1)[1]
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    text = " ".join(
+        line if index == len(lines) - 1 or line.endswith((".", ":", "!", "?")) else line + "."
+        for index, line in enumerate(lines)
+    )
     if len(text) > 500:
         text = text[:497] + "..."
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -528,11 +550,7 @@ def _destination_reason(chain: list[BaseException]) -> str | None:
         found = [part for part in chain if isinstance(part, DestinationException)]
     if not found:
         return None
-    text = str(found[-1])
-    given = "The actual reason given is:"
-    if given in text:
-        text = text.split(given, 1)[1]
-    return _reason(Exception(text.strip()))
+    return _reason(found[-1])
 
 
 _STORAGE_FAILURES = (
@@ -601,6 +619,7 @@ def check_writable(path: Path) -> None:
     Raises:
         ConfigError: the folder is missing or not a folder, the path is a folder, or a probe
             write fails (read-only file system, permissions).
+        JiraEtlError: the disk is full.
     """
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
@@ -625,7 +644,7 @@ def check_writable(path: Path) -> None:
             probe.unlink(missing_ok=True)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise ConfigError(
+            raise JiraEtlError(
                 f"No space left to write --duckdb-path `{path}` ({exc.strerror or exc}). Free "
                 "disk space or choose another path."
             ) from None
@@ -770,7 +789,8 @@ def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
 
     A moved issue gets a new key and keeps its id. The epic's children and the issues linked
     to it are not edited in Jira, so no run reads them again, and they would keep naming the
-    old key. Each reference whose id is a stored issue takes that issue's key.
+    old key. Each reference whose id is a stored live issue takes that issue's key. An issue
+    marked deleted keeps the key it had when it left the filter, which may be stale.
     """
     with pipeline.sql_client() as client:
         existing = {name.lower() for name in table_names(client)}
@@ -784,6 +804,7 @@ def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
             client.execute_sql(
                 f"update {target} set {key_column} = referenced.key from {issues} as referenced "
                 f"where referenced.id = {target}.{id_column} "
+                "and referenced.is_deleted is not true "
                 f"and {target}.{key_column} is distinct from referenced.key"
             )
 

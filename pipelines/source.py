@@ -18,7 +18,7 @@ import ctypes
 import logging
 import sys
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -251,7 +251,11 @@ def jira_source(
         state = dlt.current.source_state()
         read = run_observer.issue_read
         if read is None:
-            read = IssueRead(settings, state, read_options, run_observer)
+            options = read_options
+            if "issue_changelog" not in batch_tables.selected():
+                # A caller deselected the table, so its histories are not fetched either.
+                options = replace(read_options, prefetch_changelogs=False)
+            read = IssueRead(settings, state, options, run_observer)
             run_observer.issue_read = read
         read.start_load(issues_per_load)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+
+logger = logging.getLogger("jira_etl.status")
 
 
 def record_path(pipelines_dir: str | Path, pipeline_name: str) -> Path:
@@ -28,7 +31,6 @@ def write_run_record(
 ) -> None:
     """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically."""
     path = record_path(pipelines_dir, pipeline_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     previous = read_run_record(pipelines_dir, pipeline_name) or {}
     record = {
         "pipeline_name": pipeline_name,
@@ -46,8 +48,14 @@ def write_run_record(
     else:
         record["last_error"] = {"at": record["finished_at"], "message": error}
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, indent=2, default=str))
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(temporary, path)
+    except OSError as exc:
+        # The run's own outcome stands; only `jira-etl status` misses it.
+        temporary.unlink(missing_ok=True)
+        logger.warning("Could not write the run record %s: %s", path, exc)
 
 
 def _plain_summary(summary: Any) -> Any:

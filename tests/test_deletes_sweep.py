@@ -78,8 +78,9 @@ def test_skip_delete_sweep_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
     load(emu, tmp_path)
     emu.delete_issue(emu.truth()[0]["id"])
     first_requests = len(emu.requests)
-    load(emu, tmp_path, "--skip-delete-sweep")
+    output = load(emu, tmp_path, "--skip-delete-sweep")
     assert deleted_ids(tmp_path) == set()
+    assert "deleted issues: not checked (--skip-delete-sweep)" in output
     later = emu.requests[first_requests:]
     searches = [r for r in later if r["path"].endswith("/search/jql")]
     assert searches

@@ -186,3 +186,32 @@ def test_references_to_a_moved_issue_take_its_new_key(tmp_path: Path) -> None:
         for r in query(db, f"select issue_id from issue_links where linked_issue_id = {epic_id}")
     }
     assert linking == linked
+
+
+def test_parent_moved_out_of_the_filter_keeps_jiras_key(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=120, seed=9, start=START) as emu:
+        command = [*args(emu, tmp_path), "--jql", "project = ABC"]
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(command, env=env).exit_code == 0
+        truth = {t["id"]: t for t in emu.truth()}
+        child = next(
+            t
+            for t in truth.values()
+            if t["project_key"] == "ABC"
+            and t["issue_type"] != "Sub-task"
+            and t["parent_id"]
+            and truth[t["parent_id"]]["project_key"] == "ABC"
+        )
+        epic = truth[child["parent_id"]]
+        emu.advance(1)
+        moved = emu.move_issue(epic["id"], "XYZ")
+        emu.edit_issue(child["key"], summary="edited after its epic moved")
+        second = run_cli(command, env=env)
+        assert second.exit_code == 0, second.output
+    # The epic left the filter, so its row is marked deleted under its old key; the child,
+    # read again, carries the key Jira gives now.
+    assert query(db, f"select key, is_deleted from issues where id = {epic['id']}") == [
+        (epic["key"], True)
+    ]
+    assert query(db, f"select parent_key from issues where id = {child['id']}") == [(moved["key"],)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.emulator import Emulator
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, JiraEtlError
 from pipelines.runner import check_writable
 from tests.helpers import query, run_cli, snapshot
 
@@ -84,8 +84,10 @@ def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
         finally:
             os.close(descriptor)
         db = disk / "jira.duckdb"
-        with pytest.raises(ConfigError) as failed:
+        with pytest.raises(JiraEtlError) as failed:
             check_writable(db)
+        # A full disk is not a mistake in the settings, so it exits 1, not 2.
+        assert not isinstance(failed.value, ConfigError)
         message = str(failed.value)
         assert "No space left" in message
         assert "Free disk space" in message

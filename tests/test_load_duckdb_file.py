@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 from dlt.destinations.exceptions import DatabaseTransientException
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import runner
@@ -221,6 +222,119 @@ def test_file_locked_during_a_load_fails_clearly(
             process.kill()
     assert dict(query(database, "select id, key from issues")) == truth
     assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+
+
+def test_failed_key_refresh_states_what_was_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database = tmp_path / "refresh.duckdb"
+    options = RunOptions(
+        pipeline_name="refresh", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
+    holder: list[subprocess.Popen[str]] = []
+    original_refresh = runner.refresh_moved_keys
+
+    def refresh_while_held(*args: Any, **kwargs: Any) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "holding"
+        holder.append(process)
+        original_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "refresh_moved_keys", refresh_while_held)
+    try:
+        with (
+            Emulator(issues=ISSUES, seed=5, start=START) as emu,
+            pytest.raises(JiraEtlError) as failed,
+        ):
+            run(options, settings(emu))
+    finally:
+        for process in holder:
+            process.kill()
+    message = str(failed.value)
+    assert message.startswith("Could not refresh the keys of moved issues in the destination: ")
+    assert "Could not set lock on file" in message
+    assert "credentials" not in message
+    assert message.endswith(
+        "The run loaded every part and stored its cursor, and marked 0 issues deleted."
+    )
+    assert getattr(failed.value, "outcome_stated", False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            "Connection with `client_type=DuckDbSqlClient` to `dataset_name=jira` failed. Please "
+            "check if you configured the credentials at all. The actual reason given is: IO "
+            'Error: Could not set lock on file "x.duckdb"',
+            'IO Error: Could not set lock on file "x.duckdb".',
+        ),
+        (
+            'connection to server at "127.0.0.1", port 5 failed: Connection refused\n'
+            "\tIs the server running on that host?\n",
+            'connection to server at "127.0.0.1", port 5 failed: Connection refused. Is the '
+            "server running on that host?",
+        ),
+    ],
+)
+def test_reason_keeps_the_databases_words(raw: str, reason: str) -> None:
+    assert runner._reason(Exception(raw)) == reason
+
+
+REFERENCE_TABLES = ("statuses", "issue_types", "priorities", "resolutions", "fields")
+
+
+def test_reference_tables_survive_a_failed_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database = tmp_path / "reference.duckdb"
+    options = RunOptions(
+        pipeline_name="reference", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
+    counts = " union all ".join(
+        f"select '{name}', count(*) from {name}" for name in REFERENCE_TABLES
+    )
+    holder: list[subprocess.Popen[str]] = []
+    original_load = dlt.Pipeline.load
+    original_close = DuckDbSqlClient.close_connection
+    loading = [False]
+
+    def load_then_hold(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        loading[0] = True
+        return original_load(pipeline, *args, **kwargs)
+
+    def close_then_hold(client: DuckDbSqlClient) -> None:
+        original_close(client)
+        if loading[0] and not holder:
+            # Another program opens the file once the load step's first connection closed.
+            process = subprocess.Popen(
+                [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
+            )
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "holding"
+            holder.append(process)
+
+    try:
+        with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+            run(options, settings(emu) | {"issues_per_load": 0})
+            before = dict(query(database, counts))
+            assert all(before.values()), before
+            monkeypatch.setattr(dlt.Pipeline, "load", load_then_hold)
+            monkeypatch.setattr(DuckDbSqlClient, "close_connection", close_then_hold)
+            with pytest.raises(JiraEtlError):
+                run(options, settings(emu) | {"issues_per_load": 0})
+            assert holder, "the load step never closed a connection"
+            holder[0].kill()
+            holder[0].wait()
+    finally:
+        for process in holder:
+            process.kill()
+    assert dict(query(database, counts)) == before
 
 
 def wide_table(columns: int, rows: int) -> pa.Table:

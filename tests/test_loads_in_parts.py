@@ -290,3 +290,32 @@ def test_kill_after_normalize_commit_recovers(
     stored = query(tmp_path / "jira.duckdb", "select count(*), count(distinct id) from issues")
     assert stored[0] == (len(truth), len(truth))
     assert stored_cursor(tmp_path / "pipelines_jira", "jira") is not None
+
+
+def test_library_selection_skips_deselected_histories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import jira_source
+
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        requests: dict[str, int] = {}
+        for selection in (("issues", "issue_changelog"), ("issues",)):
+            name = "_".join(selection)
+            pipeline = dlt.pipeline(
+                pipeline_name=name,
+                destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
+                dataset_name="jira",
+                pipelines_dir=str(tmp_path / "p"),
+            )
+            before = len(emu.requests)
+            source = jira_source(
+                token=emu.scoped_token, site_url=emu.site_url, gateway_url=emu.gateway_url
+            )
+            pipeline.run(source.with_resources(*selection))
+            later = emu.requests[before:]
+            requests[name] = sum(1 for r in later if r["path"].endswith("/changelog/bulkfetch"))
+            stored = query(tmp_path / f"{name}.duckdb", "select count(*) from issues")
+            assert stored == [(ISSUES,)]
+    assert requests["issues_issue_changelog"] > 0
+    assert requests["issues"] == 0

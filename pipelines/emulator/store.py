@@ -353,7 +353,8 @@ class Store:
             "updated": ms_to_datetime(record.updated),
             "resolved": ms_to_datetime(record.resolved) if record.resolved else None,
             "due_date": record.due,
-            "parent_id": record.parent,
+            # The API drops the parent field once the parent is deleted.
+            "parent_id": record.parent if parent else None,
             "parent_key": parent.key if parent else None,
             "labels": list(record.labels),
             "components": [_component_name(c) for c in record.components],
