@@ -13,6 +13,7 @@ import pytest
 from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, JiraEtlError
 from pipelines.runner import check_writable
+from pipelines.status import write_run_record
 from tests.helpers import query, run_cli, snapshot
 
 START = dt.datetime(2026, 8, 3, 10, 0, 1, tzinfo=dt.UTC)
@@ -93,6 +94,26 @@ def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
         assert "Free disk space" in message
         assert str(db) in message
         # The probe that found the disk full is gone.
+        assert sorted(path.name for path in disk.iterdir()) == ["filler"]
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_run_record_on_a_full_disk_is_skipped(tmp_path: Path) -> None:
+    disk = tmp_path / "full"
+    mount_tmpfs(disk, "1m")
+    try:
+        descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(descriptor, b"x" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(descriptor)
+        started = dt.datetime.now(dt.UTC)
+        write_run_record(disk, "jira_jira", outcome="failed", started_at=started, error="x")
+        # The run's own outcome stands; the record and its temporary file are not left.
         assert sorted(path.name for path in disk.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(disk)])
