@@ -25,6 +25,18 @@ def mount_tmpfs(folder: Path, size: str) -> None:
     assert mounted.returncode == 0, "mounting a small tmpfs needs root"
 
 
+def fill(path: Path) -> None:
+    """Write `path` until its file system is full."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(descriptor, b"x" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(descriptor)
+
+
 def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
     disk = tmp_path / "small"
     mount_tmpfs(disk, "16m")
@@ -76,14 +88,7 @@ def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
     disk = tmp_path / "full"
     mount_tmpfs(disk, "1m")
     try:
-        descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(descriptor, b"x" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-        finally:
-            os.close(descriptor)
+        fill(disk / "filler")
         db = disk / "jira.duckdb"
         with pytest.raises(JiraEtlError) as failed:
             check_writable(db)
@@ -103,14 +108,7 @@ def test_run_record_on_a_full_disk_is_skipped(tmp_path: Path) -> None:
     disk = tmp_path / "full"
     mount_tmpfs(disk, "1m")
     try:
-        descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(descriptor, b"x" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-        finally:
-            os.close(descriptor)
+        fill(disk / "filler")
         started = dt.datetime.now(dt.UTC)
         write_run_record(disk, "jira_jira", outcome="failed", started_at=started, error="x")
         # The run's own outcome stands; the record and its temporary file are not left.

@@ -38,6 +38,22 @@ WAL_ISSUES = 3000
 WAL_LIMIT_MIB = 2
 
 
+def hold_file(database: Path) -> subprocess.Popen[str]:
+    """Start another program that opens `database` for writing; return it once it holds it."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+def assert_one_row_per_issue(database: Path, truth: dict[int, str]) -> None:
+    """Check that `issues` holds one row per issue of `truth`, under its key."""
+    assert dict(query(database, "select id, key from issues")) == truth
+    assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+
+
 def settings(emu: Emulator) -> dict[str, Any]:
     return {
         "auth": "bearer",
@@ -143,14 +159,7 @@ def test_file_locked_between_parts_fails_clearly(
         calls[0] += 1
         if calls[0] == 2:
             # Another program opens the file for writing after the first part is loaded.
-            process = subprocess.Popen(
-                [sys.executable, "-c", HOLD_FILE, str(database)],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "holding"
-            holder.append(process)
+            holder.append(hold_file(database))
         return original_count(*args, **kwargs)
 
     monkeypatch.setattr(runner, "count_stored_issues", count_after_lock)
@@ -171,8 +180,7 @@ def test_file_locked_between_parts_fails_clearly(
     finally:
         for process in holder:
             process.kill()
-    assert dict(query(database, "select id, key from issues")) == truth
-    assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+    assert_one_row_per_issue(database, truth)
 
 
 def test_file_locked_during_a_load_fails_clearly(
@@ -191,12 +199,7 @@ def test_file_locked_during_a_load_fails_clearly(
         loads[0] += 1
         if loads[0] == 2:
             # Another program opens the file for writing as the second part's load starts.
-            process = subprocess.Popen(
-                [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
-            )
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "holding"
-            holder.append(process)
+            holder.append(hold_file(database))
         return original_load(pipeline, *args, **kwargs)
 
     monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
@@ -220,8 +223,7 @@ def test_file_locked_during_a_load_fails_clearly(
     finally:
         for process in holder:
             process.kill()
-    assert dict(query(database, "select id, key from issues")) == truth
-    assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
+    assert_one_row_per_issue(database, truth)
 
 
 def test_failed_key_refresh_states_what_was_done(
@@ -236,12 +238,7 @@ def test_failed_key_refresh_states_what_was_done(
     original_refresh = runner.refresh_moved_keys
 
     def refresh_while_held(*args: Any, **kwargs: Any) -> None:
-        process = subprocess.Popen(
-            [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "holding"
-        holder.append(process)
+        holder.append(hold_file(database))
         original_refresh(*args, **kwargs)
 
     monkeypatch.setattr(runner, "refresh_moved_keys", refresh_while_held)
@@ -312,12 +309,7 @@ def test_reference_tables_survive_a_failed_load(
         original_close(client)
         if loading[0] and not holder:
             # Another program opens the file once the load step's first connection closed.
-            process = subprocess.Popen(
-                [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
-            )
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "holding"
-            holder.append(process)
+            holder.append(hold_file(database))
 
     try:
         with Emulator(issues=ISSUES, seed=5, start=START) as emu:
