@@ -541,7 +541,7 @@ def _destination_reason(chain: list[BaseException]) -> str | None:
 
     dlt reports a load job that ran out of retries with the job's traceback as text, and a
     failed connection with advice about credentials around the database's message. The
-    driver's exception, further down the chain, holds the database's own text.
+    driver's exception, further down the chain, has the database's own text.
     """
     drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
     driver_errors = tuple(module.Error for module in drivers if module is not None)

@@ -53,7 +53,7 @@ def write_run_record(
         temporary.write_text(json.dumps(record, indent=2, default=str))
         os.replace(temporary, path)
     except OSError as exc:
-        # The run's own outcome stands; only `jira-etl status` misses it.
+        # The run keeps its outcome and exit status. Only `jira-etl status` misses it.
         temporary.unlink(missing_ok=True)
         logger.warning("Could not write the run record %s: %s", path, exc)
 

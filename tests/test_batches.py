@@ -50,7 +50,7 @@ def rows(table: pa.Table | None) -> list[str]:
     return sorted(json.dumps(row, sort_keys=True, default=str) for row in found)
 
 
-def test_batches_join_until_the_size_and_flush_where_a_load_ends(samples_dir: Path) -> None:
+def test_combine_joins_and_flushes_at_load_end(samples_dir: Path) -> None:
     issues = recorded_issues(samples_dir)
     chunks = [issues[start : start + 10] for start in range(0, 50, 10)]
     stream = [issue_batch(chunks[0]), issue_batch(chunks[1]), None]

@@ -151,7 +151,7 @@ def test_deleted_issues_cost_no_worklog_reads(tmp_path: Path) -> None:
         assert starts == sorted(starts)
 
 
-def test_references_to_a_moved_issue_take_its_new_key(tmp_path: Path) -> None:
+def test_moved_epic_references_take_new_key(tmp_path: Path) -> None:
     db = tmp_path / "jira.duckdb"
     with Emulator(issues=120, seed=9, start=START) as emu:
         run_ok(emu, tmp_path)
@@ -188,7 +188,7 @@ def test_references_to_a_moved_issue_take_its_new_key(tmp_path: Path) -> None:
     assert linking == linked
 
 
-def test_parent_moved_out_of_the_filter_keeps_jiras_key(tmp_path: Path) -> None:
+def test_parent_left_filter_keeps_jira_key(tmp_path: Path) -> None:
     db = tmp_path / "jira.duckdb"
     with Emulator(issues=120, seed=9, start=START) as emu:
         command = [*args(emu, tmp_path), "--jql", "project = ABC"]

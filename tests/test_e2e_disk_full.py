@@ -111,7 +111,7 @@ def test_run_record_on_a_full_disk_is_skipped(tmp_path: Path) -> None:
         fill(disk / "filler")
         started = dt.datetime.now(dt.UTC)
         write_run_record(disk, "jira_jira", outcome="failed", started_at=started, error="x")
-        # The run's own outcome stands; the record and its temporary file are not left.
+        # No exception reaches the run, and neither the record nor its temporary file is left.
         assert sorted(path.name for path in disk.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(disk)])

@@ -177,7 +177,8 @@ def test_subtasks_move_and_are_deleted_with_their_parent() -> None:
         for subtask in moving:
             now = after[subtask["id"]]
             assert now["project_key"] == target
-            assert now["key"].startswith(f"{target}-") and now["key"] != subtask["key"]
+            assert now["key"].startswith(f"{target}-")
+            assert now["key"] != subtask["key"]
             assert now["parent_key"] == moved["key"]
             assert now["updated"] > subtask["updated"]
             # The search finds a sub-task by its old key too, as Jira does after a move.

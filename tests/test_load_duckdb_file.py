@@ -39,7 +39,7 @@ WAL_LIMIT_MIB = 2
 
 
 def hold_file(database: Path) -> subprocess.Popen[str]:
-    """Start another program that opens `database` for writing; return it once it holds it."""
+    """Start a program that opens `database` for writing, and return it once the file is open."""
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD_FILE, str(database)], stdout=subprocess.PIPE, text=True
     )
@@ -49,7 +49,7 @@ def hold_file(database: Path) -> subprocess.Popen[str]:
 
 
 def assert_one_row_per_issue(database: Path, truth: dict[int, str]) -> None:
-    """Check that `issues` holds one row per issue of `truth`, under its key."""
+    """Check that `issues` has one row per issue of `truth`, under its key."""
     assert dict(query(database, "select id, key from issues")) == truth
     assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
 
@@ -214,7 +214,8 @@ def test_file_locked_during_a_load_fails_clearly(
             assert message.startswith("The load step failed: IO Error: Could not set lock on file")
             assert f"PID {holder[0].pid}" in message
             assert "close it" in message
-            assert "Traceback" not in message and "credentials" not in message
+            assert "Traceback" not in message
+            assert "credentials" not in message
             assert getattr(failed.value, "pending_load", False)
             assert getattr(failed.value, "loaded_parts", 0) == 1
             monkeypatch.setattr(dlt.Pipeline, "load", original_load)
