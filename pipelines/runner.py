@@ -311,7 +311,8 @@ def _run_locked(
         after = f"{loaded}. The next run marks the deleted issues and reports the counts."
         with destination_errors("mark deleted issues", after=after):
             marked = apply_delete_sweep(pipeline, sweep)
-        loaded += f", and marked {len(marked.marked)} issues deleted"
+        count = len(marked.marked)
+        loaded += f", and marked {count} {'issue' if count == 1 else 'issues'} deleted"
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     with destination_errors("count the rows", after=f"{loaded}."):
@@ -423,8 +424,14 @@ def _reason(exc: BaseException) -> str:
         text = text.split(given, 1)[1]
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
+    # A line ends a sentence when the next starts with a capital; psycopg2 also wraps one
+    # sentence over two lines.
     text = " ".join(
-        line if index == len(lines) - 1 or line.endswith((".", ":", "!", "?")) else line + "."
+        line + "."
+        if index + 1 < len(lines)
+        and lines[index + 1][0].isupper()
+        and not line.endswith((".", ":", "!", "?"))
+        else line
         for index, line in enumerate(lines)
     )
     if len(text) > 500:

@@ -277,6 +277,12 @@ def test_failed_key_refresh_states_what_was_done(
             'connection to server at "127.0.0.1", port 5 failed: Connection refused. Is the '
             "server running on that host?",
         ),
+        (
+            "server closed the connection unexpectedly\n\tThis probably means the server "
+            "terminated abnormally\n\tbefore or while processing the request.\n",
+            "server closed the connection unexpectedly. This probably means the server "
+            "terminated abnormally before or while processing the request.",
+        ),
     ],
 )
 def test_reason_keeps_the_databases_words(raw: str, reason: str) -> None:
