@@ -62,8 +62,8 @@ class TableBatches:
     def selected(self) -> dict[str, TableFunction]:
         """Return the functions of the tables the running source selected.
 
-        A library caller may deselect tables (`source.with_resources`); their functions, some
-        of which send requests, are then not run. Outside a running source, all of them.
+        A library caller may deselect tables with `source.with_resources`. Their functions, some
+        of which send requests, are then not run. Outside a running source, all of them are.
         """
         try:
             names = set(dlt.current.source().selected_resources)
@@ -92,16 +92,21 @@ class TableBatches:
                     if table is not None and table.num_rows:
                         gathered.setdefault(name, []).append(table)
                 issues += len(batch.normalized.issue_ids)
-            # The batch's JSON and rows go now; only its Arrow tables stay.
+            # The batch's JSON and rows go now, and only its Arrow tables stay.
             batch = None
             if issues and (ended or issues >= batch_issues):
-                yield TableBatch({name: _join(parts) for name, parts in gathered.items()}, issues)
+                yield _table_batch(gathered, issues)
                 gathered = {}
                 issues = 0
             if ended:
                 yield None
         if issues:
-            yield TableBatch({name: _join(parts) for name, parts in gathered.items()}, issues)
+            yield _table_batch(gathered, issues)
+
+
+def _table_batch(gathered: dict[str, list[pa.Table]], issues: int) -> TableBatch:
+    """Join the gathered parts of each table into one `TableBatch`."""
+    return TableBatch({name: _join(parts) for name, parts in gathered.items()}, issues)
 
 
 def _join(parts: list[pa.Table]) -> pa.Table:

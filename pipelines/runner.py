@@ -58,8 +58,8 @@ class RunOptions:
     full_refresh: bool = False
     on_locked: str = "fail"
     lock_timeout_seconds: float = 3600.0
-    # The DuckDB settings jira-etl chose (None when configured the dlt way); `fit_duckdb_memory`
-    # updates their memory_limit before each load.
+    # The DuckDB settings jira-etl chose, or None when they are configured the dlt way.
+    # `fit_duckdb_memory` updates their memory_limit before each load.
     duckdb_settings: dict[str, Any] | None = field(default=None, repr=False)
 
 
@@ -94,12 +94,12 @@ class RunSummary:
 # the run about 1 s longer.
 DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
-# The memory_limit, in MiB: DuckDB keeps a block of every column of the row group it appends
-# to in memory, so a load needs memory for each column of the widest table, whatever the
-# number of rows. Measured with DuckDB 1.5 (docs/benchmark.md): 150, 300 and 600 columns
-# needed 128, 256 and 512 MiB from 50,000 rows on, and the 48 columns of the emulator's
-# `issues` table 48 MiB. The checkpoint when a load job closes the database uses up to about
-# memory_limit on top of the rest of the process, so a lower limit lowers the peak.
+# The memory_limit, in MiB. A load needs memory for each column of the widest table, and
+# beyond a few tens of thousands of rows not for more rows. Measured with DuckDB 1.5
+# (docs/benchmark.md): 150, 300 and 600 columns needed 128, 256 and 512 MiB from 50,000 rows
+# on, and the 46 columns of the emulator's `issues` table between 40 and 48 MiB. The
+# checkpoint when a load job closes the database takes memory up to about the limit, so a
+# lower limit also lowers the peak.
 DUCKDB_MEMORY_BASE_MIB = 24
 DUCKDB_MEMORY_PER_COLUMN_MIB = 1
 DUCKDB_MEMORY_MIN_MIB = 64
@@ -392,15 +392,12 @@ def destination_errors(
     except JiraEtlError:
         raise
     except Exception as exc:
-        # The database drivers raise their own errors where dlt does not wrap them. Neither
-        # is imported here, because a run loads only the driver of its destination.
-        drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
-        driver_errors = tuple(module.Error for module in drivers if module is not None)
-        if not isinstance(exc, (DestinationException, *driver_errors)):
+        # The database drivers raise their own errors where dlt does not wrap them.
+        if not isinstance(exc, (DestinationException, *_driver_errors())):
             raise
         reason = _reason(exc)
-        advice = next(
-            (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in reason.lower()),
+        advice = _advice(
+            reason,
             "If another program holds the DuckDB file open, close it. If the database server "
             "is unreachable, check it.",
         )
@@ -415,25 +412,21 @@ def destination_errors(
 def _reason(exc: BaseException) -> str:
     """Return an exception's text on one line, at most 500 characters, ending with a period.
 
-    dlt wraps a failed connection in advice about credentials; only the database's own text
-    after it is kept. Lines of a multi-line driver message become sentences.
+    dlt wraps a failed connection in advice about credentials, and only the database's own
+    text after it is kept. Lines of a multi-line driver message become sentences.
     """
     text = str(exc)
-    given = "The actual reason given is:"
-    if given in text:
-        text = text.split(given, 1)[1]
+    dlt_prefix_end = "The actual reason given is:"
+    if dlt_prefix_end in text:
+        text = text.split(dlt_prefix_end, 1)[1]
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
-    # A line ends a sentence when the next starts with a capital; psycopg2 also wraps one
-    # sentence over two lines.
-    text = " ".join(
-        line + "."
-        if index + 1 < len(lines)
-        and lines[index + 1][0].isupper()
-        and not line.endswith((".", ":", "!", "?"))
-        else line
-        for index, line in enumerate(lines)
-    )
+    # A line ends a sentence only when the next starts with a capital, because psycopg2 also
+    # wraps one sentence over two lines.
+    for index in range(len(lines) - 1):
+        if lines[index + 1][0].isupper() and not lines[index].endswith((".", ":", "!", "?")):
+            lines[index] += "."
+    text = " ".join(lines)
     if len(text) > 500:
         text = text[:497] + "..."
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -525,14 +518,11 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             f"The {exc.step} step failed writing files: {os_error}. {advice} The next run "
             "finishes the pending load."
         )
-    found = _destination_reason(chain) if exc.step in ("sync", "load") else None
-    if found is None:
+    database_reason = _destination_reason(chain) if exc.step in ("sync", "load") else None
+    if database_reason is None:
         return JiraEtlError(f"The {exc.step} step failed: {text}")
-    reason = found
-    advice = next(
-        (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in reason.lower()),
-        "Check the destination and its settings.",
-    )
+    reason = database_reason
+    advice = _advice(reason, "Check the destination and its settings.")
     if exc.step == "sync":
         # dlt reads the stored state before anything is extracted.
         return JiraEtlError(
@@ -550,14 +540,30 @@ def _destination_reason(chain: list[BaseException]) -> str | None:
     failed connection with advice about credentials around the database's message. The
     driver's exception, further down the chain, has the database's own text.
     """
-    drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
-    driver_errors = tuple(module.Error for module in drivers if module is not None)
+    driver_errors = _driver_errors()
     found = [part for part in chain if isinstance(part, driver_errors)] if driver_errors else []
     if not found:
         found = [part for part in chain if isinstance(part, DestinationException)]
     if not found:
         return None
     return _reason(found[-1])
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """Return the error classes of the database drivers this process has imported.
+
+    Neither driver is imported here, because a run loads only the driver of its destination.
+    """
+    drivers = [sys.modules.get(name) for name in ("duckdb", "psycopg2")]
+    return tuple(module.Error for module in drivers if module is not None)
+
+
+def _advice(reason: str, default: str) -> str:
+    """Return what to do about the destination failure described by `reason`."""
+    lowered = reason.lower()
+    return next(
+        (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in lowered), default
+    )
 
 
 _STORAGE_FAILURES = (

@@ -434,7 +434,7 @@ class IssueRead:
                 yield []
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
-        """Yield normalized batches of `NORMALIZE_ISSUES` issues; None where a load ends."""
+        """Yield normalized batches of `NORMALIZE_ISSUES` issues, and None where a load ends."""
         with ProgressReporter(self.client, self.reader):
             pending: list[dict[str, Any]] = []
             for page in self._checked_pages(state):
@@ -549,7 +549,7 @@ def _key_not_null(table: pa.Table, column: str) -> pa.Table:
     return table.cast(schema)
 
 
-# The functions below build one table from one `IssueBatch`; `TableBatches` runs them.
+# The functions below build one table from one `IssueBatch`. `TableBatches` runs them.
 
 
 def _table_rows(table: str) -> Any:

@@ -229,7 +229,7 @@ def _issues_of(batch: Any) -> list[tuple[int, dict[str, Any] | None]]:
     return [(issue_id, raw_by_id.get(issue_id)) for issue_id in batch.normalized.issue_ids]
 
 
-# Each function builds one table from one `IssueBatch`; `TableBatches` runs them.
+# Each function builds one table from one `IssueBatch`. `TableBatches` runs them.
 
 
 def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | None]:

@@ -63,7 +63,7 @@ def test_combine_joins_and_flushes_at_load_end(samples_dir: Path) -> None:
         assert isinstance(item, TableBatch)
         ids = item.tables["issues"].column("id").to_pylist()
         assert ids == [int(issue["id"]) for issue in group]
-        # The joined tables hold the rows that one batch of the same issues gives; the
+        # The joined tables contain the rows that one batch of the same issues gives. The
         # order of child rows follows the batches.
         whole = issue_batch(group)
         functions = registered().functions
@@ -73,11 +73,11 @@ def test_combine_joins_and_flushes_at_load_end(samples_dir: Path) -> None:
 
 def test_joined_batches_release_their_json(samples_dir: Path) -> None:
     issues = recorded_issues(samples_dir)
-    made: list[weakref.ref[source.IssueBatch]] = []
+    batch_refs: list[weakref.ref[source.IssueBatch]] = []
 
     def tracked(start: int) -> source.IssueBatch:
         batch = issue_batch(issues[start : start + 10])
-        made.append(weakref.ref(batch))
+        batch_refs.append(weakref.ref(batch))
         return batch
 
     def batches() -> Iterator[source.IssueBatch]:
@@ -88,8 +88,8 @@ def test_joined_batches_release_their_json(samples_dir: Path) -> None:
     first = next(combined)
     assert first is not None and first.issues == 30
     gc.collect()
-    assert len(made) == 3
-    assert [ref() is None for ref in made] == [True, True, True]
+    assert len(batch_refs) == 3
+    assert [ref() is None for ref in batch_refs] == [True, True, True]
 
 
 def test_deselected_tables_are_not_built(samples_dir: Path, tmp_path: Path) -> None:

@@ -209,7 +209,7 @@ def test_parent_left_filter_keeps_jira_key(tmp_path: Path) -> None:
         emu.edit_issue(child["key"], summary="edited after its epic moved")
         second = run_cli(command, env=env)
         assert second.exit_code == 0, second.output
-    # The epic left the filter, so its row is marked deleted under its old key; the child,
+    # The epic left the filter, so its row is marked deleted under its old key. The child,
     # read again, carries the key Jira gives now.
     assert query(db, f"select key, is_deleted from issues where id = {epic['id']}") == [
         (epic["key"], True)

@@ -84,7 +84,7 @@ def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
         subprocess.run(["umount", str(disk)])
 
 
-def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
+def test_full_disk_probe_names_disk(tmp_path: Path) -> None:
     disk = tmp_path / "full"
     mount_tmpfs(disk, "1m")
     try:
@@ -104,7 +104,7 @@ def test_full_disk_named_before_the_run_starts(tmp_path: Path) -> None:
         subprocess.run(["umount", str(disk)])
 
 
-def test_run_record_on_a_full_disk_is_skipped(tmp_path: Path) -> None:
+def test_run_record_skipped_on_full_disk(tmp_path: Path) -> None:
     disk = tmp_path / "full"
     mount_tmpfs(disk, "1m")
     try:

@@ -162,7 +162,7 @@ def test_moved_issue_takes_new_project_sprints(emu: Emulator) -> None:
     assert sorted(sprint["id"] for sprint in served) == sorted(moved["sprint_ids"])
 
 
-def test_subtasks_move_and_are_deleted_with_their_parent() -> None:
+def test_subtasks_follow_parent_move_delete() -> None:
     with Emulator(issues=150, seed=21, start=dt.datetime(2024, 3, 1, tzinfo=dt.UTC)) as emu:
         truth = emu.truth()
         subtasks: dict[int, list[dict]] = {}

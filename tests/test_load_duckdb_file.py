@@ -54,6 +54,15 @@ def assert_one_row_per_issue(database: Path, truth: dict[int, str]) -> None:
     assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
 
 
+def file_options(tmp_path: Path, name: str) -> tuple[Path, RunOptions]:
+    """Return a DuckDB file named after `name` and the run options that load into it."""
+    database = tmp_path / f"{name}.duckdb"
+    options = RunOptions(
+        pipeline_name=name, duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
+    return database, options
+
+
 def settings(emu: Emulator) -> dict[str, Any]:
     return {
         "auth": "bearer",
@@ -183,14 +192,9 @@ def test_file_locked_between_parts_fails_clearly(
     assert_one_row_per_issue(database, truth)
 
 
-def test_file_locked_during_a_load_fails_clearly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_lock_during_load_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    database = tmp_path / "locked.duckdb"
-    options = RunOptions(
-        pipeline_name="locked", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
-    )
+    database, options = file_options(tmp_path, "locked")
     holder: list[subprocess.Popen[str]] = []
     original_load = dlt.Pipeline.load
     loads = [0]
@@ -227,14 +231,9 @@ def test_file_locked_during_a_load_fails_clearly(
     assert_one_row_per_issue(database, truth)
 
 
-def test_failed_key_refresh_states_what_was_done(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_key_refresh_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    database = tmp_path / "refresh.duckdb"
-    options = RunOptions(
-        pipeline_name="refresh", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
-    )
+    database, options = file_options(tmp_path, "refresh")
     holder: list[subprocess.Popen[str]] = []
     original_refresh = runner.refresh_moved_keys
 
@@ -285,21 +284,18 @@ def test_failed_key_refresh_states_what_was_done(
         ),
     ],
 )
-def test_reason_keeps_the_databases_words(raw: str, reason: str) -> None:
+def test_reason_keeps_database_text(raw: str, reason: str) -> None:
     assert runner._reason(Exception(raw)) == reason
 
 
 REFERENCE_TABLES = ("statuses", "issue_types", "priorities", "resolutions", "fields")
 
 
-def test_reference_tables_survive_a_failed_load(
+def test_reference_tables_survive_failed_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    database = tmp_path / "reference.duckdb"
-    options = RunOptions(
-        pipeline_name="reference", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
-    )
+    database, options = file_options(tmp_path, "reference")
     counts = " union all ".join(
         f"select '{name}', count(*) from {name}" for name in REFERENCE_TABLES
     )
@@ -352,11 +348,7 @@ def wide_table(columns: int, rows: int) -> pa.Table:
 
 
 def load_wide(tmp_path: Path, name: str, table: pa.Table, *, fitted: bool) -> Path:
-    options = RunOptions(
-        pipeline_name=name,
-        duckdb_path=str(tmp_path / f"{name}.duckdb"),
-        pipelines_dir=str(tmp_path / "p"),
-    )
+    database, options = file_options(tmp_path, name)
     pipeline = runner.make_pipeline(options)
     merge = {"disposition": "merge", "strategy": "delete-insert"}
     pipeline.extract(dlt.resource(table, name="issues", primary_key="id", write_disposition=merge))
@@ -364,12 +356,10 @@ def load_wide(tmp_path: Path, name: str, table: pa.Table, *, fitted: bool) -> Pa
     if fitted:
         runner.fit_duckdb_memory(pipeline, options)
     pipeline.load()
-    return Path(options.duckdb_path)
+    return database
 
 
-def test_memory_limit_fits_the_widest_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_memory_limit_fits_widest_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     table = wide_table(600, 10_000)
     # Without fitting, the limit that suits the default fields is too small for 600 columns.

@@ -292,7 +292,7 @@ def test_kill_after_normalize_commit_recovers(
     assert stored_cursor(tmp_path / "pipelines_jira", "jira") is not None
 
 
-def test_library_selection_skips_deselected_histories(
+def test_deselected_changelog_skips_histories(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines import jira_source
