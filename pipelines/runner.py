@@ -25,6 +25,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
 from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
@@ -110,6 +111,7 @@ def duckdb_credentials(path: Path) -> Any:
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     credentials = DuckDbCredentials(str(path.resolve()))
+    attach_with_row_groups(credentials)
     if dlt.config.get("destination.duckdb.credentials.global_config") is None:
         credentials.global_config = {
             **DUCKDB_LOAD_SETTINGS,

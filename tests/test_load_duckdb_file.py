@@ -332,6 +332,50 @@ def test_reference_tables_survive_failed_load(
     assert dict(query(database, counts)) == before
 
 
+def numbered_issues(first: int, rows: int) -> Any:
+    """A dlt resource of `rows` issues with ids from `first`, merged on `id`."""
+    table = pa.table(
+        {
+            "id": pa.array(range(first, first + rows), pa.int64()),
+            "summary": pa.array([f"issue {i}" for i in range(first, first + rows)]),
+        }
+    )
+    return dlt.resource(table, name="issues", primary_key="id", write_disposition="merge")
+
+
+def test_loads_write_row_groups_of_16384_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `jira.duckdb` with the dataset `jira`: the catalog and the schema share a name.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database, options = file_options(tmp_path, "jira")
+    pipeline = runner.make_pipeline(options)
+    pipeline.run(numbered_issues(0, 40_000))
+    # The second load starts after the row group the first one left partly filled.
+    pipeline.run(numbered_issues(40_000, 20_000))
+    groups = query(
+        database,
+        "select row_group_id, max(count) from pragma_storage_info('jira.jira.issues') "
+        "group by row_group_id order by row_group_id",
+    )
+    sizes = [rows for _, rows in groups]
+    assert max(sizes) == 16_384, sizes
+    assert sum(sizes) == 60_000
+    assert query(database, "select count(distinct id), min(id), max(id) from issues") == [
+        (60_000, 0, 59_999)
+    ]
+
+
+def test_file_named_like_a_duckdb_catalog_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB keeps the catalog name `memory` for itself.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database, options = file_options(tmp_path, "memory")
+    runner.make_pipeline(options).run(numbered_issues(7, 3))
+    assert query(database, "select id from issues order by id") == [(7,), (8,), (9,)]
+
+
 def wide_table(columns: int, rows: int) -> pa.Table:
     """A table shaped like `issues` on a site with many single-valued custom fields."""
     data: dict[str, pa.Array] = {"id": pa.array(range(1, rows + 1), pa.int64())}

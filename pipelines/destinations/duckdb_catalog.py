@@ -31,10 +31,9 @@ def qualify_clashing_catalog() -> None:
 
     def _catalog_of(client: Any) -> str:
         # DuckDB names the catalog of a database file after the file name without its extension.
-        try:
-            database = str(client.credentials._conn_str())
-        except Exception:  # an external connection or in-memory database: no file name
-            return ""
+        # `database`, not the connection string: a file opened through ATTACH connects to an
+        # in-memory database (`duckdb_row_groups`).
+        database = str(getattr(client.credentials, "database", "") or "")
         if not database or database == ":memory:" or database.startswith(":"):
             return ""
         return Path(database).stem
