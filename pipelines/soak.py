@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.destinations.duckdb_catalog import quote_identifier
 from pipelines.emulator import Emulator
 
 FAULT_STATUSES = {0, 429, 500, 503}  # 0: a dropped connection
@@ -248,7 +249,7 @@ def compare(emu: Emulator, db: Path, report: SoakReport) -> None:
     connection = duckdb.connect(str(db), read_only=True)
     try:
         catalog = connection.execute("select current_database()").fetchone()[0]  # type: ignore[index]
-        connection.execute(f'use "{catalog}"."jira"')
+        connection.execute(f"use {quote_identifier(catalog)}.jira")
 
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return connection.execute(sql).fetchall()

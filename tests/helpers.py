@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.destinations.duckdb_catalog import quote_identifier
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,7 +71,7 @@ def query(path: Path, sql: str, dataset: str = "jira") -> list[tuple[Any, ...]]:
     connection = duckdb.connect(str(path), read_only=True)
     try:
         catalog = connection.execute("select current_database()").fetchone()[0]
-        connection.execute(f'use "{catalog}"."{dataset}"')
+        connection.execute(f"use {quote_identifier(catalog)}.{quote_identifier(dataset)}")
         return connection.execute(sql).fetchall()
     finally:
         connection.close()

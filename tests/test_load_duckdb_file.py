@@ -366,12 +366,23 @@ def test_loads_write_row_groups_of_16384_rows(
     ]
 
 
-def test_file_named_like_a_duckdb_catalog_loads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "name",
+    [
+        # DuckDB keeps the catalog name `memory` for itself.
+        "memory",
+        # A quote and a dot, which the default schema setting would read as syntax.
+        'it\'s "q".v2',
+    ],
+)
+def test_file_names_that_need_quoting_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    # DuckDB keeps the catalog name `memory` for itself.
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    database, options = file_options(tmp_path, "memory")
+    database = tmp_path / f"{name}.duckdb"
+    options = RunOptions(
+        pipeline_name="quoted", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
     runner.make_pipeline(options).run(numbered_issues(7, 3))
     assert query(database, "select id from issues order by id") == [(7,), (8,), (9,)]
 

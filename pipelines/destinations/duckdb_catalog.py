@@ -43,6 +43,11 @@ def qualify_clashing_catalog() -> None:
     _PATCHED = True
 
 
+def quote_identifier(name: str) -> str:
+    """Quote `name` as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def connect_dataset(path: str, dataset: str, *, read_only: bool = False) -> Any:
     """Open a DuckDB file with `dataset` as the default schema, so plain table names work.
 
@@ -54,5 +59,5 @@ def connect_dataset(path: str, dataset: str, *, read_only: bool = False) -> Any:
     connection = duckdb.connect(path, read_only=read_only)
     row = connection.execute("select current_database()").fetchone()
     catalog = row[0] if row else Path(path).stem
-    connection.execute(f'use "{catalog}"."{dataset}"')
+    connection.execute(f"use {quote_identifier(catalog)}.{quote_identifier(dataset)}")
     return connection

@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipelines.destinations.duckdb_catalog import quote_identifier
+
 ROW_GROUP_ROWS = 16_384
 # Catalog names DuckDB keeps for itself; a file of such a name is opened as before.
 _RESERVED_CATALOGS = {"memory", "system", "temp"}
@@ -27,7 +29,8 @@ _PATCHED = False
 def attach_statement(path: str) -> str:
     """Return the ATTACH statement that opens `path` with `ROW_GROUP_ROWS` rows a row group."""
     literal = "'" + path.replace("'", "''") + "'"
-    return f"ATTACH IF NOT EXISTS {literal} AS {_identifier(Path(path).stem)} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    alias = quote_identifier(Path(path).stem)
+    return f"ATTACH IF NOT EXISTS {literal} AS {alias} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
 
 
 def attach_with_row_groups(credentials: Any) -> None:
@@ -41,16 +44,23 @@ def attach_with_row_groups(credentials: Any) -> None:
         return
     _patch_connection_string()
     credentials.statements = [*(credentials.statements or []), attach_statement(database)]
-    # `schema` is what DuckDB's USE sets; a connection dlt clones does not inherit USE.
-    credentials.local_config = {**(credentials.local_config or {}), "schema": Path(database).stem}
+    # `schema` is what DuckDB's USE sets; a connection dlt clones does not inherit USE. The
+    # value is read as a name, so a file name with a dot or a quote is quoted.
+    credentials.local_config = {**(credentials.local_config or {}), "schema": _default(database)}
 
 
 def attaches_own_file(credentials: Any) -> bool:
-    """Return True when `credentials` open their file through `attach_statement`."""
+    """Return True when `credentials` open their file through `attach_statement`.
+
+    Both the statement and the default schema must be there: without the latter, dlt would
+    write into the in-memory database, and the tables would be lost when it closes.
+    """
     database = getattr(credentials, "database", None)
     if not isinstance(database, str) or database.startswith(":"):
         return False
     if getattr(credentials, "read_only", False):
+        return False
+    if (credentials.local_config or {}).get("schema") != _default(database):
         return False
     return attach_statement(database) in (credentials.statements or [])
 
@@ -73,5 +83,5 @@ def _patch_connection_string() -> None:
     _PATCHED = True
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _default(path: str) -> str:
+    return quote_identifier(Path(path).stem)
