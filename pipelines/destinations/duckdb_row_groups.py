@@ -1,15 +1,15 @@
 """Let dlt write the DuckDB file in row groups of `ROW_GROUP_ROWS` rows.
 
-DuckDB fills row groups of 122,880 rows unless the connection that writes says otherwise, and
-the setting is not kept in the file: only `ATTACH ... (ROW_GROUP_SIZE n)` sets it, for that
-connection. Loads in parts of 10,000 issues appended to partly filled row groups, and the
-checkpoint after some of them took up to 216 MiB beyond the memory before the load; the same
-20 parts written in row groups of 16,384 rows took at most 99 MiB (docs/benchmark.md).
+DuckDB writes row groups of 122,880 rows unless the writing connection sets another size. Only
+`ATTACH ... (ROW_GROUP_SIZE n)` sets it, for that connection, and the file does not store it.
+In a script that loaded 20 parts of 10,000 issues into one file, the checkpoint after some
+parts took up to 216 MiB beyond the memory before the load with the default size, and at most
+99 MiB with 16,384 rows (docs/benchmark.md).
 
-dlt opens its DuckDB connections with `duckdb.connect(path)`. For credentials built by
-`attach_with_row_groups`, it opens an in-memory database instead, attaches the file under the
-catalog name DuckDB would give it (the file name without its extension), and makes that
-catalog the default of every connection it hands out.
+dlt opens its DuckDB connections with `duckdb.connect(path)`. For credentials prepared by
+`attach_with_row_groups`, it opens an in-memory database instead and attaches the file under
+its name without the extension (`Path.stem`), which is the catalog name DuckDB gives a file
+with a single dot in its name. That catalog is the default of every connection dlt hands out.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from pipelines.destinations.duckdb_catalog import quote_identifier
 
 ROW_GROUP_ROWS = 16_384
-# Catalog names DuckDB keeps for itself; a file of such a name is opened as before.
+# Catalog names DuckDB reserves. A file with such a name is opened with `duckdb.connect`.
 _RESERVED_CATALOGS = {"memory", "system", "temp"}
 
 _PATCHED = False
@@ -44,8 +44,8 @@ def attach_with_row_groups(credentials: Any) -> None:
         return
     _patch_connection_string()
     credentials.statements = [*(credentials.statements or []), attach_statement(database)]
-    # `schema` is what DuckDB's USE sets; a connection dlt clones does not inherit USE. The
-    # value is read as a name, so a file name with a dot or a quote is quoted.
+    # USE sets DuckDB's `schema` setting, and a connection that dlt clones does not inherit
+    # USE. DuckDB parses the value as a name, so the file name is quoted.
     credentials.local_config = {**(credentials.local_config or {}), "schema": _default(database)}
 
 
