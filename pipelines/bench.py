@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.batches import BATCH_ISSUES, NORMALIZE_ISSUES
-from pipelines.limiter import MAX_IN_FLIGHT_CEILING
+from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_CEILING
 from pipelines.source import ISSUES_PER_LOAD
 
 STRATEGIES = ("sequential", "parallel")
@@ -400,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument(
         "--max-in-flight",
         type=int,
-        default=MAX_IN_FLIGHT_CEILING,
-        help=f"requests in flight for `parallel`, 1 to {MAX_IN_FLIGHT_CEILING}",
+        default=DEFAULT_MAX_IN_FLIGHT,
+        help=f"requests in flight for `parallel`, from 1 to {MAX_IN_FLIGHT_CEILING} (default: "
+        "the default of `jira-etl run`)",
     )
     fetch.add_argument(
         "--issues-per-load",
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     load = commands.add_parser("load", help="one load in this process (used by `fetch`)")
     load.add_argument("--strategy", choices=STRATEGIES, required=True)
-    load.add_argument("--max-in-flight", type=int, default=MAX_IN_FLIGHT_CEILING)
+    load.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     load.add_argument("--site-url", required=True)
     load.add_argument("--gateway-url", required=True)
     load.add_argument("--issues-per-load", type=int, default=ISSUES_PER_LOAD)

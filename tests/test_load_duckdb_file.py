@@ -351,7 +351,7 @@ def test_loads_write_row_groups_of_16384_rows(
     database, options = file_options(tmp_path, "jira")
     pipeline = runner.make_pipeline(options)
     pipeline.run(numbered_issues(0, 40_000))
-    # The second load starts after the row group the first one left partly filled.
+    # A second load adds rows to a table that already has row groups.
     pipeline.run(numbered_issues(40_000, 20_000))
     groups = query(
         database,

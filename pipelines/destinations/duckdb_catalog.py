@@ -31,8 +31,8 @@ def qualify_clashing_catalog() -> None:
 
     def _catalog_of(client: Any) -> str:
         # DuckDB names the catalog of a database file after the file name without its extension.
-        # `database`, not the connection string: a file opened through ATTACH connects to an
-        # in-memory database (`duckdb_row_groups`).
+        # Read `database` rather than the connection string, because a file opened through
+        # ATTACH connects to an in-memory database (`duckdb_row_groups`).
         database = str(getattr(client.credentials, "database", "") or "")
         if not database or database == ":memory:" or database.startswith(":"):
             return ""
