@@ -111,6 +111,10 @@ def duckdb_credentials(path: Path) -> Any:
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     credentials = DuckDbCredentials(str(path.resolve()))
+    # Fields set here are no longer read from the configuration, so the configured ones are
+    # read first and the ATTACH statement is added to them.
+    credentials.statements = dlt.secrets.get("destination.duckdb.credentials.statements", list)
+    credentials.local_config = dlt.config.get("destination.duckdb.credentials.local_config", dict)
     attach_with_row_groups(credentials)
     if dlt.config.get("destination.duckdb.credentials.global_config") is None:
         credentials.global_config = {

@@ -25,7 +25,8 @@ def qualify_clashing_catalog() -> None:
 
     def catalog_name(self: Any, quote: bool = True, casefold: bool = True) -> str | None:
         catalog = _catalog_of(self)
-        if catalog and catalog == self.dataset_name:
+        # DuckDB compares names without regard to case.
+        if catalog and catalog.lower() == self.dataset_name.lower():
             return self.capabilities.escape_identifier(catalog) if quote else catalog
         return original(self, quote=quote, casefold=casefold)
 

@@ -2,9 +2,9 @@
 
 DuckDB writes row groups of 122,880 rows unless the writing connection sets another size. Only
 `ATTACH ... (ROW_GROUP_SIZE n)` sets it, for that connection, and the file does not store it.
-In a script that loaded 20 parts of 10,000 issues into one file, the checkpoint after some
-parts took up to 216 MiB beyond the memory before the load with the default size, and at most
-99 MiB with 16,384 rows (docs/benchmark.md).
+A script loaded 20 parts of 10,000 issues into one file. With the default size, the
+checkpoint after some parts took up to 216 MiB beyond the memory before the load, and with
+16,384 rows at most 99 MiB (docs/benchmark.md).
 
 dlt opens its DuckDB connections with `duckdb.connect(path)`. For credentials prepared by
 `attach_with_row_groups`, it opens an in-memory database instead and attaches the file under
@@ -20,8 +20,9 @@ from typing import Any
 from pipelines.destinations.duckdb_catalog import quote_identifier
 
 ROW_GROUP_ROWS = 16_384
-# Catalog names DuckDB reserves. A file with such a name is opened with `duckdb.connect`.
-_RESERVED_CATALOGS = {"memory", "system", "temp"}
+# The catalogs and schemas of a new in-memory DuckDB 1.5 database. An attached file under such
+# a name is rejected or hidden behind them, so such a file is opened with `duckdb.connect`.
+_RESERVED_NAMES = {"memory", "system", "temp", "main", "pg_catalog", "information_schema"}
 
 _PATCHED = False
 
@@ -40,10 +41,14 @@ def attach_with_row_groups(credentials: Any) -> None:
     choice reaches all of them.
     """
     database = str(credentials.database)
-    if Path(database).stem.lower() in _RESERVED_CATALOGS:
+    if Path(database).stem.lower() in _RESERVED_NAMES:
+        return
+    if "schema" in (credentials.local_config or {}):
+        # The user chose the default schema, so the file is opened as configured.
         return
     _patch_connection_string()
-    credentials.statements = [*(credentials.statements or []), attach_statement(database)]
+    # First, so that the user's statements find the file attached.
+    credentials.statements = [attach_statement(database), *(credentials.statements or [])]
     # USE sets DuckDB's `schema` setting, and a connection that dlt clones does not inherit
     # USE. DuckDB parses the value as a name, so the file name is quoted.
     credentials.local_config = {**(credentials.local_config or {}), "schema": _default(database)}
@@ -52,8 +57,8 @@ def attach_with_row_groups(credentials: Any) -> None:
 def attaches_own_file(credentials: Any) -> bool:
     """Return True when `credentials` open their file through `attach_statement`.
 
-    Both the statement and the default schema must be there: without the latter, dlt would
-    write into the in-memory database, and the tables would be lost when it closes.
+    Both the statement and the default schema must be set. Without the default schema, dlt
+    would write into the in-memory database, and the tables would be lost when it closes.
     """
     database = getattr(credentials, "database", None)
     if not isinstance(database, str) or database.startswith(":"):

@@ -10,9 +10,10 @@ IDS_PER_STATEMENT = 1000
 
 
 def table_names(client: Any) -> list[str]:
-    """Return the names of the tables in the client's dataset."""
+    """Return the names of the tables in the client's dataset, without its views."""
     rows = client.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s",
+        "select table_name from information_schema.tables "
+        "where table_schema = %s and table_type = 'BASE TABLE'",
         client.dataset_name,
     )
     return [row[0] for row in rows or []]
