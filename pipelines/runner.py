@@ -7,6 +7,7 @@ import ctypes
 import errno
 import fcntl
 import logging
+import os
 import re
 import shutil
 import sys
@@ -95,15 +96,21 @@ class RunSummary:
 # the run about 1 s longer.
 DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
-# The memory_limit, in MiB. A load needs memory for each column of the widest table, and
-# beyond a few tens of thousands of rows not for more rows. Measured with DuckDB 1.5
-# (docs/benchmark.md): 150, 300 and 600 columns needed 128, 256 and 512 MiB from 50,000 rows
-# on, and the 46 columns of the emulator's `issues` table between 40 and 48 MiB. The
-# checkpoint when a load job closes the database takes memory up to about the limit, so a
-# lower limit also lowers the peak.
+# The memory_limit, in MiB. A load of a part needs memory for each column of the widest table. Measured with DuckDB 1.5
+# (docs/benchmark.md): one script's tables of 150, 300 and 600 columns needed 128, 256 and
+# 512 MiB, and the 46 columns of the emulator's `issues` table between 40 and 48 MiB at
+# 20,000 rows. The checkpoint when a load job closes the database takes memory up to about
+# the limit, so a lower limit also lowers the peak.
 DUCKDB_MEMORY_BASE_MIB = 24
 DUCKDB_MEMORY_PER_COLUMN_MIB = 1
 DUCKDB_MEMORY_MIN_MIB = 64
+# The fitted limit can be too small for a load in one package (`--full-refresh`,
+# `--issues-per-load 0`). For a table without a `dedup_sort` column, dlt's merge numbers the
+# staging rows with a window function that keeps every row in memory. A table of 46
+# columns with a 250-character text in every ninth column failed at 70 MiB from 40,000 rows
+# (DuckDB 1.5). After an out-of-memory failure the load runs again with twice the limit, up
+# to DuckDB's own default of 80% of the RAM.
+DUCKDB_MEMORY_MAX_SHARE = 0.8
 
 
 def duckdb_credentials(path: Path) -> Any:
@@ -146,6 +153,51 @@ def fit_duckdb_memory(pipeline: dlt.Pipeline, options: RunOptions) -> None:
     if settings.get("memory_limit") != limit:
         logger.info("DuckDB memory_limit %s for tables of up to %d columns", limit, widest)
         settings["memory_limit"] = limit
+
+
+def load_within_memory(pipeline: dlt.Pipeline, options: RunOptions) -> Any:
+    """Run dlt's load step, again with twice the memory_limit after DuckDB ran out of memory.
+
+    Only a limit that jira-etl fitted is raised, and not beyond `DUCKDB_MEMORY_MAX_SHARE` of
+    the RAM. dlt keeps the package pending after the failure, and the next load step finishes
+    the jobs that did not complete.
+    """
+    fit_duckdb_memory(pipeline, options)
+    while True:
+        try:
+            return pipeline.load()
+        except PipelineStepFailed as exc:
+            raised = _raise_memory_limit(options, exc)
+            if raised is None:
+                raise
+            logger.warning(
+                "DuckDB ran out of memory during the load, so it runs again with memory_limit %s",
+                raised,
+            )
+
+
+def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | None:
+    """Double the fitted memory_limit after an out-of-memory load and return the new limit.
+
+    Returns None when the failure was another one or the limit cannot grow.
+    """
+    settings = options.duckdb_settings
+    if settings is None or exc.step != "load":
+        return None
+    if not any("Out of Memory Error" in str(part) for part in _exception_chain(exc)):
+        return None
+    match = re.fullmatch(r"(\d+)MiB", str(settings.get("memory_limit", "")))
+    if match is None:
+        return None
+    ceiling = int(
+        os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DUCKDB_MEMORY_MAX_SHARE
+    )
+    current = int(match.group(1))
+    if current * 2**20 >= ceiling:
+        return None
+    raised = f"{min(current * 2, ceiling // 2**20)}MiB"
+    settings["memory_limit"] = raised
+    return raised
 
 
 def make_pipeline(options: RunOptions) -> dlt.Pipeline:
@@ -259,8 +311,7 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            fit_duckdb_memory(pipeline, options)
-            pipeline.load()
+            load_within_memory(pipeline, options)
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
@@ -286,8 +337,7 @@ def _run_locked(
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
             check_free_space(pipeline, options)
-            fit_duckdb_memory(pipeline, options)
-            info = pipeline.load()
+            info = load_within_memory(pipeline, options)
             if isinstance(info, LoadInfo):
                 load_ids += list(info.loads_ids)
             if observer.read_again:

@@ -433,6 +433,52 @@ def test_memory_limit_fits_widest_table(tmp_path: Path, monkeypatch: pytest.Monk
     assert runner.duckdb_memory_mib(10) == 64
 
 
+def long_text_issues(rows: int) -> pa.Table:
+    """A table of 46 columns with a description-sized text in every ninth column."""
+    data: dict[str, pa.Array] = {"id": pa.array(range(rows), pa.int64())}
+    for number in range(45):
+        if number % 9 == 0:
+            data[f"text_{number}"] = pa.array([f"issue {i} description " * 12 for i in range(rows)])
+        else:
+            data[f"value_{number}"] = pa.array([f"v{i % 50}" for i in range(rows)])
+    return pa.table(data)
+
+
+def one_package(tmp_path: Path, name: str, table: pa.Table) -> tuple[Path, Any, RunOptions]:
+    """Extract and normalize `table` as one package in items of 2,000 rows, as the source."""
+    database, options = file_options(tmp_path, name)
+    pipeline = runner.make_pipeline(options)
+    items = (table.slice(start, 2000) for start in range(0, table.num_rows, 2000))
+    merge = {"disposition": "merge", "strategy": "delete-insert"}
+    pipeline.extract(dlt.resource(items, name="issues", primary_key="id", write_disposition=merge))
+    pipeline.normalize()
+    return database, pipeline, options
+
+
+def test_out_of_memory_load_runs_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # dlt's merge keeps every staging row of such a table in memory, so the limit fitted to
+    # 46 columns fails for a full refresh of 40,000 issues.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    table = long_text_issues(40_000)
+    _, pipeline, options = one_package(tmp_path, "fitted", table)
+    runner.fit_duckdb_memory(pipeline, options)
+    assert options.duckdb_settings == {"threads": 1, "memory_limit": "70MiB"}
+    with pytest.raises(PipelineStepFailed) as failed:
+        pipeline.load()
+    assert "Out of Memory Error" in str(failed.value)
+
+    database, pipeline, options = one_package(tmp_path, "raised", table)
+    with caplog.at_level("WARNING", logger="jira_etl"):
+        runner.load_within_memory(pipeline, options)
+    assert options.duckdb_settings is not None
+    assert options.duckdb_settings["memory_limit"] in {"140MiB", "280MiB", "560MiB"}
+    assert "runs again with memory_limit 140MiB" in caplog.text
+    assert query(database, "select count(*), count(distinct id) from issues") == [(40_000, 40_000)]
+    assert not pipeline.has_pending_data
+
+
 @pytest.mark.parametrize(
     ("failure", "fix"),
     [
