@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,3 +155,30 @@ def test_make_reader_strategies(cloud: Emulator) -> None:
         assert bulk.limiter.max_in_flight == 3
         with pytest.raises(ValueError, match="Invalid strategy `fast`"):
             make_reader("fast", search, user_jql=None, fields=FIELDS)
+
+
+def test_fetched_chunk_waits_as_json(cloud: Emulator) -> None:
+    # Fetched chunks wait for the loader, up to one per slot. As bytes, a chunk of the source's
+    # fields takes a fraction of its decoded size.
+    from pipelines.collections.changelog import PREFETCHED, ChangelogPrefetch
+    from pipelines.normalize.fields import FieldCatalog
+    from pipelines.source import search_fields
+
+    ids = [row["id"] for row in cloud.truth()[:100]]
+    with open_client(cloud) as client:
+        catalog = FieldCatalog.from_fields(client.get(client.connection.api_path("field")), None)
+        reader = BulkReader(IssueSearch(client), user_jql=None, fields=search_fields(catalog))
+        reader.on_chunk = ChangelogPrefetch(client, reader.limiter)
+        chunk = reader._fetch(ids)
+    assert chunk.decoded is None
+    assert chunk.bulk_pages is not None
+    encoded = sum(len(page.body.content) for page in chunk.bulk_pages)
+    tracemalloc.start()
+    try:
+        issues = chunk.take()
+        decoded, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sorted(int(issue["id"]) for issue in issues) == sorted(ids)
+    assert all(PREFETCHED in issue for issue in issues)
+    assert decoded > 3 * encoded, (decoded, encoded)

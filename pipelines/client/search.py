@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.client.connection import Connection
-from pipelines.client.transport import JiraClient
+from pipelines.client.transport import JiraClient, JsonBody
 from pipelines.errors import PaginationError, PayloadError
 
 logger = logging.getLogger("jira_etl.search")
@@ -111,21 +112,51 @@ class IssueSearch:
         self, ids: list[int], *, fields: list[str], expand: str | None = None
     ) -> list[dict[str, Any]]:
         """Fetch full issues by id: Cloud's bulk fetch, or an `id in (...)` search on Data Center."""
+        bulk_pages = self.fetch_bulk_pages(ids, fields=fields, expand=expand)
+        if bulk_pages is not None:
+            return [issue for page in bulk_pages for issue in page.issues()]
         found: list[dict[str, Any]] = []
         for start in range(0, len(ids), BULK_FETCH_SIZE):
             chunk = ids[start : start + BULK_FETCH_SIZE]
-            if self.connection.flavor == "cloud":
-                body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in chunk], "fields": fields}
-                if expand:
-                    body["expand"] = [part for part in expand.split(",") if part]
-                path = self.connection.api_path("issue/bulkfetch")
-                page = self.client.post(path, body)
-                found.extend(_issues_of(page, path, 1))
-            else:
-                jql = f"id in ({', '.join(str(i) for i in chunk)}) ORDER BY id ASC"
-                for issues in self._offset_pages(jql, fields, expand, len(chunk)):
-                    found.extend(issues)
+            jql = f"id in ({', '.join(str(i) for i in chunk)}) ORDER BY id ASC"
+            for issues in self._offset_pages(jql, fields, expand, len(chunk)):
+                found.extend(issues)
         return found
+
+    def fetch_bulk_pages(
+        self, ids: list[int], *, fields: list[str], expand: str | None = None
+    ) -> list[BulkPage] | None:
+        """Fetch full issues by id with Cloud's bulk fetch, and keep the bodies undecoded.
+
+        Returns None on Data Center, which has no bulk fetch.
+        """
+        if self.connection.flavor != "cloud":
+            return None
+        path = self.connection.api_path("issue/bulkfetch")
+        pages: list[BulkPage] = []
+        for start in range(0, len(ids), BULK_FETCH_SIZE):
+            chunk = ids[start : start + BULK_FETCH_SIZE]
+            body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in chunk], "fields": fields}
+            if expand:
+                body["expand"] = [part for part in expand.split(",") if part]
+            pages.append(BulkPage(path, self.client.post(path, body, decode=False)))
+        return pages
+
+
+@dataclass(frozen=True)
+class BulkPage:
+    """The undecoded response of one bulk fetch, and the API path that its errors name."""
+
+    path: str
+    body: JsonBody
+
+    def issues(self) -> list[dict[str, Any]]:
+        """Decode the page and return its issues.
+
+        Raises:
+            PayloadError: the body is not JSON or has no `issues` list.
+        """
+        return _issues_of(self.body.decode(), self.path, 1)
 
 
 def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:

@@ -37,10 +37,10 @@ History = dict[str, Any]
 class ChangelogPrefetch:
     """Read the complete histories of each chunk of fetched issues, beside the issue fetches.
 
-    Used as the `on_chunk` hook of `BulkReader`: it runs in the fetch worker thread, holds a
-    slot of the reader's limiter while it reads, and stores each issue's histories on the raw
-    issue under `PREFETCHED`. An issue left without that key is read again by the changelog
-    table.
+    Used as the `on_chunk` hook of `BulkReader`: it runs in the fetch worker thread and takes a
+    slot of the reader's limiter while it reads. The reader stores each issue's histories on
+    the raw issue under `PREFETCHED`. An issue left without that key is read again by the
+    changelog table.
 
     Args:
         client: the client of the run; `httpx` clients may be shared between threads.
@@ -53,12 +53,12 @@ class ChangelogPrefetch:
         self.limiter = limiter
         self.mode = mode
 
-    def __call__(self, issues: list[dict[str, Any]]) -> None:
-        by_id = {int(issue["id"]): issue for issue in issues if str(issue.get("id")).isdigit()}
+    def __call__(self, issues: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`."""
+        ids = [int(issue["id"]) for issue in issues if str(issue.get("id")).isdigit()]
         with self.limiter.slot():
-            found = dict(read_changelogs(self.client, list(by_id), self.mode))
-        for issue_id, histories in found.items():
-            by_id[issue_id][PREFETCHED] = histories
+            found = dict(read_changelogs(self.client, ids, self.mode))
+        return {issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()}
 
 
 def read_changelogs(
