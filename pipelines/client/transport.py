@@ -275,8 +275,7 @@ class JsonBody:
         except orjson.JSONDecodeError:
             pass
         try:
-            # The standard decoder also reads NaN and integers beyond 64 bits, which orjson
-            # rejects.
+            # The standard decoder also reads NaN and Infinity, which orjson rejects.
             return json.loads(self.content)
         except (json.JSONDecodeError, UnicodeDecodeError):
             snippet = self.content[:80].decode("utf-8", "replace").replace("\n", " ")
