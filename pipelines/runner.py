@@ -184,7 +184,9 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
     settings = options.duckdb_settings
     if settings is None or exc.step != "load":
         return None
-    if not any("Out of Memory Error" in str(part) for part in _exception_chain(exc)):
+    text = " ".join(str(part) for part in _exception_chain(exc))
+    # DuckDB reports a failed allocation at commit without its "Out of Memory Error" prefix.
+    if "Out of Memory Error" not in text and "could not allocate block" not in text:
         return None
     match = re.fullmatch(r"(\d+)MiB", str(settings.get("memory_limit", "")))
     if match is None:
@@ -193,7 +195,7 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DUCKDB_MEMORY_MAX_SHARE
     )
     current = int(match.group(1))
-    if current * 2**20 >= ceiling:
+    if current >= ceiling // 2**20:
         return None
     raised = f"{min(current * 2, ceiling // 2**20)}MiB"
     settings["memory_limit"] = raised

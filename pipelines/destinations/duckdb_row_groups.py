@@ -47,8 +47,10 @@ def attach_with_row_groups(credentials: Any) -> None:
         # The user chose the default schema, so the file is opened as configured.
         return
     _patch_connection_string()
-    # First, so that the user's statements find the file attached.
-    credentials.statements = [attach_statement(database), *(credentials.statements or [])]
+    # First, so that the user's statements run in the attached file, as they did when dlt
+    # opened the file itself.
+    use = f"USE {_default(database)}"
+    credentials.statements = [attach_statement(database), use, *(credentials.statements or [])]
     # USE sets DuckDB's `schema` setting, and a connection that dlt clones does not inherit
     # USE. DuckDB parses the value as a name, so the file name is quoted.
     credentials.local_config = {**(credentials.local_config or {}), "schema": _default(database)}
