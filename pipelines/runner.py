@@ -96,8 +96,8 @@ class RunSummary:
 # the run about 1 s longer.
 DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
-# The memory_limit, in MiB. A load of a part needs memory for each column of the widest table. Measured with DuckDB 1.5
-# (docs/benchmark.md): one script's tables of 150, 300 and 600 columns needed 128, 256 and
+# The memory_limit, in MiB. A load of a part needs memory for each column of the widest
+# table. Measured with DuckDB 1.5 (docs/benchmark.md): one script's tables of 150, 300 and 600 columns needed 128, 256 and
 # 512 MiB, and the 46 columns of the emulator's `issues` table between 40 and 48 MiB at
 # 20,000 rows. The checkpoint when a load job closes the database takes memory up to about
 # the limit, so a lower limit also lowers the peak.
@@ -191,13 +191,12 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
     match = re.fullmatch(r"(\d+)MiB", str(settings.get("memory_limit", "")))
     if match is None:
         return None
-    ceiling = int(
-        os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DUCKDB_MEMORY_MAX_SHARE
-    )
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    ceiling_mib = int(ram * DUCKDB_MEMORY_MAX_SHARE) // 2**20
     current = int(match.group(1))
-    if current >= ceiling // 2**20:
+    if current >= ceiling_mib:
         return None
-    raised = f"{min(current * 2, ceiling // 2**20)}MiB"
+    raised = f"{min(current * 2, ceiling_mib)}MiB"
     settings["memory_limit"] = raised
     return raised
 

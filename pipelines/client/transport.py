@@ -260,7 +260,8 @@ class JsonBody:
     content: bytes
     status: int
     content_type: str
-    shown: str
+    # The request URL without user info or secret query values (`clean_url`).
+    url: str
 
     def decode(self) -> Any:
         """Decode the body; None for an empty body or status 204.
@@ -280,7 +281,7 @@ class JsonBody:
         except (json.JSONDecodeError, UnicodeDecodeError):
             snippet = self.content[:80].decode("utf-8", "replace").replace("\n", " ")
             raise PayloadError(
-                f"{self.shown} returned {self.status} with a body that is not JSON "
+                f"{self.url} returned {self.status} with a body that is not JSON "
                 f"({self.content_type}): `{snippet}`. A proxy or login page may be in the way; "
                 "check the URL."
             ) from None

@@ -30,8 +30,7 @@ _PATCHED = False
 def attach_statement(path: str) -> str:
     """Return the ATTACH statement that opens `path` with `ROW_GROUP_ROWS` rows a row group."""
     literal = "'" + path.replace("'", "''") + "'"
-    alias = quote_identifier(Path(path).stem)
-    return f"ATTACH IF NOT EXISTS {literal} AS {alias} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    return f"ATTACH IF NOT EXISTS {literal} AS {_default(path)} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
 
 
 def attach_with_row_groups(credentials: Any) -> None:
@@ -91,4 +90,5 @@ def _patch_connection_string() -> None:
 
 
 def _default(path: str) -> str:
+    """Return the quoted catalog name of the file `path`: its name without the extension."""
     return quote_identifier(Path(path).stem)
