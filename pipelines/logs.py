@@ -38,6 +38,30 @@ class _MaskingFilter(logging.Filter):
         return True
 
 
+class _OneLineDltErrors(logging.Filter):
+    """Put the error of a dlt record on its line instead of a traceback.
+
+    dlt logs a failed load job with its traceback before jira-etl reports the failure, and a
+    user needs only the database's reason. At DEBUG the traceback stays.
+    """
+
+    def __init__(self, keep_tracebacks: bool) -> None:
+        super().__init__()
+        self.keep_tracebacks = keep_tracebacks
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.keep_tracebacks or not record.exc_info or not record.name.startswith("dlt"):
+            return True
+        error = record.exc_info[1]
+        if error is not None:
+            reason = " ".join(str(error).split())
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {reason}"
+            record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -55,7 +79,9 @@ class _JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send jira-etl's and dlt's logs to stderr in one format."""
     _FORMAT["name"] = fmt
+    numeric = getattr(logging, level.upper(), logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OneLineDltErrors(keep_tracebacks=numeric <= logging.DEBUG))
     handler.addFilter(_MaskingFilter())
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
@@ -68,7 +94,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    numeric = getattr(logging, level.upper(), logging.INFO)
     logging.getLogger("jira_etl").setLevel(numeric)
     # httpx logs every request with the full URL at INFO; jira-etl logs a cleaned line instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)

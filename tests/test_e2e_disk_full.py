@@ -7,12 +7,14 @@ import errno
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, JiraEtlError
-from pipelines.runner import check_writable
+from pipelines.runner import RunOptions, check_writable, run
 from pipelines.status import write_run_record
 from tests.helpers import query, run_cli, snapshot
 
@@ -80,6 +82,55 @@ def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
             truth = {t["id"]: t["key"] for t in emu.truth()}
             assert dict(query(db, "select id, key from issues")) == truth
             assert query(db, "select count(*) - count(distinct id) from issues") == [(0,)]
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_disk_filled_during_load_fails_clearly_then_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    disk = tmp_path / "small"
+    mount_tmpfs(disk, "64m")
+    database = disk / "jira.duckdb"
+    options = RunOptions(
+        pipeline_name="filled", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
+    checkpoints: list[int] = []
+    real_checkpoint = duckdb_held.checkpoint
+
+    def fill_before_third(connection: Any) -> None:
+        # Another program takes the last free byte while the load is under way.
+        checkpoints.append(1)
+        if len(checkpoints) == 3:
+            fill(disk / "filler")
+        real_checkpoint(connection)
+
+    try:
+        with Emulator(issues=3000, seed=4, start=START) as emu:
+            settings = {
+                "auth": "bearer",
+                "token": emu.scoped_token,
+                "site_url": emu.site_url,
+                "gateway_url": emu.gateway_url,
+                "issues_per_load": 0,
+            }
+            monkeypatch.setattr(duckdb_held, "checkpoint", fill_before_third)
+            with pytest.raises(JiraEtlError) as failed:
+                run(options, settings)
+            monkeypatch.undo()
+            assert len(checkpoints) >= 3
+            message = str(failed.value)
+            assert "No space left on device" in message, message
+            assert "Free disk space" in message, message
+            assert emu.scoped_token not in message
+            (disk / "filler").unlink()
+            monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+            run(options, settings)
+            truth = {t["id"]: t["key"] for t in emu.truth()}
+            assert len(truth) == 3000
+            assert dict(query(database, "select id, key from issues")) == truth
+            assert query(database, "select count(*) - count(distinct id) from issues") == [(0,)]
     finally:
         subprocess.run(["umount", str(disk)])
 

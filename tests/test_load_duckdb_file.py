@@ -19,6 +19,7 @@ from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import runner
+from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
 from pipelines.errors import JiraEtlError
 from pipelines.runner import RunOptions, run
@@ -33,8 +34,8 @@ HOLD_FILE = (
     "time.sleep(120)"
 )
 WAL_ISSUES = 3000
-# Each load job's connection closes the database, and DuckDB then checkpoints, so the log
-# contains at most what one job wrote.
+# The database is checkpointed after each load job, so the log holds at most what one job
+# wrote.
 WAL_LIMIT_MIB = 2
 
 
@@ -148,6 +149,32 @@ def test_write_ahead_log_stays_small_during_load(
     assert loaded_mib > 4 * WAL_LIMIT_MIB
     assert max(sizes) / 2**20 < WAL_LIMIT_MIB, sizes
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_load_step_opens_database_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database, options = file_options(tmp_path, "once")
+    opened_in_load: list[int] = []
+    borrowed_in_load: list[int] = []
+    original_borrow = DuckDbConnectionPool.borrow_conn
+
+    def borrow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if duckdb_held._open_pools is not None:
+            borrowed_in_load.append(1)
+            if self._conn is None:
+                opened_in_load.append(1)
+        return original_borrow(self, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDbConnectionPool, "borrow_conn", borrow)
+    with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+        summary = run(options, settings(emu))
+        truth = {t["id"]: t["key"] for t in emu.truth()}
+    parts = -(-ISSUES // PART)
+    assert len(summary.load_ids) == parts
+    # Each part's load step opens the file once for all its jobs.
+    assert len(opened_in_load) == parts
+    assert len(borrowed_in_load) > 3 * parts
+    assert_one_row_per_issue(database, truth)
 
 
 def test_file_locked_between_parts_fails_clearly(
@@ -299,36 +326,40 @@ def test_reference_tables_survive_failed_load(
     counts = " union all ".join(
         f"select '{name}', count(*) from {name}" for name in REFERENCE_TABLES
     )
-    holder: list[subprocess.Popen[str]] = []
     original_load = dlt.Pipeline.load
     original_close = DuckDbSqlClient.close_connection
+    original_execute = DuckDbSqlClient.execute_query
     loading = [False]
+    closed: list[int] = []
+    failed: list[str] = []
 
-    def load_then_hold(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
+    def load_then_fail(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
         loading[0] = True
         return original_load(pipeline, *args, **kwargs)
 
-    def close_then_hold(client: DuckDbSqlClient) -> None:
+    def close_and_count(client: DuckDbSqlClient) -> None:
         original_close(client)
-        if loading[0] and not holder:
-            # Another program opens the file once the load step's first connection closed.
-            holder.append(hold_file(database))
+        if loading[0]:
+            closed.append(1)
 
-    try:
-        with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+    def execute_unless_failing(client: DuckDbSqlClient, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        # Once the load step's first job is done, every statement fails, as on a lost disk.
+        if closed:
+            failed.append(str(sql))
+            raise duckdb.IOException("IO Error: the disk went away")
+        return original_execute(client, sql, *args, **kwargs)
+
+    with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+        run(options, settings(emu) | {"issues_per_load": 0})
+        before = dict(query(database, counts))
+        assert all(before.values()), before
+        monkeypatch.setattr(dlt.Pipeline, "load", load_then_fail)
+        monkeypatch.setattr(DuckDbSqlClient, "close_connection", close_and_count)
+        monkeypatch.setattr(DuckDbSqlClient, "execute_query", execute_unless_failing)
+        with pytest.raises(JiraEtlError):
             run(options, settings(emu) | {"issues_per_load": 0})
-            before = dict(query(database, counts))
-            assert all(before.values()), before
-            monkeypatch.setattr(dlt.Pipeline, "load", load_then_hold)
-            monkeypatch.setattr(DuckDbSqlClient, "close_connection", close_then_hold)
-            with pytest.raises(JiraEtlError):
-                run(options, settings(emu) | {"issues_per_load": 0})
-            assert holder, "the load step never closed a connection"
-            holder[0].kill()
-            holder[0].wait()
-    finally:
-        for process in holder:
-            process.kill()
+        monkeypatch.undo()
+    assert failed, "no statement of the load step failed"
     assert dict(query(database, counts)) == before
 
 

@@ -1,0 +1,138 @@
+"""Keep one DuckDB database open through dlt's load step, with a checkpoint after each job.
+
+dlt's DuckDB pool closes the database whenever no job holds a connection, and DuckDB
+checkpoints when it closes. So each job of a load step opened the file again, attached it
+and ran the configured statements, and its checkpoint ran at close, where DuckDB reports no
+failure: on a full disk the rows stayed in the write-ahead log and the run exited 0.
+
+Inside `held_database`, a pool that opens its own database keeps it open until the block
+ends. After each job the database is checkpointed with `CHECKPOINT`, so the write-ahead log
+stays as small as before, and a checkpoint that fails raises. At the end, the block
+checkpoints once more and closes the database. Jobs of the same load share the database
+and its memory_limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from pipelines.destinations.duckdb_catalog import quote_identifier
+
+_PATCHED = False
+_lock = threading.Lock()
+# The pools kept open by the `held_database` block that is running, or None outside one.
+_open_pools: list[Any] | None = None
+
+
+@contextmanager
+def held_database() -> Iterator[None]:
+    """Keep each DuckDB database that dlt opens in this block open until the block ends.
+
+    Raises:
+        duckdb.Error: the last checkpoint failed, for example on a full disk. The rows
+            are then in the write-ahead log, which DuckDB replays when it opens the file.
+    """
+    global _open_pools
+    _patch_pool()
+    with _lock:
+        if _open_pools is not None:
+            raise RuntimeError("held_database blocks cannot be nested")
+        _open_pools = []
+    try:
+        yield
+    except BaseException:
+        with _lock:
+            pools, _open_pools = _open_pools, None
+        # The failure in the block is the one to report; the pools close all the same.
+        with suppress(Exception):
+            release(pools)
+        raise
+    with _lock:
+        pools, _open_pools = _open_pools, None
+    release(pools)
+
+
+def release(pools: list[Any]) -> None:
+    """Checkpoint and close each pool's database that no connection uses any more.
+
+    Every pool is closed even when a checkpoint fails; the first failure is raised.
+    """
+    failure: BaseException | None = None
+    for pool in pools:
+        with pool._conn_lock:
+            pool._jira_etl_held = False
+            pool._conn_borrows -= 1
+            if pool._conn_borrows > 0 or pool._conn is None:
+                continue
+            try:
+                checkpoint(pool._conn)
+            except Exception as exc:  # noqa: BLE001 (every pool closes first)
+                failure = failure or exc
+            finally:
+                pool._close_conn()
+    if failure is not None:
+        raise failure
+
+
+def checkpoint(connection: Any) -> None:
+    """Checkpoint every database file that `connection` can write.
+
+    A connection that dlt clones does not inherit `USE`, so a plain `CHECKPOINT` would
+    checkpoint the in-memory database that the file is attached to.
+    """
+    files = connection.execute(
+        "select database_name from duckdb_databases() "
+        "where path is not null and not readonly and type = 'duckdb'"
+    ).fetchall()
+    for (name,) in files:
+        connection.execute(f"CHECKPOINT {quote_identifier(name)}")
+
+
+def _patch_pool() -> None:
+    """Teach dlt's DuckDB connection pool to stay open inside a `held_database` block."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+
+    original_borrow = DuckDbConnectionPool.borrow_conn
+    original_return = DuckDbConnectionPool.return_conn
+
+    def borrow_conn(self: Any, *args: Any, **kwargs: Any) -> Any:
+        connection = original_borrow(self, *args, **kwargs)
+        with _lock:
+            holding = _open_pools
+            if (
+                holding is not None
+                and self._conn_owner
+                and not self.always_open_connection
+                and not getattr(self, "_jira_etl_held", False)
+            ):
+                with self._conn_lock:
+                    # The block's own borrow: the count no longer reaches 0 after a job,
+                    # so the pool neither closes the database nor runs its statements again.
+                    self._conn_borrows += 1
+                    self._jira_etl_held = True
+                holding.append(self)
+        return connection
+
+    def return_conn(self: Any, borrowed_conn: Any) -> int:
+        left = int(original_return(self, borrowed_conn))
+        if getattr(self, "_jira_etl_held", False) and left == 1:
+            with self._conn_lock:
+                connection = self._conn.duplicate() if self._conn is not None else None
+            if connection is not None:
+                try:
+                    # With several load workers another job may still be writing; DuckDB
+                    # 1.5 checkpoints what is committed.
+                    checkpoint(connection)
+                finally:
+                    connection.close()
+        return left
+
+    DuckDbConnectionPool.borrow_conn = borrow_conn  # type: ignore[method-assign]
+    DuckDbConnectionPool.return_conn = return_conn  # type: ignore[method-assign]
+    _PATCHED = True
