@@ -7,9 +7,10 @@ failure: on a full disk the rows stayed in the write-ahead log and the run exite
 
 Inside `held_database`, a pool that opens its own database keeps it open until the block
 ends. After each job the database is checkpointed with `CHECKPOINT`, so the write-ahead log
-stays as small as before, and a checkpoint that fails raises. At the end, the block
-checkpoints once more and closes the database. Jobs of the same load share the database
-and its memory_limit.
+stays as small as before, and a checkpoint that fails raises. DuckDB then lets go of the
+blocks it keeps in memory, as a closed database did. At the end, the block checkpoints
+once more and closes the database. Jobs of the same load share the database and its
+memory_limit.
 """
 
 from __future__ import annotations
@@ -91,6 +92,26 @@ def checkpoint(connection: Any) -> None:
         connection.execute(f"CHECKPOINT {quote_identifier(name)}")
 
 
+def drop_cached_blocks(connection: Any, configured_limit: str | None = None) -> None:
+    """Let DuckDB free the table blocks it keeps in memory after a job.
+
+    DuckDB keeps the blocks a job read or wrote until its memory_limit is reached, so each job
+    of a load step would start with the previous jobs' blocks in memory. A database closed
+    after each job started empty. DuckDB evicts blocks to fit a lower memory_limit, so the
+    limit is lowered for a moment and then set back: to `configured_limit` when given, since
+    DuckDB reports the limit rounded to 0.1 of its unit. When DuckDB cannot evict enough, for
+    example while another job runs, the limit stays as it was.
+    """
+    limit = configured_limit
+    if limit is None:
+        (limit,) = connection.execute("select current_setting('memory_limit')").fetchone()
+    try:
+        connection.execute("SET memory_limit = '1MiB'")
+    except Exception:  # noqa: BLE001 (blocks in use stay, and the limit is unchanged)
+        return
+    connection.execute("SET memory_limit = '" + str(limit).replace("'", "''") + "'")
+
+
 def _patch_pool() -> None:
     """Teach dlt's DuckDB connection pool to stay open inside a `held_database` block."""
     global _PATCHED
@@ -121,16 +142,20 @@ def _patch_pool() -> None:
 
     def return_conn(self: Any, borrowed_conn: Any) -> int:
         left = int(original_return(self, borrowed_conn))
-        if getattr(self, "_jira_etl_held", False) and left == 1:
-            with self._conn_lock:
-                connection = self._conn.duplicate() if self._conn is not None else None
-            if connection is not None:
-                try:
-                    # With several load workers another job may still be writing; DuckDB
-                    # 1.5 checkpoints what is committed.
-                    checkpoint(connection)
-                finally:
-                    connection.close()
+        if not getattr(self, "_jira_etl_held", False):
+            return left
+        # Under the pool's lock, so that no job borrows a connection while the memory_limit
+        # is lowered, and only when the block's own borrow is the last one.
+        with self._conn_lock:
+            if self._conn_borrows != 1 or self._conn is None:
+                return left
+            connection = self._conn.duplicate()
+            try:
+                checkpoint(connection)
+                configured = (self.credentials.global_config or {}).get("memory_limit")
+                drop_cached_blocks(connection, configured)
+            finally:
+                connection.close()
         return left
 
     DuckDbConnectionPool.borrow_conn = borrow_conn  # type: ignore[method-assign]
