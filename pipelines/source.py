@@ -25,6 +25,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
@@ -99,6 +100,7 @@ CHILD_TABLES = (
 CLEAR_MARKER = "_jira_clear"
 # The parent issue's `updated` on every child row: a newer version replaces an older one.
 PARENT_VERSION = "issue_updated_at"
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 # glibc's `mallopt` option number for the size from which blocks are allocated with mmap.
 M_MMAP_THRESHOLD = -3
@@ -541,12 +543,28 @@ class IssueBatch:
         """The `updated_at` of each issue in the batch, by issue id."""
         return {row["id"]: row["updated_at"] for row in self.tables.get("issues", [])}
 
+    @cached_property
+    def version_arrays(self) -> tuple[pa.Array, pa.Array]:
+        """The issue ids of `versions` and their `updated_at`, as two aligned Arrow arrays.
+
+        Every child table looks its rows' versions up here, so the datetimes are converted to
+        Arrow once per batch instead of once per child row.
+        """
+        versions = self.versions
+        return (
+            pa.array(list(versions), pa.int64()),
+            pa.array(list(versions.values()), _TIMESTAMP),
+        )
+
 
 def _key_not_null(table: pa.Table, column: str) -> pa.Table:
     """Mark the key column non-nullable, as dlt marks primary and merge keys."""
     index = table.schema.get_field_index(column)
     schema = table.schema.set(index, table.schema.field(index).with_nullable(False))
-    return table.cast(schema)
+    if table.column(index).null_count:
+        raise ValueError(f"Invalid key column `{column}`: it contains nulls.")
+    # The data stays as it is, so the columns take the new schema without a cast.
+    return pa.Table.from_arrays(table.columns, schema=schema)
 
 
 # The functions below build one table from one `IssueBatch`. `TableBatches` runs them.
@@ -565,8 +583,7 @@ def _table_rows(table: str) -> Any:
 
 def _child_rows(table: str) -> Any:
     def rows(batch: IssueBatch) -> pa.Table | None:
-        found = list(batch.tables.get(table) or [])
-        versions = batch.versions
+        found = batch.tables.get(table) or []
         with_rows = {row["issue_id"] for row in found}
         markers = [
             {"issue_id": issue_id}
@@ -575,10 +592,12 @@ def _child_rows(table: str) -> Any:
         if not found and not markers:
             return None
         arrow = arrow_table(table, found + markers, batch.catalog)
-        issue_ids = arrow.column("issue_id").to_pylist()
+        # Each row takes the `updated_at` of its issue from the batch. A row whose issue is not
+        # in the batch gets a null version.
+        version_ids, version_times = batch.version_arrays
+        positions = pc.index_in(arrow.column("issue_id"), value_set=version_ids)
         arrow = arrow.append_column(
-            pa.field(PARENT_VERSION, pa.timestamp("us", tz="UTC")),
-            pa.array([versions.get(i) for i in issue_ids], pa.timestamp("us", tz="UTC")),
+            pa.field(PARENT_VERSION, _TIMESTAMP), version_times.take(positions)
         )
         arrow = arrow.append_column(
             pa.field(CLEAR_MARKER, pa.bool_()),

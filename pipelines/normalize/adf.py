@@ -87,20 +87,23 @@ def _render_blocks(content: Any) -> list[str]:
         if not isinstance(node, dict):
             continue
         node_type = node.get("type", "")
-        if node_type in _INLINE_TYPES:
-            inline_run.append(node)
-            continue
-        if inline_run:
-            lines.extend(_render_inline(inline_run).split("\n"))
-            inline_run = []
         if node_type == "paragraph":
-            # Paragraphs, the commonest block, skip the lookup and the call of `_paragraph`.
+            # Paragraphs, the commonest block, skip the lookups and the call of `_paragraph`.
+            if inline_run:
+                lines.extend(_render_inline(inline_run).split("\n"))
+                inline_run = []
             text = _render_inline(node.get("content"))
             if "\n" in text:
                 lines.extend(text.split("\n"))
             else:
                 lines.append(text)
             continue
+        if node_type in _INLINE_TYPES:
+            inline_run.append(node)
+            continue
+        if inline_run:
+            lines.extend(_render_inline(inline_run).split("\n"))
+            inline_run = []
         renderer = _BLOCK_RENDERERS.get(node_type)
         if renderer is not None:
             lines.extend(renderer(node))
@@ -191,9 +194,16 @@ def _table(node: Node) -> list[str]:
         if row.get("type") != "tableRow":
             lines.extend(_render_block(row))
             continue
-        cells = [" ".join(_render_blocks(cell.get("content"))).strip() for cell in _children(row)]
+        cells = [_table_cell(cell) for cell in _children(row)]
         lines.append(" | ".join(cells))
     return lines
+
+
+def _table_cell(cell: Node) -> str:
+    lines = _render_blocks(cell.get("content"))
+    if len(lines) == 1:
+        return lines[0].strip()
+    return " ".join(lines).strip()
 
 
 def _expand(node: Node) -> list[str]:
@@ -237,6 +247,12 @@ def _render_inline(content: Any) -> str:
     """Render inline nodes to one string, skipping entries that are not objects."""
     if not isinstance(content, list):
         return ""
+    if len(content) == 1:
+        # A paragraph of one unmarked text node, the commonest case, needs no joined list.
+        node = content[0]
+        if isinstance(node, dict) and node.get("type") == "text" and not node.get("marks"):
+            text = node.get("text")
+            return text if isinstance(text, str) else ""
     parts: list[str] = []
     for node in content:
         if not isinstance(node, dict):

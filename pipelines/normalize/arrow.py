@@ -6,6 +6,7 @@ batch still gets its type, and a number field stays DOUBLE whatever its values l
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -46,8 +47,29 @@ def column_types(table_name: str, catalog: FieldCatalog) -> dict[str, str]:
 
 
 def arrow_schema(table_name: str, catalog: FieldCatalog) -> pa.Schema:
-    """Build the fixed arrow schema of a table; every column is nullable."""
-    types = column_types(table_name, catalog)
+    """Return the fixed arrow schema of a table, in which every column is nullable.
+
+    Raises:
+        ValueError: `table_name` is unknown.
+    """
+    return _cached_schema(table_name, _custom_columns(table_name, catalog))
+
+
+def _custom_columns(table_name: str, catalog: FieldCatalog) -> tuple[tuple[str, str], ...]:
+    """List the `(column, dlt data type)` pairs that `catalog` adds to the table."""
+    if table_name != "issues":
+        return ()
+    return tuple(
+        (spec.column or spec.field_id, spec.data_type or "json") for spec in catalog.single
+    )
+
+
+# Schemas are built once per table and set of custom columns, not once per batch. The key contains
+# the custom columns themselves, so a changed catalog gets its own schema.
+@lru_cache(maxsize=256)
+def _cached_schema(table_name: str, custom_columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+    types = column_types(table_name, FieldCatalog({}))
+    types.update(custom_columns)
     return pa.schema([pa.field(name, _ARROW_TYPES[dlt_type]) for name, dlt_type in types.items()])
 
 
@@ -68,9 +90,10 @@ def arrow_table(table_name: str, rows: list[dict[str, Any]], catalog: FieldCatal
     """
     schema = arrow_schema(table_name, catalog)
     # Arrow converts a list of dicts to a struct array in C++, missing keys as nulls: several
-    # times faster than one Python list per column.
+    # times faster than one Python list per column. The struct's fields are the schema's, so
+    # the table has the schema without a cast.
     structs = pa.array(rows, type=pa.struct(schema))
-    return pa.Table.from_struct_array(structs).cast(schema)
+    return pa.Table.from_struct_array(structs)
 
 
 def table_columns(table_name: str, catalog: FieldCatalog) -> dict[str, dict[str, Any]]:

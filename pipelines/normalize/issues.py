@@ -119,11 +119,15 @@ def normalize_issues(
     single = [
         (s.field_id, s.column or s.field_id, SINGLE_CONVERTERS[s.kind]) for s in catalog.single
     ]
+    custom = _CustomLists(
+        multi=tuple((spec.field_id, spec.column) for spec in catalog.multi),
+        sprint=tuple((spec.field_id, spec.column) for spec in catalog.sprint),
+    )
     for raw in raw_issues:
-        issue_key = _issue_label(raw)
         try:
-            _normalize_one(raw, catalog, single, keep_adf, batch, sprints)
+            _normalize_one(raw, single, custom, keep_adf, batch, sprints)
         except _ValueProblem as problem:
+            issue_key = _issue_label(raw)
             column = problem.column or _column_of(catalog, problem.field_id)
             column_text = f" (column `{column}`)" if column else ""
             raise PayloadError(
@@ -135,10 +139,18 @@ def normalize_issues(
     return batch
 
 
+@dataclass(frozen=True)
+class _CustomLists:
+    """The `(field id, column)` pairs of the catalog's multi-valued and Sprint fields."""
+
+    multi: tuple[tuple[str, str | None], ...]
+    sprint: tuple[tuple[str, str | None], ...]
+
+
 def _normalize_one(
     raw: dict[str, Any],
-    catalog: FieldCatalog,
     single: list[tuple[str, str, Any]],
+    custom: _CustomLists,
     keep_adf: bool,
     batch: NormalizedBatch,
     sprints: dict[int, dict[str, Any]],
@@ -167,7 +179,7 @@ def _normalize_one(
             raise _ValueProblem(field_id, value, str(error), column) from None
     batch.tables["issues"].append(row)
     batch.issue_ids.append(issue_id)
-    _child_rows(issue_id, fields, catalog, batch, sprints)
+    _child_rows(issue_id, fields, custom, batch, sprints)
 
 
 def _fixed_columns(
@@ -227,26 +239,28 @@ def _fixed_columns(
 def _child_rows(
     issue_id: int,
     fields: dict[str, Any],
-    catalog: FieldCatalog,
+    custom: _CustomLists,
     batch: NormalizedBatch,
     sprints: dict[int, dict[str, Any]],
 ) -> None:
     tables, complete = batch.tables, batch.complete
 
     if "labels" in fields:
+        label_rows = tables["issue_labels"]
         for label in _list(fields, "labels"):
             if not isinstance(label, str):
                 raise _ValueProblem("labels", label, "expected a string label")
-            tables["issue_labels"].append({"issue_id": issue_id, "label": label})
+            label_rows.append({"issue_id": issue_id, "label": label})
         complete["issue_labels"].add(issue_id)
 
     for field_id, table, id_column, name_column in _NAMED_LISTS:
         if field_id not in fields:
             continue
+        rows = tables[table]
         for item in _list(fields, field_id):
             if not isinstance(item, dict):
                 raise _ValueProblem(field_id, item, "expected an object with `id` and `name`")
-            tables[table].append(
+            rows.append(
                 {
                     "issue_id": issue_id,
                     id_column: _to_int(item.get("id"), field_id),
@@ -256,43 +270,72 @@ def _child_rows(
         complete[table].add(issue_id)
 
     if "issuelinks" in fields:
+        link_rows = tables["issue_links"]
         for link in _list(fields, "issuelinks"):
-            tables["issue_links"].append(_link_row(issue_id, link))
+            link_rows.append(_link_row(issue_id, link))
         complete["issue_links"].add(issue_id)
 
-    if all(spec.field_id in fields for spec in catalog.multi):
-        complete["issue_field_values"].add(issue_id)
-    for spec in catalog.multi:
-        for position, item in enumerate(_list(fields, spec.field_id)):
+    _field_value_rows(issue_id, fields, custom.multi, batch)
+    _sprint_rows(issue_id, fields, custom.sprint, batch, sprints)
+
+
+def _field_value_rows(
+    issue_id: int,
+    fields: dict[str, Any],
+    multi: tuple[tuple[str, str | None], ...],
+    batch: NormalizedBatch,
+) -> None:
+    value_rows = batch.tables["issue_field_values"]
+    carried = 0
+    for field_id, column in multi:
+        if field_id not in fields:
+            continue
+        carried += 1
+        for position, item in enumerate(_list(fields, field_id)):
             try:
                 value_id, value = multi_item(item)
             except ValueError as error:
-                raise _ValueProblem(spec.field_id, item, str(error), spec.column) from None
-            tables["issue_field_values"].append(
+                raise _ValueProblem(field_id, item, str(error), column) from None
+            value_rows.append(
                 {
                     "issue_id": issue_id,
-                    "field_id": spec.field_id,
-                    "field_column": spec.column,
+                    "field_id": field_id,
+                    "field_column": column,
                     "position": position,
                     "value_id": value_id,
                     "value": value,
                 }
             )
+    if carried == len(multi):
+        batch.complete["issue_field_values"].add(issue_id)
 
-    if all(spec.field_id in fields for spec in catalog.sprint):
-        complete["issue_sprints"].add(issue_id)
+
+def _sprint_rows(
+    issue_id: int,
+    fields: dict[str, Any],
+    sprint_fields: tuple[tuple[str, str | None], ...],
+    batch: NormalizedBatch,
+    sprints: dict[int, dict[str, Any]],
+) -> None:
+    sprint_rows = batch.tables["issue_sprints"]
+    carried = 0
     position = 0
-    for spec in catalog.sprint:
-        for value in _list(fields, spec.field_id):
+    for field_id, column in sprint_fields:
+        if field_id not in fields:
+            continue
+        carried += 1
+        for value in _list(fields, field_id):
             try:
                 sprint = parse_sprint(value)
             except ValueError as error:
-                raise _ValueProblem(spec.field_id, value, str(error), spec.column) from None
+                raise _ValueProblem(field_id, value, str(error), column) from None
             sprints[sprint["id"]] = sprint
-            tables["issue_sprints"].append(
+            sprint_rows.append(
                 {"issue_id": issue_id, "sprint_id": sprint["id"], "position": position}
             )
             position += 1
+    if carried == len(sprint_fields):
+        batch.complete["issue_sprints"].add(issue_id)
 
 
 def _link_row(issue_id: int, link: Any) -> dict[str, Any]:
@@ -344,15 +387,16 @@ def _text(fields: dict[str, Any], field_id: str) -> str | None:
 
 
 def _to_int(value: Any, field_id: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    # Jira sends most ids as strings, so that case is checked first.
     if isinstance(value, str):
         try:
             return int(value)
         except ValueError:
             pass
+    elif value is None:
+        return None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return value
     raise _ValueProblem(field_id, value, "expected a numeric id")
 
 

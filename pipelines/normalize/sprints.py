@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pipelines.normalize.timestamps import parse_instant
@@ -123,4 +124,13 @@ def _to_int(value: Any, what: str) -> int | None:
 def _to_instant(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        return _parse_sprint_date(value)
+    return parse_instant(value)
+
+
+# Every issue in a sprint repeats the sprint's dates, so each date string is parsed once. An
+# invalid string raises each time, because `lru_cache` does not store exceptions.
+@lru_cache(maxsize=4096)
+def _parse_sprint_date(value: str) -> datetime:
     return parse_instant(value)
