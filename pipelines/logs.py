@@ -35,6 +35,14 @@ class _MaskingFilter(logging.Filter):
         if _SECRETS:
             record.msg = mask(record.getMessage())
             record.args = None
+            # A formatter prints exc_text as it is when it is set, so the traceback is
+            # rendered here once, masked.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = mask(record.exc_text)
+            if record.stack_info:
+                record.stack_info = mask(record.stack_info)
         return True
 
 
@@ -97,4 +105,12 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     logging.getLogger("jira_etl").setLevel(numeric)
     # httpx logs every request with the full URL at INFO; jira-etl logs a cleaned line instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("dlt").setLevel(max(numeric, logging.WARNING))
+    # dlt gives its logger a handler of its own when a pipeline starts and stops it from
+    # propagating, so the filters go on the logger too: they then apply to every record it
+    # logs, whichever handler prints it.
+    dlt_logger = logging.getLogger("dlt")
+    dlt_logger.setLevel(max(numeric, logging.WARNING))
+    for old in [f for f in dlt_logger.filters if isinstance(f, _OneLineDltErrors | _MaskingFilter)]:
+        dlt_logger.removeFilter(old)
+    dlt_logger.addFilter(_OneLineDltErrors(keep_tracebacks=numeric <= logging.DEBUG))
+    dlt_logger.addFilter(_MaskingFilter())
