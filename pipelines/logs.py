@@ -110,7 +110,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     # logs, whichever handler prints it.
     dlt_logger = logging.getLogger("dlt")
     dlt_logger.setLevel(max(numeric, logging.WARNING))
-    for old in [f for f in dlt_logger.filters if isinstance(f, _OneLineDltErrors | _MaskingFilter)]:
-        dlt_logger.removeFilter(old)
+    for previous in [
+        f for f in dlt_logger.filters if isinstance(f, _OneLineDltErrors | _MaskingFilter)
+    ]:
+        dlt_logger.removeFilter(previous)
     dlt_logger.addFilter(_OneLineDltErrors(keep_tracebacks=numeric <= logging.DEBUG))
     dlt_logger.addFilter(_MaskingFilter())
