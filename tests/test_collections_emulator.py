@@ -13,6 +13,10 @@ import dlt
 import duckdb
 import pytest
 
+from pipelines.client.auth import build_auth
+from pipelines.client.connection import resolve_connection
+from pipelines.client.transport import JiraClient
+from pipelines.collections.agile import read_board_sprints, read_boards
 from pipelines.emulator import Emulator
 from pipelines.normalize.timestamps import parse_instant
 from pipelines.source import jira_source
@@ -157,3 +161,19 @@ def test_missing_agile_scope_warns(tmp_path: Path, caplog: pytest.LogCaptureFixt
     assert "read:board-scope:jira-software" in caplog.text
     issues = query(pipeline, "select count(*) from issues")
     assert issues == [(10,)]
+
+
+def test_kanban_board_has_no_sprints(caplog: pytest.LogCaptureFixture) -> None:
+    with Emulator(issues=30, seed=7) as emu:
+        auth = build_auth("bearer", emu.scoped_token)
+        connection = resolve_connection(auth, site_url=emu.site_url, gateway_url=emu.gateway_url)
+        with JiraClient(connection) as client, caplog.at_level(logging.INFO, "jira_etl.agile"):
+            boards = {board["id"]: board["type"] for board in read_boards(client)}
+            scrum = read_board_sprints(client, 1)
+            kanban = read_board_sprints(client, 3)
+    assert boards[1] == "scrum"
+    assert boards[3] == "kanban"
+    assert scrum
+    assert all(sprint["originBoardId"] == 1 for sprint in scrum)
+    assert kanban == []
+    assert "Board 3 has no sprints (400, as for a Kanban board); skipped." in caplog.text

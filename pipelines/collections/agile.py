@@ -7,6 +7,7 @@ the issues' Sprint field and warns with the missing scope's name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from pipelines.errors import BadRequestError
 AGILE_ROOT = "/rest/agile/1.0"
 BOARD_SCOPE = "read:board-scope:jira-software"
 SPRINT_SCOPE = "read:sprint:jira-software"
+
+logger = logging.getLogger("jira_etl.agile")
 PAGE_SIZE = 50
 
 
@@ -34,5 +37,7 @@ def read_board_sprints(client: JiraClient, board_id: int) -> list[dict[str, Any]
             s for page in offset_pages(client, path, "values", page_size=PAGE_SIZE) for s in page
         ]
     except BadRequestError:
-        # Kanban boards answer 400 "The board does not support sprints".
+        # Kanban boards answer 400 "The board does not support sprints", in the caller's
+        # language, so the status decides.
+        logger.info("Board %s has no sprints (400, as for a Kanban board); skipped.", board_id)
         return []
