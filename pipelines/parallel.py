@@ -27,6 +27,7 @@ from typing import Any
 
 from pipelines.client.search import BULK_FETCH_SIZE, BulkPage, IssueSearch
 from pipelines.errors import PaginationError
+from pipelines.ids import parse_id
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT, AdaptiveLimiter
 from pipelines.reader import ReadStats, SortKey, WindowReader, sort_key
 from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
@@ -61,8 +62,8 @@ class FetchedChunk:
             issues = self.decoded or []
         if self.extras:
             for issue in issues:
-                issue_id = str(issue.get("id"))
-                extra = self.extras.get(int(issue_id)) if issue_id.isdigit() else None
+                issue_id = parse_id(issue.get("id"))
+                extra = self.extras.get(issue_id) if issue_id is not None else None
                 if extra:
                     issue.update(extra)
         return issues

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipelines.client.search import IssueSearch
 from pipelines.errors import PayloadError
+from pipelines.ids import parse_id
 from pipelines.normalize.timestamps import parse_instant
 from pipelines.versions import MAX_ISSUE_ID, VersionMap
 from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
@@ -72,12 +73,11 @@ def sort_key(issue: dict[str, Any]) -> SortKey:
             "2024-01-02T03:04:05.678-0800. The cursor cannot advance past it.",
             issue_key=str(key),
         ) from None
-    try:
-        issue_id = int(issue["id"])
-    except (KeyError, TypeError, ValueError):
+    issue_id = parse_id(issue.get("id"))
+    if issue_id is None:
         raise PayloadError(
             f"Issue {key} has no numeric `id` (got {issue.get('id')!r:.40}).", issue_key=str(key)
-        ) from None
+        )
     if not 0 < issue_id <= MAX_ISSUE_ID:
         raise PayloadError(
             f"Issue {key} has the invalid id {str(issue_id)[:40]}: expected 1 to "

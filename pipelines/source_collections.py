@@ -36,6 +36,7 @@ from pipelines.collections.worklogs import (
 )
 from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import AuthError, NotFoundError
+from pipelines.ids import parse_id
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog
@@ -224,8 +225,9 @@ def _issues_of(batch: Any) -> list[tuple[int, dict[str, Any] | None]]:
     """Return `(issue id, raw issue or None)` for each issue of a batch."""
     raw_by_id: dict[int, dict[str, Any]] = {}
     for raw in getattr(batch, "raw", None) or []:
-        if isinstance(raw, dict) and str(raw.get("id", "")).isdigit():
-            raw_by_id[int(raw["id"])] = raw
+        issue_id = parse_id(raw.get("id")) if isinstance(raw, dict) else None
+        if issue_id is not None:
+            raw_by_id[issue_id] = raw
     return [(issue_id, raw_by_id.get(issue_id)) for issue_id in batch.normalized.issue_ids]
 
 

@@ -28,6 +28,7 @@ from pipelines.client.search import MAX_KEYS_PAGE, IssueSearch
 from pipelines.client.transport import JiraClient
 from pipelines.collections.reference import read_projects
 from pipelines.errors import JiraEtlError, PayloadError
+from pipelines.ids import parse_id
 from pipelines.window import user_filter
 
 logger = logging.getLogger("jira_etl.sweep")
@@ -92,7 +93,7 @@ def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
             page = next(iter(pages), [])
         finally:
             pages.close()  # type: ignore[attr-defined]
-        ids = [int(issue["id"]) for issue in page if str(issue.get("id", "")).isdigit()]
+        ids = [i for i in (parse_id(issue.get("id")) for issue in page) if i is not None]
         if len(ids) != len(page):
             raise PayloadError("An id-only search returned an issue without a numeric `id`.")
         if not ids:

@@ -105,7 +105,7 @@ def load(proxy: CorruptingProxy, emu: Emulator, tmp_path: Path):  # noqa: ANN201
             "--pipelines-dir",
             str(tmp_path / "pipelines"),
             "--tables",
-            "sprints",
+            "sprints,issue_changelog",
             "--max-retries",
             "1",
         ],
@@ -130,9 +130,31 @@ def id_out_of_range(issue: dict[str, Any]) -> None:
     issue["id"] = str(2**64 + 5)
 
 
+def id_with_leading_zero(issue: dict[str, Any]) -> None:
+    issue["id"] = "0" + issue["id"]
+
+
+def id_in_superscript(issue: dict[str, Any]) -> None:
+    # str.isdigit() accepts "²", int() does not.
+    issue["id"] = "²"
+
+
+def id_in_arabic_indic_digits(issue: dict[str, Any]) -> None:
+    # int() reads these digits as the same number.
+    issue["id"] = issue["id"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
 @pytest.mark.parametrize(
     "corrupt",
-    [drop_fields, drop_updated, labels_not_a_list, id_out_of_range],
+    [
+        drop_fields,
+        drop_updated,
+        labels_not_a_list,
+        id_out_of_range,
+        id_with_leading_zero,
+        id_in_superscript,
+        id_in_arabic_indic_digits,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_corrupt_issue_fails_without_changes(

@@ -19,6 +19,7 @@ from typing import Any
 from pipelines.client.transport import JiraClient
 from pipelines.collections.paging import offset_pages
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
+from pipelines.ids import parse_id
 from pipelines.limiter import AdaptiveLimiter
 
 logger = logging.getLogger("jira_etl.collections")
@@ -55,7 +56,7 @@ class ChangelogPrefetch:
 
     def __call__(self, issues: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`."""
-        ids = [int(issue["id"]) for issue in issues if str(issue.get("id")).isdigit()]
+        ids = [i for i in (parse_id(issue.get("id")) for issue in issues) if i is not None]
         with self.limiter.slot():
             found = dict(read_changelogs(self.client, ids, self.mode))
         return {issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()}
@@ -167,6 +168,7 @@ def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | N
 
 def _issue_id(log: Any, path: str) -> int:
     value = log.get("issueId") if isinstance(log, dict) else None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return int(value)
+    issue_id = parse_id(value)
+    if issue_id is not None:
+        return issue_id
     raise PayloadError(f"{path} returned a changelog without a numeric `issueId`: `{value}`.")

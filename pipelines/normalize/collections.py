@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.errors import PayloadError
+from pipelines.ids import parse_id
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import SYSTEM_COLUMNS
@@ -336,10 +337,9 @@ def field_rows(fields: list[dict[str, Any]], catalog: FieldCatalog) -> list[dict
 
 
 def _int(value: Any, table: str, owner: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    number = parse_id(value)
+    if number is not None:
+        return number
     raise PayloadError(
         f"Invalid id `{_shorten(value)}` in a `{table}` object `{_shorten(owner)}`: "
         "expected a numeric id."

@@ -15,6 +15,7 @@ from typing import Any
 from dlt.common.json import json as dlt_json
 
 from pipelines.errors import PayloadError
+from pipelines.ids import parse_id
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.columns import CHILD_TABLE_NAMES, TABLE_NAMES
 from pipelines.normalize.fields import FieldCatalog
@@ -387,16 +388,11 @@ def _text(fields: dict[str, Any], field_id: str) -> str | None:
 
 
 def _to_int(value: Any, field_id: str) -> int | None:
-    # Jira sends most ids as strings, so that case is checked first.
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    elif value is None:
+    if value is None:
         return None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        return value
+    number = parse_id(value)
+    if number is not None:
+        return number
     raise _ValueProblem(field_id, value, "expected a numeric id")
 
 
