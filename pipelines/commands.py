@@ -218,7 +218,10 @@ def status(
             )
         else:
             click.echo("  last run: none recorded")
-        click.echo(f"  cursor: {info['cursor'] or 'none yet'}")
+        cursor = info["cursor"] or "none yet"
+        if info["cursor"] and not info["cursor_loaded"]:
+            cursor += " (not loaded yet: the next run loads the pending packages first)"
+        click.echo(f"  cursor: {cursor}")
         click.echo(f"  pending load packages: {info['pending_packages']}")
         for table, count in sorted(info["rows"].items()):
             click.echo(f"  {table}: {count} rows")

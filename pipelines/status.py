@@ -86,5 +86,7 @@ def pipeline_status(pipeline: dlt.Pipeline) -> dict[str, Any]:
         "dataset": pipeline.dataset_name,
         "cursor": state.get("issues_cursor"),
         "pending_packages": len(pending_extracted) + len(pending_normalized),
+        # dlt saves the cursor with the extracted package, so it holds only once that loads.
+        "cursor_loaded": not (pending_extracted or pending_normalized),
         "record": read_run_record(pipeline.pipelines_dir, pipeline.pipeline_name),
     }

@@ -23,7 +23,7 @@ from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
 from pipelines.errors import JiraEtlError
 from pipelines.runner import RunOptions, run
-from tests.helpers import query
+from tests.helpers import query, run_cli
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ISSUES = 250
@@ -256,6 +256,45 @@ def test_lock_during_load_fails_clearly(tmp_path: Path, monkeypatch: pytest.Monk
         for process in holder:
             process.kill()
     assert_one_row_per_issue(database, truth)
+
+
+def test_status_marks_cursor_of_pending_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dlt saves the cursor with the extracted package, before the load that makes it true.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database, options = file_options(tmp_path, "pending")
+    holder: list[subprocess.Popen[str]] = []
+    original_load = dlt.Pipeline.load
+
+    def load_while_held(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        if not holder:
+            holder.append(hold_file(database))
+        return original_load(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
+    status = ["status", "--duckdb-path", str(database), "--pipeline-name", "pending"]
+    status += ["--pipelines-dir", str(tmp_path / "p")]
+    try:
+        with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+            with pytest.raises(JiraEtlError):
+                run(options, settings(emu) | {"issues_per_load": 0})
+            holder[0].kill()
+            holder[0].wait()
+            pending = run_cli(status)
+            monkeypatch.setattr(dlt.Pipeline, "load", original_load)
+            run(options, settings(emu))
+            truth = {int(issue["id"]): issue["key"] for issue in emu.truth()}
+    finally:
+        for process in holder:
+            process.kill()
+    assert "pending load packages: 1" in pending.stdout, pending.output
+    cursor_line = next(line for line in pending.stdout.splitlines() if "cursor:" in line)
+    assert cursor_line.endswith("(not loaded yet: the next run loads the pending packages first)")
+    assert_one_row_per_issue(database, truth)
+    loaded = run_cli(status)
+    assert "pending load packages: 0" in loaded.stdout, loaded.output
+    assert "not loaded yet" not in loaded.stdout
 
 
 def test_failed_key_refresh_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
