@@ -698,14 +698,27 @@ def unwrap_os_error(exc: BaseException) -> OSError | None:
     return None
 
 
+# DuckDB names a file's catalog after the file; these names are also DuckDB's own schemas or
+# catalogs, and queries on such a file fail as ambiguous or do not open at all. `main` works
+# in lower case only: `MAIN.duckdb` loads, but views over it fail as ambiguous.
+RESERVED_CATALOG_NAMES = frozenset({"system", "information_schema"})
+
+
 def check_writable(path: Path) -> None:
     """Fail early, with the path in the message, when the DuckDB file cannot be written.
 
     Raises:
-        ConfigError: the folder is missing or not a folder, the path is a folder, or a probe
-            write fails (read-only file system, permissions).
+        ConfigError: the file name is one of DuckDB's own catalog names, the folder is
+            missing or not a folder, the path is a folder, or a probe write fails (read-only
+            file system, permissions).
         JiraEtlError: the disk is full.
     """
+    if path.stem.lower() in RESERVED_CATALOG_NAMES or path.stem.lower() == "main" != path.stem:
+        raise ConfigError(
+            f"--duckdb-path `{path}` would name the database `{path.stem}`, which "
+            f"is also one of DuckDB's own schema or catalog names, so queries on the file fail. "
+            f"Choose another file name, such as jira.duckdb."
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise ConfigError(

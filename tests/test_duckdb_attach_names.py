@@ -41,11 +41,26 @@ def stored_ids(database: Path, dataset: str = "jira") -> list[int]:
     return [row[0] for row in query(database, "select id from issues order by id", dataset)]
 
 
-@pytest.mark.parametrize("stem", ["main", "MAIN", "pg_catalog"])
+@pytest.mark.parametrize("stem", ["main", "pg_catalog", "temp", "memory"])
 def test_file_named_like_builtin_schema(emu: Emulator, tmp_path: Path, stem: str) -> None:
     database = tmp_path / f"{stem}.duckdb"
     run_into(emu, database, tmp_path / "p")
     assert stored_ids(database) == sorted(issue["id"] for issue in emu.truth())
+
+
+@pytest.mark.parametrize("stem", ["System", "information_schema", "MAIN", "Main"])
+def test_file_named_like_builtin_catalog_is_refused(
+    emu: Emulator, tmp_path: Path, stem: str
+) -> None:
+    database = tmp_path / f"{stem}.duckdb"
+    result = run_cli(
+        emulator_run_args(emu, database, tmp_path / "p"), env={"JIRA_TOKEN": emu.scoped_token}
+    )
+    assert result.exit_code == 2, result.output
+    assert f"would name the database `{stem}`" in result.stderr
+    assert "Choose another file name" in result.stderr
+    assert not database.exists()
+    assert emu.requests == []
 
 
 def test_catalog_clash_ignores_case(emu: Emulator, tmp_path: Path) -> None:
