@@ -96,6 +96,19 @@ CHILD_TABLES = (
     "issue_links",
     "issue_sprints",
 )
+# The columns that tell an issue's rows apart in each child table. A load job that ran but
+# was not recorded as done (a run killed in between) runs again with the next run, and dlt's
+# merge keeps one row per key of what the two copies put in the staging table. The keys start
+# with `issue_id`, the merge key, so DuckDB joins on it.
+CHILD_KEYS = {
+    "issue_labels": ("issue_id", "label"),
+    "issue_components": ("issue_id", "component_id"),
+    "issue_fix_versions": ("issue_id", "version_id"),
+    "issue_affected_versions": ("issue_id", "version_id"),
+    "issue_field_values": ("issue_id", "field_id", "position"),
+    "issue_links": ("issue_id", "link_id", "direction"),
+    "issue_sprints": ("issue_id", "position"),
+}
 # A marker row with this column true clears an issue's old rows and is not stored itself.
 CLEAR_MARKER = "_jira_clear"
 # The parent issue's `updated` on every child row: a newer version replaces an older one.
@@ -308,6 +321,7 @@ def issue_resources(issue_batches: DltResource, batch_tables: TableBatches) -> l
                 issue_batches,
                 _child_rows(table),
                 table,
+                primary_key=CHILD_KEYS[table],
                 merge_key="issue_id",
                 write_disposition=MERGE,
                 columns={CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
@@ -557,12 +571,14 @@ class IssueBatch:
         )
 
 
-def _key_not_null(table: pa.Table, column: str) -> pa.Table:
-    """Mark the key column non-nullable, as dlt marks primary and merge keys."""
-    index = table.schema.get_field_index(column)
-    schema = table.schema.set(index, table.schema.field(index).with_nullable(False))
-    if table.column(index).null_count:
-        raise ValueError(f"Invalid key column `{column}`: it contains nulls.")
+def _key_not_null(table: pa.Table, *columns: str) -> pa.Table:
+    """Mark the key columns non-nullable, as dlt marks primary and merge keys."""
+    schema = table.schema
+    for column in columns:
+        index = schema.get_field_index(column)
+        schema = schema.set(index, schema.field(index).with_nullable(False))
+        if table.column(index).null_count:
+            raise ValueError(f"Invalid key column `{column}`: it contains nulls.")
     # The data stays as it is, so the columns take the new schema without a cast.
     return pa.Table.from_arrays(table.columns, schema=schema)
 
@@ -581,12 +597,28 @@ def _table_rows(table: str) -> Any:
     return rows
 
 
+# Key columns of the child tables that hold text; the others hold numbers.
+_TEXT_KEY_COLUMNS = frozenset({"label", "field_id", "direction"})
+
+
+def _marker_row(table: str, issue_id: int) -> dict[str, Any]:
+    """Return the row that clears an issue's rows in `table`.
+
+    Primary keys cannot be null, so the marker's key columns hold an empty text or the negated
+    issue id, which no stored row has; the marker itself is never stored.
+    """
+    row: dict[str, Any] = {"issue_id": issue_id}
+    for column in CHILD_KEYS[table][1:]:
+        row[column] = "" if column in _TEXT_KEY_COLUMNS else -issue_id
+    return row
+
+
 def _child_rows(table: str) -> Any:
     def rows(batch: IssueBatch) -> pa.Table | None:
         found = batch.tables.get(table) or []
         with_rows = {row["issue_id"] for row in found}
         markers = [
-            {"issue_id": issue_id}
+            _marker_row(table, issue_id)
             for issue_id in sorted(batch.complete.get(table, set()) - with_rows)
         ]
         if not found and not markers:
@@ -603,7 +635,7 @@ def _child_rows(table: str) -> Any:
             pa.field(CLEAR_MARKER, pa.bool_()),
             pa.array([False] * len(found) + [True] * len(markers), pa.bool_()),
         )
-        return _key_not_null(arrow, "issue_id")
+        return _key_not_null(arrow, *CHILD_KEYS[table])
 
     rows.__name__ = table
     return rows

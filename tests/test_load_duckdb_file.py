@@ -134,8 +134,10 @@ def test_write_ahead_log_stays_small_during_load(
     original_borrow = DuckDbConnectionPool.borrow_conn
 
     def borrow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Measured once the borrow is done: the checkpoint of the jobs before runs in it.
+        connection = original_borrow(self, *args, **kwargs)
         sizes.append(wal.stat().st_size if wal.exists() else 0)
-        return original_borrow(self, *args, **kwargs)
+        return connection
 
     monkeypatch.setattr(DuckDbConnectionPool, "borrow_conn", borrow)
     options = RunOptions(

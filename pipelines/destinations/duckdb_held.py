@@ -1,4 +1,4 @@
-"""Keep one DuckDB database open through dlt's load step, with a checkpoint after each job.
+"""Keep one DuckDB database open through dlt's load step, with a checkpoint between jobs.
 
 dlt's DuckDB pool closes the database whenever no job holds a connection, and DuckDB
 checkpoints when it closes. So each job of a load step opened the file again, attached it
@@ -6,11 +6,14 @@ and ran the configured statements, and its checkpoint ran at close, where DuckDB
 failure: on a full disk the rows stayed in the write-ahead log and the run exited 0.
 
 Inside `held_database`, a pool that opens its own database keeps it open until the block
-ends. After each job the database is checkpointed with `CHECKPOINT`, so the write-ahead log
-stays as small as before, and a checkpoint that fails raises. DuckDB then lets go of the
-blocks it keeps in memory, as a closed database did. At the end, the block checkpoints
-once more and closes the database. Jobs of the same load share the database and its
-memory_limit.
+ends. When a job has returned its connection, the next borrow first checkpoints the database
+with `CHECKPOINT`, so the write-ahead log stays as small as before, and a checkpoint that
+fails raises. DuckDB then lets go of the blocks it keeps in memory, as a closed database did.
+At the end, the block checkpoints once more and closes the database. Jobs of the same load
+share the database and its memory_limit.
+
+The checkpoint does not run as the job returns its connection, because dlt records a job as
+done only after that: a run killed during the checkpoint would run the job again.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def release(pools: list[Any]) -> None:
     for pool in pools:
         with pool._conn_lock:
             pool._jira_etl_held = False
+            pool._jira_etl_unsettled = False
             pool._conn_borrows -= 1
             if pool._conn_borrows > 0 or pool._conn is None:
                 continue
@@ -112,6 +116,27 @@ def drop_cached_blocks(connection: Any, configured_limit: str | None = None) -> 
     connection.execute("SET memory_limit = '" + str(limit).replace("'", "''") + "'")
 
 
+def settle_previous_job(pool: Any) -> None:
+    """Checkpoint the jobs that returned their connections, then drop DuckDB's cached blocks.
+
+    Runs under the pool's lock, so that no job borrows a connection while the memory_limit is
+    lowered, and only when the block's own borrow is the last one.
+    """
+    with pool._conn_lock:
+        if not getattr(pool, "_jira_etl_unsettled", False):
+            return
+        if pool._conn_borrows != 1 or pool._conn is None:
+            return
+        connection = pool._conn.duplicate()
+        try:
+            checkpoint(connection)
+            configured = (pool.credentials.global_config or {}).get("memory_limit")
+            drop_cached_blocks(connection, configured)
+            pool._jira_etl_unsettled = False
+        finally:
+            connection.close()
+
+
 def _patch_pool() -> None:
     """Teach dlt's DuckDB connection pool to stay open inside a `held_database` block."""
     global _PATCHED
@@ -123,6 +148,8 @@ def _patch_pool() -> None:
     original_return = DuckDbConnectionPool.return_conn
 
     def borrow_conn(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "_jira_etl_held", False):
+            settle_previous_job(self)
         connection = original_borrow(self, *args, **kwargs)
         with _lock:
             holding = _open_pools
@@ -142,20 +169,11 @@ def _patch_pool() -> None:
 
     def return_conn(self: Any, borrowed_conn: Any) -> int:
         left = int(original_return(self, borrowed_conn))
-        if not getattr(self, "_jira_etl_held", False):
-            return left
-        # Under the pool's lock, so that no job borrows a connection while the memory_limit
-        # is lowered, and only when the block's own borrow is the last one.
-        with self._conn_lock:
-            if self._conn_borrows != 1 or self._conn is None:
-                return left
-            connection = self._conn.duplicate()
-            try:
-                checkpoint(connection)
-                configured = (self.credentials.global_config or {}).get("memory_limit")
-                drop_cached_blocks(connection, configured)
-            finally:
-                connection.close()
+        if getattr(self, "_jira_etl_held", False):
+            # The checkpoint waits for the next borrow or the end of the block: dlt records
+            # that a job is done only after the job returns its connection, and a run killed
+            # in between runs the job again.
+            self._jira_etl_unsettled = True
         return left
 
     DuckDbConnectionPool.borrow_conn = borrow_conn  # type: ignore[method-assign]
