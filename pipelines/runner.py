@@ -326,6 +326,8 @@ def _run_locked(
             logger.info("Finishing the load packages a previous run left pending")
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
+            with destination_errors("remove the state rows of an unfinished load"):
+                forget_unrecorded_state_rows(pipeline)
             check_free_space(pipeline, options)
             load_within_memory(pipeline, options)
             with destination_errors("remove the child rows of issues read twice"):
@@ -352,6 +354,8 @@ def _run_locked(
             return_freed_memory()
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
+            with destination_errors("remove the state rows of an unfinished load"):
+                forget_unrecorded_state_rows(pipeline)
             check_free_space(pipeline, options)
             info = load_within_memory(pipeline, options)
             if isinstance(info, LoadInfo):
@@ -933,6 +937,40 @@ def drop_renormalized_packages(pipeline: dlt.Pipeline) -> None:
                         package.name,
                     )
                     shutil.rmtree(copy)
+
+
+def forget_unrecorded_state_rows(pipeline: dlt.Pipeline) -> None:
+    """Delete the pipeline state rows that a load wrote before it stopped, unrecorded.
+
+    A run killed after the job that stores dlt's pipeline state committed, and before dlt
+    recorded the job as done, leaves the row in the destination and the job pending. dlt runs
+    the job again, and PostgreSQL, which keeps `_dlt_id` unique there, rejected the second row
+    in every later run. The row belongs to a load that has not finished, so dlt does not read
+    it as the pipeline's state; the job writes it again.
+    """
+    packages = pipeline._get_load_storage().normalized_packages
+    state_table = pipeline.default_schema.state_table_name
+    unrecorded: list[str] = []
+    for load_id in packages.list_packages():
+        jobs = packages.get_load_package_jobs(load_id)
+        pending = set(packages.list_pending_transitions(load_id))
+        if any(
+            job.table_name == state_table and job.file_name() not in pending
+            for folder in ("new_jobs", "started_jobs")
+            for job in jobs.get(folder, [])
+        ):
+            unrecorded.append(load_id)
+    if not unrecorded:
+        return
+    with pipeline.sql_client() as client:
+        if state_table not in {name.lower() for name in table_names(client)}:
+            return
+        table = client.make_qualified_table_name(state_table)
+        for load_id in unrecorded:
+            client.execute_sql(f"DELETE FROM {table} WHERE _dlt_load_id = %s", load_id)
+            logger.info(
+                "Removed the state row of unfinished load %s; its job writes it again", load_id
+            )
 
 
 def return_freed_memory() -> None:

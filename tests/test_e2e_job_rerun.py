@@ -12,8 +12,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from pipelines.emulator import Emulator
@@ -90,3 +93,47 @@ def test_job_rerun_after_kill_keeps_one_row_each(tmp_path: Path, table: str) -> 
     rows = stored(database, table)
     assert len(rows) == len(set(rows)), f"{len(rows) - len(set(rows))} rows doubled"
     assert rows == stored(fresh_database, table)
+
+
+POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    name = f"jira_rerun_{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+        cursor.execute(f'drop schema if exists "{name}" cascade')
+        cursor.execute(f'drop schema if exists "{name}_staging" cascade')
+
+
+@pytest.mark.parametrize("table", ["_dlt_pipeline_state", "issue_labels"])
+def test_postgres_job_rerun_after_kill_loads(tmp_path: Path, pg_schema: str, table: str) -> None:
+    # PostgreSQL keeps `_dlt_id` unique in dlt's state table, so the state row written twice
+    # failed every later run.
+    pipelines = tmp_path / "p"
+    with Emulator(issues=120, seed=11, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}
+        args = emulator_run_args(emu, tmp_path / "unused.duckdb", pipelines, "--lookback", "0")
+        args += ["--destination", "postgres", "--dataset", pg_schema]
+        assert run_cli(args, env=env).exit_code == 0
+        for issue in emu.truth()[:40]:
+            emu.edit_issue(issue["key"], labels=["rerun", f"n{issue['id']}"])
+        emu.advance(60)
+        assert run_until_job_done(args, env, table) == 9
+        again = run_cli(args, env=env)
+        assert again.exit_code == 0, again.output
+        truth = sorted((int(issue["id"]), issue["summary"]) for issue in emu.truth())
+        labels = sorted(
+            (int(issue["id"]), label) for issue in emu.truth() for label in issue["labels"]
+        )
+    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+        cursor.execute(f'set search_path to "{pg_schema}"')
+        cursor.execute("select id, summary from issues order by id")
+        assert cursor.fetchall() == truth
+        cursor.execute("select issue_id, label from issue_labels order by issue_id, label")
+        assert cursor.fetchall() == labels
+        cursor.execute(
+            "select count(*) from _dlt_pipeline_state group by _dlt_id having count(*) > 1"
+        )
+        assert cursor.fetchall() == []
