@@ -199,8 +199,12 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
     if settings is None or exc.step != "load":
         return None
     text = " ".join(str(part) for part in _exception_chain(exc))
-    # DuckDB reports a failed allocation at commit without its "Out of Memory Error" prefix.
-    if "Out of Memory Error" not in text and "could not allocate block" not in text:
+    # DuckDB reports a failed allocation in a commit or a checkpoint without its "Out of
+    # Memory Error" prefix.
+    if not any(
+        marker in text
+        for marker in ("Out of Memory Error", "could not allocate block", "failed to pin block")
+    ):
         return None
     match = re.fullmatch(r"(\d+)MiB", str(settings.get("memory_limit", "")))
     if match is None:
@@ -642,6 +646,12 @@ def _advice(reason: str, default: str) -> str:
     )
 
 
+_MEMORY_LIMIT_FIX = (
+    "DuckDB reached its memory_limit. Raise it, e.g. "
+    'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG=\'{"memory_limit": "1GB"}\', or '
+    "lower --issues-per-load."
+)
+
 _STORAGE_FAILURES = (
     ("No space left on device", "Free disk space or choose another --duckdb-path."),
     ("Disk full", "Free disk space or choose another --duckdb-path."),
@@ -652,11 +662,16 @@ _STORAGE_FAILURES = (
         "DuckDB could not write temporary files beside the database. Free disk space there or "
         "choose another --duckdb-path.",
     ),
+    *(
+        (marker, _MEMORY_LIMIT_FIX)
+        # DuckDB reports a failed allocation in a commit or a checkpoint without its "Out of
+        # Memory Error" prefix.
+        for marker in ("Out of Memory Error", "failed to pin block", "could not allocate block")
+    ),
     (
-        "Out of Memory Error",
-        "DuckDB reached its memory_limit. Raise it, e.g. "
-        'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG=\'{"memory_limit": "1GB"}\', or '
-        "lower --issues-per-load.",
+        "Unknown unit for memory",
+        "A DuckDB memory setting has no unit; give it as text with one, e.g. "
+        '{"memory_limit": "1GB"}.',
     ),
 )
 
@@ -668,9 +683,9 @@ _DESTINATION_FAILURES = (
         "Could not set lock on file",
         "Another program has the DuckDB file open; close it.",
     ),
-    (
-        "could not connect to server",
-        "Check that the database server runs and accepts connections.",
+    *(
+        (marker, "Check that the database server runs and accepts connections.")
+        for marker in ("could not connect to server", "Connection refused")
     ),
     (
         "server closed the connection",

@@ -561,6 +561,17 @@ def test_out_of_memory_load_runs_again(
             "temporary files beside the database",
         ),
         ("IO Error: No space left on device", "Free disk space"),
+        (
+            'IO Error: Database "jira" has been invalidated because checkpointing failed. '
+            "Original error: failed to pin block of size 256.0 KiB (11.4 MiB/11.4 MiB used)",
+            "Raise it",
+        ),
+        ("Failed to commit: could not allocate block of size 256.0 KiB", "Raise it"),
+        ("Parser Error: Unknown unit for memory: ''", '{"memory_limit": "1GB"}'),
+        (
+            'connection to server at "127.0.0.1", port 5499 failed: Connection refused',
+            "Check that the database server runs",
+        ),
     ],
 )
 def test_destination_failure_names_its_fix(failure: str, fix: str) -> None:
