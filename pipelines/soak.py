@@ -201,6 +201,7 @@ def soak(
     rng = random.Random(f"{seed}:soak")
     report = SoakReport()
     folder = Path(workdir or tempfile.mkdtemp(prefix="jira-etl-soak-"))
+    folder.mkdir(parents=True, exist_ok=True)
     db, pipelines_dir, log = folder / "jira.duckdb", folder / "pipelines", folder / "runs.log"
     with Emulator(issues=issues, seed=seed) as emu:
         command, env = cli_command(emu, db, pipelines_dir), cli_env(emu)
@@ -276,6 +277,25 @@ def compare(emu: Emulator, db: Path, report: SoakReport) -> None:
             "issue_labels",
             rows("select issue_id, label from issue_labels"),
             {(i, label) for i, t in truth.items() for label in t["labels"]},
+            truth,
+        )
+        for table, name_column, field in (
+            ("issue_components", "component_name", "components"),
+            ("issue_fix_versions", "version_name", "fix_versions"),
+            ("issue_affected_versions", "version_name", "versions"),
+        ):
+            _compare_children(
+                report,
+                table,
+                rows(f"select issue_id, {name_column} from {table}"),
+                {(i, name) for i, t in truth.items() for name in t[field]},
+                truth,
+            )
+        _compare_children(
+            report,
+            "issue_sprints",
+            rows("select issue_id, sprint_id from issue_sprints"),
+            {(i, sprint) for i, t in truth.items() for sprint in t["sprint_ids"]},
             truth,
         )
         comments = {(i, c["id"], c["updated"]) for i in truth for c in emu.comments_of(i)}
