@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import time
+import urllib.parse
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -558,6 +559,26 @@ def unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
+def _missing_password_hint() -> str:
+    """Say so when the PostgreSQL connection string in the environment has no password.
+
+    dlt's PostgreSQL credentials require a password even where the server does not check one.
+    """
+    dsn = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
+    if not dsn.startswith(("postgres://", "postgresql://")):
+        return ""
+    try:
+        password = urllib.parse.urlsplit(dsn).password
+    except ValueError:
+        return ""
+    if password:
+        return ""
+    return (
+        ". The connection string in DESTINATION__POSTGRES__CREDENTIALS has no password, which "
+        "dlt requires even when the server does not check it; give any, e.g. user:unused@host."
+    )
+
+
 def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     """Translate dlt's step failure into the jira-etl error that caused it, or describe it."""
     cause = unwrap(exc)
@@ -567,9 +588,9 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
     if "ConfigFieldMissing" in type(inner).__name__:
         return ConfigError(
-            f"The destination is not configured: {text} Set it the dlt way, e.g. "
-            "DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/db, or in "
-            ".dlt/secrets.toml."
+            f"The destination is not configured: {text}{_missing_password_hint()} Set it the "
+            "dlt way, e.g. DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:"
+            "5432/db, or in .dlt/secrets.toml."
         )
     chain = _exception_chain(exc)
     full_text = " ".join(str(part) for part in chain)

@@ -148,3 +148,22 @@ def test_expired_access_token_fails_clearly(emu: Emulator, tmp_path: Path) -> No
     assert "401" in expired.stderr
     assert "current OAuth access token" in expired.stderr
     assert access_token not in expired.output
+
+
+def test_postgres_dsn_without_password_says_so(emu: Emulator, tmp_path: Path) -> None:
+    dataset = f"jira_nopw_{uuid.uuid4().hex[:8]}"
+    result = run_cli(
+        [*base(emu, tmp_path), "--destination", "postgres", "--dataset", dataset],
+        env={
+            "JIRA_TOKEN": emu.scoped_token,
+            "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://postgres@127.0.0.1:5432/test",
+        },
+    )
+    assert result.exit_code == 2, result.output
+    assert "DESTINATION__POSTGRES__CREDENTIALS has no password" in result.stderr
+    assert "give any, e.g. user:unused@host" in result.stderr
+    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select count(*) from information_schema.schemata where schema_name = %s", (dataset,)
+        )
+        assert cursor.fetchone() == (0,)
