@@ -738,9 +738,9 @@ def unwrap_os_error(exc: BaseException) -> OSError | None:
     return None
 
 
-# DuckDB names a file's catalog after the file; these names are also DuckDB's own schemas or
-# catalogs, and queries on such a file fail as ambiguous or do not open at all. `main` works
-# in lower case only: `MAIN.duckdb` loads, but views over it fail as ambiguous.
+# DuckDB names a file's catalog after the file. These names are also DuckDB's own schemas or
+# catalogs, so queries on such a file fail as ambiguous or the file does not open. `main`
+# works in lower case only: `MAIN.duckdb` loads, but views over it fail as ambiguous.
 RESERVED_CATALOG_NAMES = frozenset({"system", "information_schema"})
 
 

@@ -605,7 +605,7 @@ def _marker_row(table: str, issue_id: int) -> dict[str, Any]:
     """Return the row that clears an issue's rows in `table`.
 
     Primary keys cannot be null, so the marker's key columns hold an empty text or the negated
-    issue id, which no stored row has; the marker itself is never stored.
+    issue id, which no stored row has. dlt never stores the marker itself.
     """
     row: dict[str, Any] = {"issue_id": issue_id}
     for column in CHILD_KEYS[table][1:]:

@@ -49,9 +49,7 @@ def test_file_named_like_builtin_schema(emu: Emulator, tmp_path: Path, stem: str
 
 
 @pytest.mark.parametrize("stem", ["System", "information_schema", "MAIN", "Main"])
-def test_file_named_like_builtin_catalog_is_refused(
-    emu: Emulator, tmp_path: Path, stem: str
-) -> None:
+def test_builtin_catalog_file_name_rejected(emu: Emulator, tmp_path: Path, stem: str) -> None:
     database = tmp_path / f"{stem}.duckdb"
     result = run_cli(
         emulator_run_args(emu, database, tmp_path / "p"), env={"JIRA_TOKEN": emu.scoped_token}

@@ -37,7 +37,7 @@ def read_board_sprints(client: JiraClient, board_id: int) -> list[dict[str, Any]
             s for page in offset_pages(client, path, "values", page_size=PAGE_SIZE) for s in page
         ]
     except BadRequestError:
-        # Kanban boards answer 400 "The board does not support sprints", in the caller's
-        # language, so the status decides.
+        # Jira responds to a Kanban board with 400 "The board does not support sprints", in
+        # the caller's language, so the status decides.
         logger.info("Board %s has no sprints (400, as for a Kanban board); skipped.", board_id)
         return []
