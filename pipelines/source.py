@@ -324,7 +324,12 @@ def issue_resources(issue_batches: DltResource, batch_tables: TableBatches) -> l
                 primary_key=CHILD_KEYS[table],
                 merge_key="issue_id",
                 write_disposition=MERGE,
-                columns={CLEAR_MARKER: {"data_type": "bool", "hard_delete": True}},
+                # Of two rows with one key, the merge keeps the one of the newer issue version,
+                # which the removal of superseded rows after the load keeps too.
+                columns={
+                    CLEAR_MARKER: {"data_type": "bool", "hard_delete": True},
+                    PARENT_VERSION: {"dedup_sort": "desc"},
+                },
             )
         )
     resources.append(

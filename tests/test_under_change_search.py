@@ -115,3 +115,25 @@ def test_sequential_edits_leave_no_stale_rows(tmp_path: Path) -> None:
         stale = sorted(i for i, version in expected.items() if got.get(i) != version)
         assert len(emu.script.edited) >= 100
         assert stale == []
+
+
+def test_issue_read_twice_keeps_newest_child_rows(tmp_path: Path) -> None:
+    # Both versions of an edited issue reach one load package. Their child rows share keys,
+    # and the merge must keep the newer version's rows, the ones the issue holds now.
+    with Emulator(issues=300, seed=3, start=BEFORE_DST) as emu:
+        emu.script.edit_between_pages(2)
+        load(emu, tmp_path, "--page-size", "9", "--strategy", "sequential", "--lookback", "0")
+        emu.script.stop()
+        assert len(emu.script.edited) >= 10
+        current = {t["id"]: t for t in emu.truth()}
+    stored = loaded(tmp_path)
+    # Issues stored at the version the site has now; the others are read again next run.
+    up_to_date = {
+        i for i, row in stored.items() if i in current and row[2] == current[i]["updated"]
+    }
+    assert len(up_to_date & set(emu.script.edited)) >= 5
+    labels = query(tmp_path / "jira.duckdb", "select issue_id, label from issue_labels")
+    stored_labels = {row for row in labels if row[0] in up_to_date}
+    expected = {(i, label) for i in up_to_date for label in current[i]["labels"]}
+    assert len(labels) == len(set(labels))
+    assert stored_labels == expected
