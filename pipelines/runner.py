@@ -739,9 +739,11 @@ def unwrap_os_error(exc: BaseException) -> OSError | None:
 
 
 # DuckDB names a file's catalog after the file. These names are also DuckDB's own schemas or
-# catalogs, so queries on such a file fail as ambiguous or the file does not open. `main`
-# works in lower case only: `MAIN.duckdb` loads, but views over it fail as ambiguous.
+# catalogs, so queries on such a file fail as ambiguous or the file does not open. `main` and
+# `temp` work in lower case only: `MAIN.duckdb` loads but views over it fail as ambiguous, and
+# `Temp.duckdb` fails in the load.
 RESERVED_CATALOG_NAMES = frozenset({"system", "information_schema"})
+LOWER_CASE_ONLY_CATALOG_NAMES = frozenset({"main", "temp"})
 
 
 def check_writable(path: Path) -> None:
@@ -753,7 +755,10 @@ def check_writable(path: Path) -> None:
             file system, permissions).
         JiraEtlError: the disk is full.
     """
-    if path.stem.lower() in RESERVED_CATALOG_NAMES or path.stem.lower() == "main" != path.stem:
+    stem = path.stem.lower()
+    if stem in RESERVED_CATALOG_NAMES or (
+        stem in LOWER_CASE_ONLY_CATALOG_NAMES and path.stem != stem
+    ):
         raise ConfigError(
             f"--duckdb-path `{path}` would name the database `{path.stem}`, which "
             f"is also one of DuckDB's own schema or catalog names, so queries on the file fail. "

@@ -48,7 +48,7 @@ def test_file_named_like_builtin_schema(emu: Emulator, tmp_path: Path, stem: str
     assert stored_ids(database) == sorted(issue["id"] for issue in emu.truth())
 
 
-@pytest.mark.parametrize("stem", ["System", "information_schema", "MAIN", "Main"])
+@pytest.mark.parametrize("stem", ["System", "information_schema", "MAIN", "Main", "Temp", "TEMP"])
 def test_builtin_catalog_file_name_rejected(emu: Emulator, tmp_path: Path, stem: str) -> None:
     database = tmp_path / f"{stem}.duckdb"
     result = run_cli(
