@@ -19,7 +19,10 @@ def test_plain_ids_are_read(value: Any, expected: int) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["0003", " 3", "3 ", "+3", "1_000", "²", "٣", "3.0", "", "ABC-1", None, True, 3.0, ["3"]],
+    [
+        *["0003", " 3", "3 ", "+3", "1_000", "²", "٣", "3.0", "", "ABC-1", None, True, 3.0, ["3"]],
+        *[str(2**63), 2**63, str(-(2**63) - 1), "18446744073709551616"],
+    ],
 )
 def test_other_spellings_are_not_ids(value: Any) -> None:
     assert parse_id(value) is None

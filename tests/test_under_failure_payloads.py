@@ -144,6 +144,23 @@ def id_in_arabic_indic_digits(issue: dict[str, Any]) -> None:
     issue["id"] = issue["id"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
 
 
+def component_id_out_of_range(issue: dict[str, Any]) -> None:
+    issue["fields"]["components"] = [{"id": str(2**64), "name": "Overflow"}]
+
+
+def linked_issue_id_with_leading_zero(issue: dict[str, Any]) -> None:
+    issue["fields"]["issuelinks"] = [
+        {"id": "20001", "type": {"name": "Blocks"}, "outwardIssue": {"id": "0010017"}}
+    ]
+
+
+# Text the message must hold besides the issue key, where the case has more to name.
+NAMED_IN_MESSAGE = {
+    "component_id_out_of_range": str(2**64),
+    "linked_issue_id_with_leading_zero": "issue_links.linked_issue_id",
+}
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -154,6 +171,8 @@ def id_in_arabic_indic_digits(issue: dict[str, Any]) -> None:
         id_with_leading_zero,
         id_in_superscript,
         id_in_arabic_indic_digits,
+        component_id_out_of_range,
+        linked_issue_id_with_leading_zero,
     ],
     ids=lambda f: f.__name__,
 )
@@ -171,6 +190,7 @@ def test_corrupt_issue_fails_without_changes(
     failed = load(proxy, emu, tmp_path)
     assert failed.exit_code == 1, failed.output
     assert TARGET in failed.stderr, failed.stderr
+    assert NAMED_IN_MESSAGE.get(corrupt.__name__, TARGET) in failed.stderr, failed.stderr
     assert failed.stderr.count("Error:") == 1, failed.stderr
     assert "Traceback" not in failed.stderr, failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before

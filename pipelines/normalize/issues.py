@@ -354,7 +354,7 @@ def _link_row(issue_id: int, link: Any) -> dict[str, Any]:
         "link_id": _to_int(link.get("id"), "issuelinks"),
         "link_type": link_type.get("name") if isinstance(link_type, dict) else None,
         "direction": direction,
-        "linked_issue_id": _to_int(other.get("id"), "issuelinks"),
+        "linked_issue_id": _to_int(other.get("id"), "issuelinks", "issue_links.linked_issue_id"),
         "linked_issue_key": other.get("key"),
     }
 
@@ -387,13 +387,13 @@ def _text(fields: dict[str, Any], field_id: str) -> str | None:
     raise _ValueProblem(field_id, value, "expected a string")
 
 
-def _to_int(value: Any, field_id: str) -> int | None:
+def _to_int(value: Any, field_id: str, column: str | None = None) -> int | None:
     if value is None:
         return None
     number = parse_id(value)
     if number is not None:
         return number
-    raise _ValueProblem(field_id, value, "expected a numeric id")
+    raise _ValueProblem(field_id, value, "expected a numeric id", column)
 
 
 def _user(fields: dict[str, Any], field_id: str) -> str | None:
