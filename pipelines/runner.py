@@ -755,12 +755,14 @@ def check_writable(path: Path) -> None:
             file system, permissions).
         JiraEtlError: the disk is full.
     """
-    stem = path.stem.lower()
-    if stem in RESERVED_CATALOG_NAMES or (
-        stem in LOWER_CASE_ONLY_CATALOG_NAMES and path.stem != stem
+    # DuckDB names a database after its file name up to the first dot, and that is the name
+    # a program that opens the file sees.
+    name = path.name.split(".")[0]
+    if name.lower() in RESERVED_CATALOG_NAMES or (
+        name.lower() in LOWER_CASE_ONLY_CATALOG_NAMES and name != name.lower()
     ):
         raise ConfigError(
-            f"--duckdb-path `{path}` would name the database `{path.stem}`, which "
+            f"--duckdb-path `{path}` would name the database `{name}`, which "
             f"is also one of DuckDB's own schema or catalog names, so queries on the file fail. "
             f"Choose another file name, such as jira.duckdb."
         )

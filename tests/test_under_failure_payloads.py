@@ -156,7 +156,7 @@ def linked_issue_id_with_leading_zero(issue: dict[str, Any]) -> None:
 
 # Text the message must hold besides the issue key, where the case has more to name.
 NAMED_IN_MESSAGE = {
-    "component_id_out_of_range": str(2**64),
+    "component_id_out_of_range": f"{2**64}`, expected an id within the range of a 64-bit",
     "linked_issue_id_with_leading_zero": "issue_links.linked_issue_id",
 }
 

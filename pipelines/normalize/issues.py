@@ -7,6 +7,7 @@ collection. `NormalizedBatch.complete` lists those issue ids per child table: a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -393,7 +394,12 @@ def _to_int(value: Any, field_id: str, column: str | None = None) -> int | None:
     number = parse_id(value)
     if number is not None:
         return number
-    raise _ValueProblem(field_id, value, "expected a numeric id", column)
+    expected = "expected a numeric id"
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isascii():
+        with contextlib.suppress(ValueError):
+            if str(int(value)) == str(value):
+                expected = "expected an id within the range of a 64-bit integer"
+    raise _ValueProblem(field_id, value, expected, column)
 
 
 def _user(fields: dict[str, Any], field_id: str) -> str | None:
