@@ -191,6 +191,11 @@ def _load_step(pipeline: dlt.Pipeline, options: RunOptions) -> Any:
         return pipeline.load()
 
 
+# DuckDB reports a failed allocation in a commit or a checkpoint without its "Out of Memory
+# Error" prefix.
+OUT_OF_MEMORY_MARKERS = ("Out of Memory Error", "could not allocate block", "failed to pin block")
+
+
 def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | None:
     """Double the fitted memory_limit after an out-of-memory load and return the new limit.
 
@@ -200,12 +205,7 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
     if settings is None or exc.step != "load":
         return None
     text = " ".join(str(part) for part in _exception_chain(exc))
-    # DuckDB reports a failed allocation in a commit or a checkpoint without its "Out of
-    # Memory Error" prefix.
-    if not any(
-        marker in text
-        for marker in ("Out of Memory Error", "could not allocate block", "failed to pin block")
-    ):
+    if not any(marker in text for marker in OUT_OF_MEMORY_MARKERS):
         return None
     match = re.fullmatch(r"(\d+)MiB", str(settings.get("memory_limit", "")))
     if match is None:
@@ -246,8 +246,8 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         options.duckdb_settings = credentials.global_config if credentials.global_config else None
         destination: Any = dlt.destinations.duckdb(credentials=credentials)
         if dlt.config.get("load.workers") is None:
-            # One job at a time: the log between two checkpoints then holds one job's rows,
-            # and two jobs at a time on the one open database were no faster.
+            # One job at a time, so the log between two checkpoints contains one job's rows.
+            # Two jobs at a time on the one open database were no faster.
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
@@ -359,8 +359,6 @@ def _run_locked(
             return_freed_memory()
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
-            with destination_errors("remove the state rows of an unfinished load"):
-                forget_unrecorded_state_rows(pipeline)
             check_free_space(pipeline, options)
             info = load_within_memory(pipeline, options)
             if isinstance(info, LoadInfo):
@@ -683,12 +681,7 @@ _STORAGE_FAILURES = (
         "DuckDB could not write temporary files beside the database. Free disk space there or "
         "choose another --duckdb-path.",
     ),
-    *(
-        (marker, _MEMORY_LIMIT_FIX)
-        # DuckDB reports a failed allocation in a commit or a checkpoint without its "Out of
-        # Memory Error" prefix.
-        for marker in ("Out of Memory Error", "failed to pin block", "could not allocate block")
-    ),
+    *((marker, _MEMORY_LIMIT_FIX) for marker in OUT_OF_MEMORY_MARKERS),
     (
         "Unknown unit for memory",
         "A DuckDB memory setting has no unit; give it as text with one, e.g. "
@@ -755,8 +748,8 @@ def check_writable(path: Path) -> None:
             file system, permissions).
         JiraEtlError: the disk is full.
     """
-    # DuckDB names a database after its file name up to the first dot, and that is the name
-    # a program that opens the file sees.
+    # DuckDB names a database after its file name up to the first dot, and every program that
+    # opens the file with DuckDB gets that name.
     name = path.name.split(".")[0]
     if name.lower() in RESERVED_CATALOG_NAMES or (
         name.lower() in LOWER_CASE_ONLY_CATALOG_NAMES and name != name.lower()

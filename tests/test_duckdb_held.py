@@ -26,7 +26,8 @@ def test_checkpoint_reaches_the_attached_file_from_a_clone(tmp_path: Path) -> No
     assert clone.execute("select current_database()").fetchone() == ("memory",)
     clone.execute("create table jira.main.t (i integer)")
     clone.execute("insert into jira.main.t values (1), (2), (3)")
-    assert wal.exists() and wal.stat().st_size > 0
+    assert wal.exists()
+    assert wal.stat().st_size > 0
     checkpoint(clone)
     assert not wal.exists() or wal.stat().st_size == 0
     connection.close()

@@ -70,6 +70,19 @@ def run_until_job_done(args: list[str], env: dict[str, str], table: str) -> int:
     return done.returncode
 
 
+def load_edit_kill_and_rerun(
+    emu: Emulator, args: list[str], env: dict[str, str], table: str
+) -> None:
+    """Load, edit 40 issues, kill the next run after `table`'s job, then run again."""
+    assert run_cli(args, env=env).exit_code == 0
+    for issue in emu.truth()[:40]:
+        emu.edit_issue(issue["key"], labels=["rerun", f"n{issue['id']}"])
+    emu.advance(60)
+    assert run_until_job_done(args, env, table) == 9
+    again = run_cli(args, env=env)
+    assert again.exit_code == 0, again.output
+
+
 def stored(database: Path, table: str) -> list[tuple]:
     return query(database, f"select {CHILD_ROWS[table]} from {table} order by {CHILD_ROWS[table]}")
 
@@ -80,13 +93,7 @@ def test_job_rerun_after_kill_keeps_one_row_each(tmp_path: Path, table: str) -> 
     with Emulator(issues=120, seed=11, start=START) as emu:
         env = {"JIRA_TOKEN": emu.scoped_token}
         args = emulator_run_args(emu, database, pipelines, "--lookback", "0")
-        assert run_cli(args, env=env).exit_code == 0
-        for issue in emu.truth()[:40]:
-            emu.edit_issue(issue["key"], labels=["rerun", f"n{issue['id']}"])
-        emu.advance(60)
-        assert run_until_job_done(args, env, table) == 9
-        again = run_cli(args, env=env)
-        assert again.exit_code == 0, again.output
+        load_edit_kill_and_rerun(emu, args, env, table)
         fresh_database = tmp_path / "fresh.duckdb"
         fresh = run_cli(emulator_run_args(emu, fresh_database, tmp_path / "fresh"), env=env)
         assert fresh.exit_code == 0, fresh.output
@@ -116,13 +123,7 @@ def test_postgres_job_rerun_after_kill_loads(tmp_path: Path, pg_schema: str, tab
         env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}
         args = emulator_run_args(emu, tmp_path / "unused.duckdb", pipelines, "--lookback", "0")
         args += ["--destination", "postgres", "--dataset", pg_schema]
-        assert run_cli(args, env=env).exit_code == 0
-        for issue in emu.truth()[:40]:
-            emu.edit_issue(issue["key"], labels=["rerun", f"n{issue['id']}"])
-        emu.advance(60)
-        assert run_until_job_done(args, env, table) == 9
-        again = run_cli(args, env=env)
-        assert again.exit_code == 0, again.output
+        load_edit_kill_and_rerun(emu, args, env, table)
         truth = sorted((int(issue["id"]), issue["summary"]) for issue in emu.truth())
         labels = sorted(
             (int(issue["id"]), label) for issue in emu.truth() for label in issue["labels"]

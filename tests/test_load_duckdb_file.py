@@ -34,7 +34,7 @@ HOLD_FILE = (
     "time.sleep(120)"
 )
 WAL_ISSUES = 3000
-# The database is checkpointed after each load job, so the log holds at most what one job
+# The database is checkpointed between load jobs, so the log contains at most what one job
 # wrote.
 WAL_LIMIT_MIB = 2
 
@@ -47,6 +47,27 @@ def hold_file(database: Path) -> subprocess.Popen[str]:
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "holding"
     return process
+
+
+def hold_file_at_load(
+    monkeypatch: pytest.MonkeyPatch, database: Path, number: int
+) -> tuple[list[subprocess.Popen[str]], Any]:
+    """Make another program open `database` as the `number`th load step of this test starts.
+
+    Returns the list that receives the holding process, and dlt's own load step.
+    """
+    holder: list[subprocess.Popen[str]] = []
+    original_load = dlt.Pipeline.load
+    loads = [0]
+
+    def load_while_held(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        loads[0] += 1
+        if loads[0] == number:
+            holder.append(hold_file(database))
+        return original_load(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
+    return holder, original_load
 
 
 def assert_one_row_per_issue(database: Path, truth: dict[int, str]) -> None:
@@ -224,18 +245,8 @@ def test_file_locked_between_parts_fails_clearly(
 def test_lock_during_load_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     database, options = file_options(tmp_path, "locked")
-    holder: list[subprocess.Popen[str]] = []
-    original_load = dlt.Pipeline.load
-    loads = [0]
-
-    def load_while_held(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
-        loads[0] += 1
-        if loads[0] == 2:
-            # Another program opens the file for writing as the second part's load starts.
-            holder.append(hold_file(database))
-        return original_load(pipeline, *args, **kwargs)
-
-    monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
+    # Another program opens the file for writing as the second part's load starts.
+    holder, original_load = hold_file_at_load(monkeypatch, database, 2)
     try:
         with Emulator(issues=ISSUES, seed=5, start=START) as emu:
             with pytest.raises(JiraEtlError) as failed:
@@ -266,15 +277,7 @@ def test_status_marks_cursor_of_pending_load(
     # dlt saves the cursor with the extracted package, before the load that makes it true.
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     database, options = file_options(tmp_path, "pending")
-    holder: list[subprocess.Popen[str]] = []
-    original_load = dlt.Pipeline.load
-
-    def load_while_held(pipeline: dlt.Pipeline, *args: Any, **kwargs: Any) -> Any:
-        if not holder:
-            holder.append(hold_file(database))
-        return original_load(pipeline, *args, **kwargs)
-
-    monkeypatch.setattr(dlt.Pipeline, "load", load_while_held)
+    holder, original_load = hold_file_at_load(monkeypatch, database, 1)
     status = ["status", "--duckdb-path", str(database), "--pipeline-name", "pending"]
     status += ["--pipelines-dir", str(tmp_path / "p")]
     try:

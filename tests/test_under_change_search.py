@@ -119,7 +119,7 @@ def test_sequential_edits_leave_no_stale_rows(tmp_path: Path) -> None:
 
 def test_issue_read_twice_keeps_newest_child_rows(tmp_path: Path) -> None:
     # Both versions of an edited issue reach one load package. Their child rows share keys,
-    # and the merge must keep the newer version's rows, the ones the issue holds now.
+    # and the merge must keep the newer version's rows, the ones the issue has now.
     with Emulator(issues=300, seed=3, start=BEFORE_DST) as emu:
         emu.script.edit_between_pages(2)
         load(emu, tmp_path, "--page-size", "9", "--strategy", "sequential", "--lookback", "0")

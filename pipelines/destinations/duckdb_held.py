@@ -1,6 +1,6 @@
 """Keep one DuckDB database open through dlt's load step, with a checkpoint between jobs.
 
-dlt's DuckDB pool closes the database whenever no job holds a connection, and DuckDB
+dlt's DuckDB pool closes the database whenever no job has a connection borrowed, and DuckDB
 checkpoints when it closes. So each job of a load step opened the file again, attached it
 and ran the configured statements, and its checkpoint ran at close, where DuckDB reports no
 failure: on a full disk the rows stayed in the write-ahead log and the run exited 0.

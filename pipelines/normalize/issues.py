@@ -7,7 +7,6 @@ collection. `NormalizedBatch.complete` lists those issue ids per child table: a 
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from typing import Any
 from dlt.common.json import json as dlt_json
 
 from pipelines.errors import PayloadError
-from pipelines.ids import parse_id
+from pipelines.ids import parse_id, written_integer
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.columns import CHILD_TABLE_NAMES, TABLE_NAMES
 from pipelines.normalize.fields import FieldCatalog
@@ -394,12 +393,11 @@ def _to_int(value: Any, field_id: str, column: str | None = None) -> int | None:
     number = parse_id(value)
     if number is not None:
         return number
-    expected = "expected a numeric id"
-    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isascii():
-        with contextlib.suppress(ValueError):
-            if str(int(value)) == str(value):
-                expected = "expected an id within the range of a 64-bit integer"
-    raise _ValueProblem(field_id, value, expected, column)
+    if written_integer(value) is not None:
+        raise _ValueProblem(
+            field_id, value, "expected an id within the range of a 64-bit integer", column
+        )
+    raise _ValueProblem(field_id, value, "expected a numeric id", column)
 
 
 def _user(fields: dict[str, Any], field_id: str) -> str | None:
