@@ -67,6 +67,25 @@ def test_changelog_matches_embedded_histories(emu: Emulator) -> None:
     assert embedded[0] == histories[-1]
 
 
+def test_summary_edit_keeps_earlier_history_text(emu: Emulator) -> None:
+    path = "/rest/api/3/issue/ABC-1/changelog"
+    with site(emu) as client:
+        before = offset_pages(client, path, "values")
+        old_summary = client.get("/rest/api/3/issue/ABC-1").json()["fields"]["summary"]
+        emu.edit_issue("ABC-1", summary="Renamed by a test")
+        after = offset_pages(client, path, "values")
+    summary_items = [
+        item for history in before for item in history["items"] if item["field"] == "summary"
+    ]
+    # The precondition: ABC-1 has generated summary changes whose text could be rewritten.
+    assert summary_items
+    assert after[: len(before)] == before
+    [added] = after[len(before) :]
+    assert [(i["fromString"], i["toString"]) for i in added["items"]] == [
+        (old_summary, "Renamed by a test")
+    ]
+
+
 def test_comments_match_embedded_page_and_truth(emu: Emulator) -> None:
     with site(emu) as client:
         issue = client.get("/rest/api/3/issue/ABC-1", params={"fields": "comment"}).json()

@@ -61,6 +61,9 @@ class IssueRecord:
     # `updated` as generated; derived parts spread over [created, base_updated], so later edits
     # do not move the timestamps of existing comments, worklogs and histories.
     base_updated: int = 0
+    # `summary` as generated. The generated summary change ends at it, so a later edit of the
+    # summary does not rewrite the text of that history item, as in Jira.
+    base_summary: str = ""
 
 
 def issue_rng(seed: int, seq: int, part: str) -> random.Random:
@@ -145,6 +148,7 @@ def generate_issues(count: int, seed: int, anchor_ms: int) -> list[IssueRecord]:
             n_histories=histories,
             base_updated=updated,
         )
+        record.base_summary = record.summary
         records.append(record)
         if issue_type == 0:
             epics_by_project[project].append(record)
@@ -259,9 +263,8 @@ def derive_histories(seed: int, record: IssueRecord) -> list[dict[str, Any]]:
         elif kind == 2:
             item = _item("labels", "labels", None, "", None, rng.choice(ref.LABELS))
         else:
-            item = _item(
-                "summary", "summary", None, "Draft " + record.summary.lower(), None, record.summary
-            )
+            summary = record.base_summary or record.summary
+            item = _item("summary", "summary", None, "Draft " + summary.lower(), None, summary)
         histories.append(
             {
                 "id": 10000 + record.seq * HISTORY_IDS_PER_ISSUE + index,
