@@ -26,6 +26,7 @@ from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
@@ -284,7 +285,8 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
         try:
-            summary = _run_locked(pipeline, options, source_settings, started)
+            with fewer_collections():
+                summary = _run_locked(pipeline, options, source_settings, started)
         except JiraEtlError as exc:
             write_run_record(
                 pipeline.pipelines_dir,
@@ -356,6 +358,7 @@ def _run_locked(
             counted = listed
             with destination_errors("count the issues already stored", pending_load=True):
                 already_stored += count_stored_issues(pipeline, fresh.tolist())
+            collect_between_steps()
             return_freed_memory()
             drop_renormalized_packages(pipeline)
             pipeline.normalize()
