@@ -320,3 +320,97 @@ def test_text_path_matches_unknown_inline_path(samples_dir: Path) -> None:
         retyped_document = retyped(document, "text", "futureText")
         expected = adf_to_text(retyped(retyped_document, "paragraph", "heading"))
         assert adf_to_text(document) == expected
+
+
+# Nesting levels of the deep documents below: more than Python's default recursion limit of
+# 1,000 frames, which a renderer that recursed once per level would exceed.
+DEEP = 1200
+
+
+def deep_blockquotes() -> tuple[dict[str, Any], str]:
+    node = {"type": "blockquote", "content": [para(text("deep"))]}
+    for _ in range(DEEP - 1):
+        node = {"type": "blockquote", "content": [para(text("b")), node, para(text("a"))]}
+    before = ["> " * level + "b" for level in range(1, DEEP)]
+    after = ["> " * level + "a" for level in range(DEEP - 1, 0, -1)]
+    return doc(node), "\n".join([*before, "> " * DEEP + "deep", *after])
+
+
+def deep_lists(kind: str, marker: str) -> tuple[dict[str, Any], str]:
+    node: dict[str, Any] = {"type": kind, "content": [item(para(text("deep")))]}
+    for _ in range(DEEP - 1):
+        node = {"type": kind, "content": [item(para(text("b")), node)]}
+    lines = ["  " * level + marker + "b" for level in range(DEEP - 1)]
+    return doc(node), "\n".join([*lines, "  " * (DEEP - 1) + marker + "deep"])
+
+
+def deep_task_lists() -> tuple[dict[str, Any], str]:
+    def task(state: str, value: str) -> dict[str, Any]:
+        return {"type": "taskItem", "attrs": {"state": state}, "content": [text(value)]}
+
+    node: dict[str, Any] = {"type": "taskList", "content": [task("DONE", "deep")]}
+    for _ in range(DEEP - 1):
+        node = {"type": "taskList", "content": [task("TODO", "b"), node]}
+    lines = ["  " * level + "- [ ] b" for level in range(DEEP - 1)]
+    return doc(node), "\n".join([*lines, "  " * (DEEP - 1) + "- [x] deep"])
+
+
+def deep_tables() -> tuple[dict[str, Any], str]:
+    def table(*cell_content: dict[str, Any]) -> dict[str, Any]:
+        cell = {"type": "tableCell", "content": list(cell_content)}
+        return {"type": "table", "content": [{"type": "tableRow", "content": [cell]}]}
+
+    node = table(para(text("deep")))
+    for _ in range(DEEP - 1):
+        node = table(para(text("b")), node)
+    # A cell joins its lines with spaces, so every level adds `b ` before the inner row.
+    return doc(node), "b " * (DEEP - 1) + "deep"
+
+
+def deep_expands() -> tuple[dict[str, Any], str]:
+    node = para(text("deep"))
+    for level in range(DEEP, 0, -1):
+        node = {"type": "nestedExpand", "attrs": {"title": f"t{level}"}, "content": [node]}
+    return doc(node), "\n".join([*(f"t{level}" for level in range(1, DEEP + 1)), "deep"])
+
+
+def deep_unknown_blocks() -> tuple[dict[str, Any], str]:
+    node = para(text("deep"))
+    for _ in range(DEEP):
+        node = {"type": "futureBlock", "content": [node]}
+    return doc(node), "deep"
+
+
+def deep_unknown_inline() -> tuple[dict[str, Any], str]:
+    node = text("deep")
+    for _ in range(DEEP):
+        node = {"type": "sparkle", "content": [text("<"), node, text(">")]}
+    return doc(para(text("start "), node, text(" end"))), f"start {'<' * DEEP}deep{'>' * DEEP} end"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        deep_blockquotes,
+        lambda: deep_lists("bulletList", "- "),
+        lambda: deep_lists("orderedList", "1. "),
+        deep_task_lists,
+        deep_tables,
+        deep_expands,
+        deep_unknown_blocks,
+        deep_unknown_inline,
+    ],
+    ids=[
+        "blockquotes",
+        "bullet_lists",
+        "ordered_lists",
+        "task_lists",
+        "tables",
+        "expands",
+        "unknown_blocks",
+        "unknown_inline",
+    ],
+)
+def test_deep_nesting_renders_every_level(build: Any) -> None:
+    document, expected = build()
+    assert adf_to_text(document) == expected

@@ -7,15 +7,23 @@ Inline nodes become their visible text: mentions and emoji by their text, cards 
 links as `text (url)`, media as `[media: name]`, dates from their timestamp. Node types this
 module does not know are rendered through their content, so an unknown node type does
 not raise.
+
+Rendering uses no recursion, so a document renders at any nesting depth, including the 1,024
+levels of JSON that jira-etl decodes, deeper than Python's default recursion limit of 1,000
+frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from typing import Any
 
 Node = dict[str, Any]
+# A generator that appends a block's lines to a list it was given. It yields the `Render` of
+# each nested block, and `_run` runs that one before resuming it, with a stack of generators
+# in place of the call stack.
+Render = Generator["Render", None, None]
 
 INDENT = "  "
 
@@ -54,7 +62,15 @@ def adf_to_text(doc: dict[str, Any] | str | None) -> str | None:
         return doc
     if not isinstance(doc, dict):
         raise TypeError(f"Expected an ADF document (dict) or a string, got {type(doc).__name__}.")
-    lines = _render_blocks([doc])
+    lines: list[str] = []
+    # A `doc` node renders as its content. `_render_block` needs no generator for that, where
+    # `_render_blocks([doc])` would make one.
+    if doc.get("type") == "doc":
+        pending = _render_block(doc, lines)
+    else:
+        pending = _render_blocks([doc], lines)
+    if pending is not None:
+        _run(pending)
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines)
@@ -72,18 +88,57 @@ def _attrs(node: Node) -> dict[str, Any]:
     return attrs if isinstance(attrs, dict) else {}
 
 
-# Block rendering: each function returns the block's lines. The hot paths read a node's
-# `content` directly and skip entries that are not objects, which is what `_children` does,
-# so they build no filtered copy of each list.
+def _run(render: Render) -> None:
+    """Run a render and each render it yields, on a stack of generators."""
+    stack = [render]
+    while stack:
+        # A render never yields None, so None from `next` means that it is done.
+        nested = next(stack[-1], None)
+        if nested is None:
+            stack.pop()
+        else:
+            stack.append(nested)
 
 
-def _render_blocks(content: Any) -> list[str]:
-    """Render a node's `content` with one line per block and per run of inline nodes."""
-    lines: list[str] = []
+# Block rendering. Each function appends a block's lines to `lines`. A block that may contain
+# blocks is rendered by a `Render`, and so is content that contains such a block, so flat
+# content, the common case, is rendered without creating a generator. The hot paths read a
+# node's `content` directly and skip entries that are not objects, which is what `_children`
+# does, so they build no filtered copy of each list.
+
+
+def _render_blocks(content: Any, lines: list[str]) -> Render | None:
+    """Append one line per block and per run of inline nodes of a node's `content`.
+
+    Returns:
+        None when every line is appended, else the `Render` that appends the rest.
+    """
     if not isinstance(content, list):
-        return lines
+        return None
+    index = _render_flat_blocks(content, 0, lines)
+    if index == len(content):
+        return None
+    return _render_nested_blocks(content, index, lines)
+
+
+def _render_nested_blocks(content: list[Any], index: int, lines: list[str]) -> Render:
+    """Append the lines of `content[index:]`, whose first entry may contain blocks."""
+    while index < len(content):
+        pending = _render_block(content[index], lines)
+        if pending is not None:
+            yield pending
+        index = _render_flat_blocks(content, index + 1, lines)
+
+
+def _render_flat_blocks(content: list[Any], index: int, lines: list[str]) -> int:
+    """Append the lines of `content[index:]` up to the next block that may contain blocks.
+
+    Returns:
+        The position of that block, or `len(content)` when the rest of `content` is rendered.
+    """
     inline_run: list[Node] = []
-    for node in content:
+    for position in range(index, len(content)):
+        node = content[position]
         if not isinstance(node, dict):
             continue
         node_type = node.get("type", "")
@@ -104,21 +159,27 @@ def _render_blocks(content: Any) -> list[str]:
         if inline_run:
             lines.extend(_render_inline(inline_run).split("\n"))
             inline_run = []
-        renderer = _BLOCK_RENDERERS.get(node_type)
-        if renderer is not None:
-            lines.extend(renderer(node))
-        else:
-            lines.extend(_render_blocks(node.get("content")))
+        renderer = _FLAT_BLOCK_RENDERERS.get(node_type)
+        if renderer is None:
+            return position
+        lines.extend(renderer(node))
     if inline_run:
         lines.extend(_render_inline(inline_run).split("\n"))
-    return lines
+    return len(content)
 
 
-def _render_block(node: Node) -> list[str]:
-    renderer = _BLOCK_RENDERERS.get(node.get("type", ""))
+def _render_block(node: Node, lines: list[str]) -> Render | None:
+    """Append the lines of one block, or return the `Render` that appends them."""
+    node_type = node.get("type", "")
+    renderer = _FLAT_BLOCK_RENDERERS.get(node_type)
     if renderer is not None:
-        return renderer(node)
-    return _render_blocks(node.get("content"))
+        lines.extend(renderer(node))
+        return None
+    nesting = _NESTING_BLOCK_RENDERERS.get(node_type)
+    if nesting is not None:
+        return nesting(node, lines)
+    # A block type this module does not know is rendered through its content.
+    return _render_blocks(node.get("content"), lines)
 
 
 def _paragraph(node: Node) -> list[str]:
@@ -126,90 +187,13 @@ def _paragraph(node: Node) -> list[str]:
     return _render_inline(node.get("content")).split("\n")
 
 
-def _bullet_list(node: Node) -> list[str]:
-    return _list_lines(node, None)
-
-
-def _ordered_list(node: Node) -> list[str]:
-    start = _attrs(node).get("order", 1)
-    if not isinstance(start, int):
-        start = 1
-    return _list_lines(node, start)
-
-
-def _task_list(node: Node) -> list[str]:
-    lines: list[str] = []
-    for item in _children(node):
-        if item.get("type") == "taskList":
-            lines.extend(INDENT + line for line in _task_list(item))
-            continue
-        done = _attrs(item).get("state") == "DONE"
-        _append_item(lines, item, "- [x] " if done else "- [ ] ")
-    return lines
-
-
-def _list_lines(node: Node, start: int | None) -> list[str]:
-    """Render list items with `- ` markers, or numbered from `start` when it is set."""
-    lines: list[str] = []
-    content = node.get("content")
-    if not isinstance(content, list):
-        return lines
-    index = 0
-    for item in content:
-        if not isinstance(item, dict):
-            continue
-        marker = "- " if start is None else f"{start + index}. "
-        _append_item(lines, item, marker)
-        index += 1
-    return lines
-
-
-def _append_item(lines: list[str], item: Node, marker: str) -> None:
-    """Append one list item: the marker on its first line, every further line indented."""
-    body = _render_blocks(item.get("content"))
-    if not body:
-        lines.append(marker.rstrip())
-        return
-    lines.append(marker + body[0])
-    for line in body[1:]:
-        lines.append(INDENT + line)
-
-
 def _code_block(node: Node) -> list[str]:
     code = "".join(child.get("text", "") for child in _children(node))
     return code.split("\n")
 
 
-def _blockquote(node: Node) -> list[str]:
-    return ["> " + line if line else ">" for line in _render_blocks(node.get("content"))]
-
-
 def _rule(_node: Node) -> list[str]:
     return ["---"]
-
-
-def _table(node: Node) -> list[str]:
-    lines: list[str] = []
-    for row in _children(node):
-        if row.get("type") != "tableRow":
-            lines.extend(_render_block(row))
-            continue
-        cells = [_table_cell(cell) for cell in _children(row)]
-        lines.append(" | ".join(cells))
-    return lines
-
-
-def _table_cell(cell: Node) -> str:
-    lines = _render_blocks(cell.get("content"))
-    if len(lines) == 1:
-        return lines[0].strip()
-    return " ".join(lines).strip()
-
-
-def _expand(node: Node) -> list[str]:
-    title = _attrs(node).get("title")
-    lines = [title] if isinstance(title, str) and title else []
-    return lines + _render_blocks(node.get("content"))
 
 
 def _media(node: Node) -> list[str]:
@@ -221,22 +205,120 @@ def _card(node: Node) -> list[str]:
     return [url] if url else []
 
 
-_BLOCK_RENDERERS: dict[str, Callable[[Node], list[str]]] = {
+def _bullet_list(node: Node, lines: list[str]) -> Render:
+    return _list_lines(node, None, lines)
+
+
+def _ordered_list(node: Node, lines: list[str]) -> Render:
+    start = _attrs(node).get("order", 1)
+    if not isinstance(start, int):
+        start = 1
+    return _list_lines(node, start, lines)
+
+
+def _list_lines(node: Node, start: int | None, lines: list[str]) -> Render:
+    """Render list items with `- ` markers, or numbered from `start` when it is set."""
+    content = node.get("content")
+    if not isinstance(content, list):
+        return
+    index = 0
+    for item in content:
+        if not isinstance(item, dict):
+            continue
+        marker = "- " if start is None else f"{start + index}. "
+        body: list[str] = []
+        pending = _render_blocks(item.get("content"), body)
+        if pending is not None:
+            yield pending
+        _append_item(lines, body, marker)
+        index += 1
+
+
+def _task_list(node: Node, lines: list[str]) -> Render:
+    for item in _children(node):
+        body: list[str] = []
+        if item.get("type") == "taskList":
+            yield _task_list(item, body)
+            lines.extend(INDENT + line for line in body)
+            continue
+        pending = _render_blocks(item.get("content"), body)
+        if pending is not None:
+            yield pending
+        done = _attrs(item).get("state") == "DONE"
+        _append_item(lines, body, "- [x] " if done else "- [ ] ")
+
+
+def _append_item(lines: list[str], body: list[str], marker: str) -> None:
+    """Append the lines of one list item: the marker on the first, every further one indented."""
+    if not body:
+        lines.append(marker.rstrip())
+        return
+    lines.append(marker + body[0])
+    for line in body[1:]:
+        lines.append(INDENT + line)
+
+
+def _blockquote(node: Node, lines: list[str]) -> Render:
+    quoted: list[str] = []
+    pending = _render_blocks(node.get("content"), quoted)
+    if pending is not None:
+        yield pending
+    lines.extend("> " + line if line else ">" for line in quoted)
+
+
+def _table(node: Node, lines: list[str]) -> Render:
+    for row in _children(node):
+        if row.get("type") != "tableRow":
+            pending = _render_block(row, lines)
+            if pending is not None:
+                yield pending
+            continue
+        cells = []
+        for cell in _children(row):
+            cell_lines: list[str] = []
+            pending = _render_blocks(cell.get("content"), cell_lines)
+            if pending is not None:
+                yield pending
+            cells.append(_cell_text(cell_lines))
+        lines.append(" | ".join(cells))
+
+
+def _cell_text(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return lines[0].strip()
+    return " ".join(lines).strip()
+
+
+def _expand(node: Node, lines: list[str]) -> Render:
+    title = _attrs(node).get("title")
+    if isinstance(title, str) and title:
+        lines.append(title)
+    pending = _render_blocks(node.get("content"), lines)
+    if pending is not None:
+        yield pending
+
+
+# Renderers of blocks that contain no blocks: each returns the block's lines.
+_FLAT_BLOCK_RENDERERS: dict[str, Callable[[Node], list[str]]] = {
     "paragraph": _paragraph,
     "heading": _paragraph,
+    "codeBlock": _code_block,
+    "rule": _rule,
+    "media": _media,
+    "blockCard": _card,
+    "embedCard": _card,
+}
+
+# Renderers of blocks that may contain blocks: each returns a `Render` that appends the lines.
+_NESTING_BLOCK_RENDERERS: dict[str, Callable[[Node, list[str]], Render]] = {
     "bulletList": _bullet_list,
     "orderedList": _ordered_list,
     "taskList": _task_list,
     "decisionList": _bullet_list,
-    "codeBlock": _code_block,
     "blockquote": _blockquote,
-    "rule": _rule,
     "table": _table,
     "expand": _expand,
     "nestedExpand": _expand,
-    "media": _media,
-    "blockCard": _card,
-    "embedCard": _card,
 }
 
 
@@ -244,7 +326,11 @@ _BLOCK_RENDERERS: dict[str, Callable[[Node], list[str]]] = {
 
 
 def _render_inline(content: Any) -> str:
-    """Render inline nodes to one string, skipping entries that are not objects."""
+    """Render inline nodes to one string, skipping entries that are not objects.
+
+    An inline node of an unknown type is rendered through its content, in place, from a stack
+    of iterators rather than by recursion.
+    """
     if not isinstance(content, list):
         return ""
     if len(content) == 1:
@@ -254,26 +340,32 @@ def _render_inline(content: Any) -> str:
             text = node.get("text")
             return text if isinstance(text, str) else ""
     parts: list[str] = []
-    for node in content:
-        if not isinstance(node, dict):
-            continue
-        node_type = node.get("type", "")
-        if node_type == "text":
-            # Text nodes are the commonest inline node, so they are read here without a call.
-            text = node.get("text")
-            if not isinstance(text, str):
-                text = ""
-            if node.get("marks"):
-                text = _marked_text(node, text)
-            parts.append(text)
-            continue
-        renderer = _INLINE_RENDERERS.get(node_type)
-        if renderer is not None:
-            parts.append(renderer(node))
-        elif isinstance(node.get("text"), str):
-            parts.append(node["text"])
+    pending = [iter(content)]
+    while pending:
+        for node in pending[-1]:
+            if not isinstance(node, dict):
+                continue
+            node_type = node.get("type", "")
+            if node_type == "text":
+                # Text nodes are the commonest inline node, so they are read here without a call.
+                text = node.get("text")
+                if not isinstance(text, str):
+                    text = ""
+                if node.get("marks"):
+                    text = _marked_text(node, text)
+                parts.append(text)
+                continue
+            renderer = _INLINE_RENDERERS.get(node_type)
+            if renderer is not None:
+                parts.append(renderer(node))
+            elif isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            elif isinstance(node.get("content"), list):
+                # Render the nested content first, then go on with this list where it stopped.
+                pending.append(iter(node["content"]))
+                break
         else:
-            parts.append(_render_inline(node.get("content")))
+            pending.pop()
     return "".join(parts)
 
 
