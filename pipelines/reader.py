@@ -23,6 +23,7 @@ from typing import Any
 from pipelines.client.search import IssueSearch
 from pipelines.errors import PayloadError
 from pipelines.ids import parse_id
+from pipelines.json_text import quote_value
 from pipelines.normalize.timestamps import parse_instant
 from pipelines.versions import MAX_ISSUE_ID, VersionMap
 from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
@@ -53,13 +54,13 @@ def sort_key(issue: dict[str, Any]) -> SortKey:
     Raises:
         PayloadError: the issue has no id or no parseable `fields.updated`.
     """
-    key = issue.get("key") or issue.get("id") or "?"
+    key = quote_value(issue.get("key") or issue.get("id") or "?")
     fields = issue.get("fields")
     if not isinstance(fields, dict):
         raise PayloadError(
             f"Issue {key} came back without `fields`. The search asked for fields; a proxy or "
             "an API change may have stripped them.",
-            issue_key=str(key),
+            issue_key=key,
         )
     raw_updated = fields.get("updated")
     try:
@@ -67,23 +68,23 @@ def sort_key(issue: dict[str, Any]) -> SortKey:
             raise ValueError("not a string")
         updated = parse_instant(raw_updated)
     except ValueError:
-        shown = repr(raw_updated)[:80]
         raise PayloadError(
-            f"Issue {key} has an invalid `updated` value {shown}: expected an instant like "
-            "2024-01-02T03:04:05.678-0800. The cursor cannot advance past it.",
-            issue_key=str(key),
+            f"Issue {key} has an invalid `updated` value `{quote_value(raw_updated)}`: expected an "
+            "instant like 2024-01-02T03:04:05.678-0800. The cursor cannot advance past it.",
+            issue_key=key,
         ) from None
     issue_id = parse_id(issue.get("id"))
     if issue_id is None:
         raise PayloadError(
-            f"Issue {key} has no numeric `id` (got {issue.get('id')!r:.40}).", issue_key=str(key)
+            f"Issue {key} has no numeric `id` (got `{quote_value(issue.get('id'), 40)}`).",
+            issue_key=key,
         )
     if not 0 < issue_id <= MAX_ISSUE_ID:
         raise PayloadError(
             f"Issue {key} has the invalid id {str(issue_id)[:40]}: expected 1 to "
             f"{MAX_ISSUE_ID}, as Jira issue ids are positive 64-bit integers. A proxy or an "
             "API change may have altered the payload.",
-            issue_key=str(key),
+            issue_key=key,
         )
     return updated, issue_id
 

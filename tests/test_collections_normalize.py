@@ -13,6 +13,13 @@ from pipelines.errors import PayloadError
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.source_collections import replacement_table
+from tests.deep_json import (
+    nested_lists,
+    nested_lists_json,
+    quoted_doc,
+    quoted_doc_json,
+    quoted_doc_levels,
+)
 
 
 def load(samples_dir: Path, name: str) -> Any:
@@ -38,6 +45,13 @@ def test_changelog_first_history_row(samples_dir: Path) -> None:
     assert row["from_value"] is None
     assert row["from_string"] is None
     assert row["to_string"].startswith("平均域的显示需要配合 [~accountid:acc-0021]")
+
+
+def test_changelog_item_with_deep_value(samples_dir: Path) -> None:
+    history = load(samples_dir, "devlake_issue_changelogs_v3.json")[0]["values"][0]
+    history["items"][0]["to"] = {"data": nested_lists(1000)}
+    (row,) = rows_of.changelog_rows(13383, history)
+    assert row["to_value"] == '{"data": ' + nested_lists_json(1000) + "}"
 
 
 def test_changelog_rows_cover_every_item(samples_dir: Path) -> None:
@@ -66,6 +80,15 @@ def test_comment_row_from_sample(samples_dir: Path) -> None:
     assert json.loads(row["body_adf"])["content"][0]["content"][0]["text"] == "Closed"
     assert row["visibility_type"] is None
     assert row["visibility_value"] is None
+
+
+def test_comment_row_with_deep_body(samples_dir: Path) -> None:
+    # 1,022 levels: a comment page of 1,024, with the comment and its list above the body.
+    comment = load(samples_dir, "airbyte_issue_comments_v3.json")["comments"][0]
+    comment["body"] = quoted_doc(1022)
+    row = rows_of.comment_row(10625, comment)
+    assert row["body_text"] == "> " * quoted_doc_levels(1022) + "deep"
+    assert row["body_adf"] == quoted_doc_json(1022, item=", ", key=": ")
 
 
 def test_comment_row_with_wiki_body() -> None:

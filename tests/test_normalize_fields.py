@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pipelines.normalize.fields import FieldCatalog, snake_case
+from tests.deep_json import nested_lists
 
 PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
 
@@ -212,3 +213,10 @@ def test_from_issue_names() -> None:
 def test_field_without_id_raises() -> None:
     with pytest.raises(ValueError, match="no `id`"):
         FieldCatalog.from_fields([{"name": "Nameless"}])
+
+
+def test_deep_field_without_id_is_quoted() -> None:
+    with pytest.raises(ValueError) as caught:
+        FieldCatalog.from_fields([{"schema": nested_lists(1000)}])
+    quoted = ('{"schema": ' + "[" * 100)[:77] + "..."
+    assert str(caught.value) == f"Invalid field object `{quoted}`: it has no `id`."

@@ -14,6 +14,13 @@ from pipelines.errors import PayloadError
 from pipelines.normalize.columns import CHILD_TABLE_NAMES, ISSUE_COLUMNS
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import normalize_issues
+from tests.deep_json import (
+    nested_lists,
+    nested_lists_json,
+    quoted_doc,
+    quoted_doc_json,
+    quoted_doc_levels,
+)
 
 PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
 GREENHOPPER = "com.pyxis.greenhopper.jira:"
@@ -400,3 +407,64 @@ def test_system_field_error_names_column(samples_dir: Path) -> None:
     issue["fields"]["created"] = 1721990543916
     with pytest.raises(PayloadError, match=r"`created` \(column `created_at`\)"):
         normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+
+
+# 300 levels is beyond orjson's encoder (254 levels); 1,020 is the deepest a description reaches
+# in a search page that orjson decodes (1,024 levels, 4 of them above the description).
+@pytest.mark.parametrize("depth", [300, 1020])
+def test_deep_description_keeps_text_and_json(samples_dir: Path, depth: int) -> None:
+    issue = pragati_issue(samples_dir)
+    issue["fields"]["description"] = quoted_doc(depth)
+    batch = normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    (row,) = batch.tables["issues"]
+    assert row["description_text"] == "> " * quoted_doc_levels(depth) + "deep"
+    assert row["description_adf"] == quoted_doc_json(depth)
+
+
+def test_deep_json_field_is_json_text(samples_dir: Path) -> None:
+    issue = pragati_issue(samples_dir)
+    # Parent Link has no known custom type, so its column contains the value as JSON text.
+    issue["fields"]["customfield_10018"] = {"data": nested_lists(1000)}
+    catalog = FieldCatalog.from_fields(PRAGATI_FIELDS)
+    assert catalog["customfield_10018"].kind == "json"
+    batch = normalize_issues([issue], catalog)
+    (row,) = batch.tables["issues"]
+    assert row["parent_link"] == '{"data":' + nested_lists_json(1000) + "}"
+
+
+def test_deep_multi_value_items_are_json_text(samples_dir: Path) -> None:
+    issue = pragati_issue(samples_dir)
+    issue["fields"]["customfield_10070"] = [
+        {"id": "7", "data": nested_lists(1000)},
+        {"id": nested_lists(1000), "name": "deep id"},
+    ]
+    batch = normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    rows = rows_of(batch, "issue_field_values", int(issue["id"]))
+    assert [row["value_id"] for row in rows] == ["7", nested_lists_json(1000)]
+    assert [row["value"] for row in rows] == [
+        '{"id":"7","data":' + nested_lists_json(1000) + "}",
+        "deep id",
+    ]
+
+
+def test_deep_value_of_wrong_type_is_quoted(samples_dir: Path) -> None:
+    issue = pragati_issue(samples_dir)
+    issue["fields"]["customfield_10016"] = nested_lists(1000)
+    with pytest.raises(PayloadError) as caught:
+        normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    message = str(caught.value)
+    assert caught.value.issue_key == "TMSP-64"
+    assert "`customfield_10016` (column `story_point_estimate`)" in message
+    assert "`" + "[" * 77 + "...`" in message
+    assert "expected a number" in message
+
+
+def test_deep_sprint_without_id_is_quoted(samples_dir: Path) -> None:
+    issue = pragati_issue(samples_dir)
+    issue["fields"]["customfield_10020"] = [{"name": "S1", "goal": nested_lists(1000)}]
+    with pytest.raises(PayloadError) as caught:
+        normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    message = str(caught.value)
+    assert caught.value.issue_key == "TMSP-64"
+    assert "`customfield_10020` (column `sprint`)" in message
+    assert ('Invalid sprint `{"name": "S1", "goal": ' + "[" * 100)[:77] in message

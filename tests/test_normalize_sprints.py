@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.normalize.sprints import parse_sprint
+from tests.deep_json import nested_lists
 
 
 def test_mattermost_legacy_string(samples_dir: Path) -> None:
@@ -123,3 +124,17 @@ def test_legacy_goal_with_fake_date_key() -> None:
 def test_invalid_sprint_raises(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_sprint(bad)  # type: ignore[arg-type]
+
+
+def test_deep_sprint_id_is_quoted() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_sprint({"id": {"deep": nested_lists(1000)}, "name": "S1"})
+    quoted = ('{"deep": ' + "[" * 100)[:77] + "..."
+    assert str(caught.value) == f"Invalid sprint id `{quoted}`: expected an integer."
+
+
+def test_deep_sprint_goal_is_quoted() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_sprint({"id": 7, "name": "S1", "goal": nested_lists(1000)})
+    quoted = "[" * 77 + "..."
+    assert str(caught.value) == f"Invalid sprint goal `{quoted}`: expected a string."

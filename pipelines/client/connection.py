@@ -9,6 +9,7 @@ from typing import Literal
 
 import httpx
 
+from pipelines import json_text
 from pipelines.client.auth import JiraAuth
 from pipelines.client.urls import clean_url, join_url
 from pipelines.errors import ConfigError, JiraHttpError
@@ -144,7 +145,11 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
         if http is None:
             client.close()
     try:
-        found = response.json().get("cloudId") if response.status_code == 200 else None
+        found = (
+            json_text.loads(response.content).get("cloudId")
+            if response.status_code == 200
+            else None
+        )
     except ValueError:
         found = None
     if not isinstance(found, str) or not found:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pipelines import json_text
 from pipelines.client.urls import host_of
 from pipelines.errors import (
     AuthError,
@@ -25,23 +25,28 @@ def jira_messages(response: httpx.Response) -> list[str]:
     """Extract Jira's own messages from an error body: JSON `errorMessages`/`errors`, or text."""
     text = response.text.strip()
     try:
-        body = json.loads(text) if text else None
+        body = json_text.loads(text) if text else None
     except ValueError:
         body = None
     messages: list[str] = []
     if isinstance(body, dict):
         for message in body.get("errorMessages") or []:
-            messages.append(str(message))
+            messages.append(_message_text(message))
         errors = body.get("errors")
         if isinstance(errors, dict):
-            messages.extend(f"{key}: {value}" for key, value in errors.items())
+            messages.extend(f"{key}: {_message_text(value)}" for key, value in errors.items())
         if not messages and body.get("message"):
-            messages.append(str(body["message"]))
+            messages.append(_message_text(body["message"]))
     elif text and not text.lstrip().startswith("<"):
         messages.append(text[:200])
     elif text:
         messages.append("(an HTML error page)")
     return messages
+
+
+def _message_text(value: Any) -> str:
+    # Jira sends strings; any other value is shown as JSON text, which works at any depth.
+    return value if isinstance(value, str) else json_text.json_text(value, separators=(", ", ": "))
 
 
 def translate_error(

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pipelines import json_text
 from pipelines.client.urls import clean_url, host_of
 from pipelines.errors import AuthError, ConfigError, PayloadError, RetryableError
 from pipelines.logs import register_secret
@@ -352,7 +353,7 @@ class TokenProvider:
             if response.status_code >= 400:
                 raise self._rejection(response, shown)
             try:
-                return response.json()
+                return json_text.loads(response.content)
             except ValueError:
                 raise PayloadError(
                     f"The token endpoint {shown} responded {response.status_code} with a body "
@@ -377,7 +378,7 @@ class TokenProvider:
 
     def _rejection(self, response: httpx.Response, shown: str) -> AuthError:
         try:
-            body = response.json()
+            body = json_text.loads(response.content)
         except ValueError:
             body = {}
         code = str(body.get("error") or "") if isinstance(body, dict) else ""
@@ -505,7 +506,7 @@ def list_accessible_resources(provider: TokenProvider, *, timeout: float = 30.0)
             url=shown,
         )
     try:
-        sites = response.json() if response.status_code == 200 else None
+        sites = json_text.loads(response.content) if response.status_code == 200 else None
     except ValueError:
         sites = None
     if not isinstance(sites, list):

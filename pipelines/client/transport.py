@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
 import threading
@@ -13,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 
+from pipelines import json_text
 from pipelines.client.connection import Connection
 from pipelines.client.errors import translate_error
 from pipelines.client.urls import clean_url, join_url
@@ -267,24 +266,44 @@ class JsonBody:
         """Decode the body; None for an empty body or status 204.
 
         Raises:
-            PayloadError: the body is not JSON.
+            PayloadError: the body is not JSON, or nests deeper than `json_text.MAX_DEPTH`.
         """
         if self.status == 204 or not self.content:
             return None
         try:
-            return orjson.loads(self.content)
-        except orjson.JSONDecodeError:
-            pass
-        try:
-            # The standard decoder also reads NaN and Infinity, which orjson rejects.
-            return json.loads(self.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            return json_text.loads(self.content)
+        except json_text.JsonDepthError as error:
+            raise _depth_failure(error, self.url) from None
+        except ValueError:
             snippet = self.content[:80].decode("utf-8", "replace").replace("\n", " ")
             raise PayloadError(
                 f"{self.url} returned {self.status} with a body that is not JSON "
                 f"({self.content_type}): `{snippet}`. A proxy or login page may be in the way; "
                 "check the URL."
             ) from None
+
+
+def _depth_failure(error: json_text.JsonDepthError, url: str) -> PayloadError:
+    """Name the issue, the field and the path of a body nested too deep to decode."""
+    if error.depth > json_text.MAX_DEPTH:
+        limit = f"more than the {json_text.MAX_DEPTH:,} levels jira-etl decodes"
+    else:
+        limit = "more than Python's JSON decoder reads in a body with NaN or Infinity"
+    value = f"field `{error.field}`" if error.field is not None else "a value"
+    if error.issue_key is not None:
+        subject = f"Issue `{error.issue_key}`: {value}"
+        advice = (
+            "Reduce the nesting of that value in Jira, or leave the issue out of the run by "
+            f"adding `key != {error.issue_key}` to --jql."
+        )
+    else:
+        subject = value[0].upper() + value[1:]
+        advice = "Reduce the nesting of that value in Jira."
+    return PayloadError(
+        f"{subject} nests too deep to decode: the response of {url} reaches {error.depth:,} "
+        f"levels at `{json_text.format_path(error.path)}`, {limit}. {advice}",
+        issue_key=error.issue_key,
+    )
 
 
 def _is_tls_failure(exc: httpx.TransportError) -> bool:

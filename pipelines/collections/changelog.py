@@ -20,6 +20,7 @@ from pipelines.client.transport import JiraClient
 from pipelines.collections.paging import offset_pages
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
 from pipelines.ids import parse_id
+from pipelines.json_text import quote_value
 from pipelines.limiter import AdaptiveLimiter
 
 logger = logging.getLogger("jira_etl.collections")
@@ -171,4 +172,6 @@ def _issue_id(log: Any, path: str) -> int:
     issue_id = parse_id(value)
     if issue_id is not None:
         return issue_id
-    raise PayloadError(f"{path} returned a changelog without a numeric `issueId`: `{value}`.")
+    raise PayloadError(
+        f"{path} returned a changelog without a numeric `issueId`: `{quote_value(value)}`."
+    )

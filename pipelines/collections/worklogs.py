@@ -15,6 +15,7 @@ from pipelines.client.transport import JiraClient
 from pipelines.collections.comments import embedded_items
 from pipelines.collections.paging import MAX_PAGES, offset_pages
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
+from pipelines.json_text import quote_value
 
 PAGE_SIZE = 1000
 LIST_SIZE = 1000
@@ -86,7 +87,9 @@ def _feed(client: JiraClient, endpoint: str, since: int) -> tuple[list[int], int
         for value in values:
             worklog_id = value.get("worklogId") if isinstance(value, dict) else None
             if not isinstance(worklog_id, int):
-                raise PayloadError(f"{path} returned `{value}` without a numeric `worklogId`.")
+                raise PayloadError(
+                    f"{path} returned `{quote_value(value)}` without a numeric `worklogId`."
+                )
             ids.append(worklog_id)
         until = page.get("until")
         next_cursor = until if isinstance(until, int) else cursor

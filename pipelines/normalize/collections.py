@@ -8,7 +8,6 @@ naming the table, the object id and the value.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -16,11 +15,15 @@ import pyarrow as pa
 
 from pipelines.errors import PayloadError
 from pipelines.ids import parse_id
+from pipelines.json_text import json_text, quote_value
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import SYSTEM_COLUMNS
 from pipelines.normalize.timestamps import parse_date, parse_instant
 from pipelines.normalize.values import user_id
+
+# The separators of `json.dumps`, which `body_adf` and changelog values are written with.
+_JSON_SEPARATORS = (", ", ": ")
 
 COLLECTION_COLUMNS: dict[str, dict[str, str]] = {
     "issue_changelog": {
@@ -196,7 +199,9 @@ def comment_row(issue_id: int, comment: dict[str, Any]) -> dict[str, Any]:
         "created_at": _instant(comment.get("created"), "issue_comments", comment_id),
         "updated_at": _instant(comment.get("updated"), "issue_comments", comment_id),
         "body_text": _rich_text(body, "issue_comments", comment_id),
-        "body_adf": json.dumps(body, ensure_ascii=False) if isinstance(body, dict) else None,
+        "body_adf": json_text(body, separators=_JSON_SEPARATORS)
+        if isinstance(body, dict)
+        else None,
         "visibility_type": visibility.get("type"),
         "visibility_value": visibility.get("value"),
     }
@@ -353,7 +358,7 @@ def _instant(value: Any, table: str, owner: Any) -> datetime | None:
         return parse_instant(value)
     except ValueError:
         raise PayloadError(
-            f"Invalid instant `{_shorten(value)}` in `{table}` object `{owner}`: "
+            f"Invalid instant `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
             "expected ISO 8601 with a UTC offset."
         ) from None
 
@@ -363,7 +368,8 @@ def _user(value: Any, table: str, owner: Any) -> str | None:
         return user_id(value)
     except ValueError:
         raise PayloadError(
-            f"Invalid user `{_shorten(value)}` in `{table}` object `{owner}`: expected an object."
+            f"Invalid user `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
+            "expected an object."
         ) from None
 
 
@@ -372,8 +378,8 @@ def _rich_text(value: Any, table: str, owner: Any) -> str | None:
         return adf_to_text(value)
     except TypeError:
         raise PayloadError(
-            f"Invalid rich text `{_shorten(value)}` in `{table}` object `{owner}`: expected an "
-            "ADF document or a wiki markup string."
+            f"Invalid rich text `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
+            "expected an ADF document or a wiki markup string."
         ) from None
 
 
@@ -381,9 +387,8 @@ def _text(value: Any) -> str | None:
     # Changelog values are strings; a number from an older server keeps its digits.
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(value, separators=_JSON_SEPARATORS)
 
 
 def _shorten(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return quote_value(value)

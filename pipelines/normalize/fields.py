@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.json_text import quote_value
 from pipelines.normalize.columns import ISSUE_COLUMNS
 
 # Kinds of field values. The issue normalizer picks a converter per kind.
@@ -175,7 +176,7 @@ class FieldCatalog:
         for field in fields:
             field_id = field.get("id") if isinstance(field, dict) else None
             if not isinstance(field_id, str) or not field_id:
-                raise ValueError(f"Invalid field object `{str(field)[:80]}`: it has no `id`.")
+                raise ValueError(f"Invalid field object `{quote_value(field)}`: it has no `id`.")
             kinds[field_id] = (field, _field_kind(field))
         columns = _assign_columns(
             {fid: (f, kind) for fid, (f, kind) in kinds.items() if kind != SKIP}, previous

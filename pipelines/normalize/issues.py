@@ -7,7 +7,6 @@ collection. `NormalizedBatch.complete` lists those issue ids per child table: a 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from dlt.common.json import json as dlt_json
 
 from pipelines.errors import PayloadError
 from pipelines.ids import parse_id, written_integer
+from pipelines.json_text import json_text, quote_value
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.columns import CHILD_TABLE_NAMES, TABLE_NAMES
 from pipelines.normalize.fields import FieldCatalog
@@ -133,7 +133,7 @@ def normalize_issues(
             column_text = f" (column `{column}`)" if column else ""
             raise PayloadError(
                 f"Issue `{issue_key}`: field `{problem.field_id}`{column_text} has value "
-                f"`{_shorten(problem.value)}`, {problem.expected}.",
+                f"`{_shorten(problem.value)}`, {problem.expected.rstrip('.')}.",
                 issue_key=issue_key,
             ) from None
     batch.tables["sprints"] = list(sprints.values())
@@ -435,8 +435,15 @@ def _rich_text(fields: dict[str, Any], field_id: str) -> str | None:
 
 
 def _adf_json(value: Any) -> str | None:
-    # dlt's JSON codec (orjson) writes compact UTF-8 JSON, several times faster than `json`.
-    return dlt_json.dumps(value) if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None
+    try:
+        # dlt's JSON codec (orjson) writes compact UTF-8 JSON, several times faster than `json`.
+        return dlt_json.dumps(value)
+    except TypeError:
+        # orjson rejects documents nested 255 levels deep or more (orjson 3.x), and integers
+        # beyond 64 bits. `json_text` writes those, with the same compact separators.
+        return json_text(value)
 
 
 def _seconds(
@@ -455,7 +462,7 @@ def _seconds(
 
 def _issue_label(raw: Any) -> str:
     if isinstance(raw, dict):
-        return str(raw.get("key") or raw.get("id") or "<no key>")
+        return quote_value(raw.get("key") or raw.get("id") or "<no key>")
     return "<not an object>"
 
 
@@ -467,5 +474,4 @@ def _column_of(catalog: FieldCatalog, field_id: str) -> str | None:
 
 
 def _shorten(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return quote_value(value)

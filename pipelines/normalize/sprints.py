@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from pipelines.json_text import quote_value
 from pipelines.normalize.timestamps import parse_instant
 
 # Keys of the legacy string whose value has a fixed shape. A match counts as a key only when
@@ -54,8 +55,8 @@ def parse_sprint(value: dict[str, Any] | str) -> dict[str, Any]:
         UTC datetimes. Absent and `<null>` values are None.
 
     Raises:
-        ValueError: the value is neither a dict nor a string, has no numeric id, or contains an
-            unparseable date.
+        ValueError: the value is neither a dict nor a string, has no numeric id, a name or goal
+            that is not a string, or an unparseable date.
     """
     if isinstance(value, dict):
         return _from_object(value)
@@ -67,15 +68,15 @@ def parse_sprint(value: dict[str, Any] | str) -> dict[str, Any]:
 def _from_object(obj: dict[str, Any]) -> dict[str, Any]:
     sprint_id = _to_int(obj.get("id"), "id")
     if sprint_id is None:
-        raise ValueError(f"Invalid sprint `{str(obj)[:80]}`: it has no id.")
+        raise ValueError(f"Invalid sprint `{quote_value(obj)}`: it has no id.")
     board = obj.get("boardId", obj.get("originBoardId", obj.get("rapidViewId")))
     state = obj.get("state")
     return {
         "id": sprint_id,
-        "name": obj.get("name"),
+        "name": _to_text(obj.get("name"), "name"),
         "state": state.lower() if isinstance(state, str) else None,
         "board_id": _to_int(board, "board id"),
-        "goal": obj.get("goal"),
+        "goal": _to_text(obj.get("goal"), "goal"),
         "start_at": _to_instant(obj.get("startDate")),
         "end_at": _to_instant(obj.get("endDate")),
         "completed_at": _to_instant(obj.get("completeDate")),
@@ -118,7 +119,13 @@ def _to_int(value: Any, what: str) -> int | None:
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise ValueError(f"Invalid sprint {what} `{str(value)[:80]}`: expected an integer.")
+    raise ValueError(f"Invalid sprint {what} `{quote_value(value)}`: expected an integer.")
+
+
+def _to_text(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"Invalid sprint {what} `{quote_value(value)}`: expected a string.")
 
 
 def _to_instant(value: Any) -> datetime | None:

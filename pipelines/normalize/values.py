@@ -6,11 +6,11 @@ The issue normalizer adds the issue key, field id and column to that message.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from pipelines.json_text import json_text
 from pipelines.normalize import fields as kinds
 from pipelines.normalize.adf import adf_to_text
 from pipelines.normalize.timestamps import parse_date, parse_instant
@@ -36,8 +36,8 @@ def user_id(value: Any) -> str | None:
 
 
 def to_json_text(value: Any) -> str:
-    """Serialize a value as compact JSON text, keeping non-ASCII characters."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Serialize a value as compact JSON text, keeping non-ASCII characters, at any depth."""
+    return json_text(value)
 
 
 def _number(value: Any) -> float:
@@ -117,6 +117,13 @@ SINGLE_CONVERTERS: dict[str, Converter] = {
 }
 
 
+def _id_text(value: Any) -> str | None:
+    # An id that is an object or a list is kept as JSON text, which works at any depth.
+    if value is None:
+        return None
+    return json_text(value) if isinstance(value, dict | list) else str(value)
+
+
 def multi_item(item: Any) -> tuple[str | None, str]:
     """Split one item of a multi-valued field into `(value_id, value)`.
 
@@ -136,7 +143,7 @@ def multi_item(item: Any) -> tuple[str | None, str]:
             identifier = user_id(item)
             return identifier, item.get("displayName") or identifier or to_json_text(item)
         item_id = item.get("id", item.get("groupId"))
-        item_id = str(item_id) if item_id is not None else None
+        item_id = _id_text(item_id)
         for name in ("value", "name"):
             if isinstance(item.get(name), str):
                 return item_id, item[name]
