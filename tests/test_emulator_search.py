@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
+from tests.deep_json import quoted_doc, quoted_doc_json
 
 START = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -254,3 +255,15 @@ def test_dc_renders_legacy_sprints_and_wiki(dc: Emulator) -> None:
     assert all(d is None or isinstance(d, str) for d in descriptions)
     users = [i["fields"]["reporter"] for i in body["issues"]]
     assert all("accountId" not in u and u["name"] for u in users)
+
+
+def test_deep_description_served_and_flattened() -> None:
+    # Jira serves a value however deep it nests, beyond Python's recursion limit.
+    with Emulator(issues=5, seed=11, start=START) as emu:
+        emu.edit_issue("ABC-1", description=quoted_doc(3001))
+        with site(emu) as client:
+            response = search(client, jql="key = ABC-1", fields=["description"])
+        (truth,) = [issue for issue in emu.truth() if issue["key"] == "ABC-1"]
+    assert response.status_code == 200
+    assert ',"fields":{"description":' + quoted_doc_json(3001) + "}}]" in response.text
+    assert truth["description_text"] == "deep"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipelines.emulator import reference as ref
+from pipelines.emulator.encoding import compact_json
 from pipelines.emulator.generate import IssueRecord
 
 if TYPE_CHECKING:
@@ -186,7 +187,8 @@ def _set_status(record: IssueRecord, index: int, now: int, items: list[dict[str,
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
-    return str(value)
+    # JSON text, unlike `str()`, works for values nested deeper than the recursion limit.
+    return compact_json(value)
 
 
 def _account(user: int | None) -> str | None:

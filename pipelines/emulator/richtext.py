@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 from pipelines.emulator.reference import USERS
@@ -135,8 +136,41 @@ def make_adf(rng: random.Random, rich: bool) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": content}
 
 
+# The end of a node's children, for `next`.
+_NO_CHILD = object()
+
+
 def adf_to_text(node: Any) -> str:
-    """Flatten ADF to plain text: blocks on their own lines, mentions and emoji as their text."""
+    """Flatten ADF to plain text: blocks on their own lines, mentions and emoji as their text.
+
+    Open nodes wait on a stack rather than in recursive calls, so any nesting depth works.
+    """
+    flattened: list[str] = []
+    # Open nodes: the node's type, its children still to visit, the texts of those visited.
+    open_nodes: list[tuple[Any, Iterator[Any], list[str]]] = []
+    texts = flattened
+    while True:
+        leaf = _leaf_text(node)
+        if leaf is None:
+            open_nodes.append((node.get("type"), iter(node.get("content", [])), []))
+        else:
+            texts.append(leaf)
+        # Visit the next child of the innermost open node, joining the nodes that are done.
+        while open_nodes:
+            kind, children, child_texts = open_nodes[-1]
+            node = next(children, _NO_CHILD)
+            if node is not _NO_CHILD:
+                texts = child_texts
+                break
+            open_nodes.pop()
+            parent_texts = open_nodes[-1][2] if open_nodes else flattened
+            parent_texts.append(_join(kind, child_texts))
+        else:
+            return flattened[0]
+
+
+def _leaf_text(node: Any) -> str | None:
+    """Return the text of a node without children, or None for a node to flatten its content."""
     if not isinstance(node, dict):
         return ""
     kind = node.get("type")
@@ -148,16 +182,23 @@ def adf_to_text(node: Any) -> str:
         return str(node.get("attrs", {}).get("text", ""))
     if kind == "inlineCard":
         return str(node.get("attrs", {}).get("url", ""))
-    children = [adf_to_text(child) for child in node.get("content", [])]
+    return None
+
+
+def _join(kind: Any, texts: list[str]) -> str:
     if kind in ("doc", "bulletList", "orderedList", "listItem", "table", "tableRow"):
-        return "\n".join(part for part in children if part)
+        return "\n".join(part for part in texts if part)
     if kind in ("tableCell", "tableHeader"):
-        return " ".join(children)
-    return "".join(children)
+        return " ".join(texts)
+    return "".join(texts)
 
 
 def adf_to_wiki(node: Any, depth: int = 0, bullet: str = "*") -> str:
-    """Render ADF as Jira wiki markup, the rich-text form Data Center and v2 responses use."""
+    """Render ADF as Jira wiki markup, the rich-text form Data Center and v2 responses use.
+
+    NOTE: this recursion raises RecursionError once a document nests about 1,000 JSON levels
+    deep, so Data Center and v2 responses cannot carry such a description or comment.
+    """
     if not isinstance(node, dict):
         return ""
     kind = node.get("type")

@@ -23,6 +23,7 @@ from pipelines.emulator import reference as ref
 from pipelines.emulator import search
 from pipelines.emulator.collections import route_collections
 from pipelines.emulator.control import handle_control
+from pipelines.emulator.encoding import compact_json
 from pipelines.emulator.faults import Firing, fault_body
 from pipelines.emulator.render import View
 from pipelines.emulator.search import REMOVED, ApiError, Call
@@ -119,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(payload, str | bytes):
             body = payload.encode() if isinstance(payload, str) else payload
         else:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+            body = compact_json(payload).encode()
         if content_type == "application/json":
             content_type = "application/json;charset=UTF-8"
         self._send(status, body, content_type, headers)
