@@ -1,0 +1,107 @@
+"""Deeply nested values from Jira, end to end: `jira-etl run` against the emulator into DuckDB.
+
+A search page puts 4 levels (the page, its issue list, the issue, its fields) above a field
+value, and orjson decodes 1,024 levels. A description nested 1,020 levels deep therefore
+loads, its text and its JSON alike. One level more fails the run with one message naming the
+issue and the field, and leaves the tables and the cursor as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.emulator import Emulator
+from pipelines.emulator.reference import CF_ACCEPTANCE, CF_STORY_POINTS
+from tests.deep_json import nested_lists, quoted_doc, quoted_doc_json, quoted_doc_levels
+from tests.helpers import CliResult, emulator_run_args, query, run_cli, snapshot
+
+START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
+TARGET = "ABC-3"
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(issues=25, seed=41, start=START) as emulator:
+        yield emulator
+
+
+def load(emu: Emulator, tmp_path: Path) -> CliResult:
+    args = emulator_run_args(
+        emu,
+        tmp_path / "jira.duckdb",
+        tmp_path / "pipelines",
+        "--tables",
+        "sprints,issue_changelog",
+        "--max-retries",
+        "1",
+    )
+    return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+
+def test_description_at_max_depth_loads(emu: Emulator, tmp_path: Path) -> None:
+    assert load(emu, tmp_path).exit_code == 0
+    emu.advance(30)
+    emu.edit_issue(
+        TARGET,
+        description=quoted_doc(1020),
+        **{CF_ACCEPTANCE: quoted_doc(1020, text="criteria")},
+    )
+    loaded = load(emu, tmp_path)
+    assert loaded.exit_code == 0, loaded.output
+    ((text, adf, criteria),) = query(
+        tmp_path / "jira.duckdb",
+        "select description_text, description_adf, acceptance_criteria_text from issues "
+        f"where key = '{TARGET}'",
+    )
+    levels = quoted_doc_levels(1020)
+    assert text == "> " * levels + "deep"
+    assert adf == quoted_doc_json(1020)
+    assert criteria == "> " * levels + "criteria"
+    # The emulator writes a changed rich-text value into the changelog as compact JSON.
+    changes = query(
+        tmp_path / "jira.duckdb",
+        "select c.to_string from issue_changelog c join issues i on i.id = c.issue_id "
+        f"where i.key = '{TARGET}' and c.field_id = 'description'",
+    )
+    assert changes == [(quoted_doc_json(1020),)]
+
+
+def test_description_beyond_max_depth_fails(emu: Emulator, tmp_path: Path) -> None:
+    assert load(emu, tmp_path).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    emu.advance(30)
+    emu.edit_issue(TARGET, description=quoted_doc(1021))
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same window")
+    failed = load(emu, tmp_path)
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert f"Issue `{TARGET}`: field `description` nests too deep to decode" in failed.stderr
+    # The bulk fetch contains both edited issues, in an order the test does not fix.
+    assert re.search(r"reaches 1,025 levels at `issues\[[01]\]\.fields\.description", failed.stderr)
+    assert f"adding `key != {TARGET}` to --jql" in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+
+
+def test_deep_wrong_type_value_fails(emu: Emulator, tmp_path: Path) -> None:
+    assert load(emu, tmp_path).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    emu.advance(30)
+    emu.edit_issue(TARGET, **{CF_STORY_POINTS: nested_lists(1000)})
+    failed = load(emu, tmp_path)
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert f"Issue `{TARGET}`: field `{CF_STORY_POINTS}` (column `story_points`)" in failed.stderr
+    assert "`" + "[" * 77 + "...`, expected a number" in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
