@@ -88,7 +88,7 @@ def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
     found: list[np.ndarray] = []
     after = 0
     while True:
-        pages = search.keys(sweep_jql(user_jql, after), page_size=MAX_KEYS_PAGE)
+        pages = search.ids(sweep_jql(user_jql, after), page_size=MAX_KEYS_PAGE)
         try:
             page = next(iter(pages), [])
         finally:

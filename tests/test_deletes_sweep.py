@@ -146,7 +146,7 @@ def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
     }
     client = open_jira_client(settings)
     search = IssueSearch(client)
-    real_keys = search.keys
+    real_ids = search.ids
     calls = 0
 
     def small_pages(jql: str, *, page_size: int = 5000):  # noqa: ANN202
@@ -155,9 +155,9 @@ def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
         if calls == 2:
             emu.delete_issue(ids[0])
             emu.delete_issue(ids[1])
-        return real_keys(jql, page_size=5)
+        return real_ids(jql, page_size=5)
 
-    search.keys = small_pages  # type: ignore[method-assign]
+    search.ids = small_pages  # type: ignore[method-assign]
     try:
         listed = list_issue_ids(search, None)
     finally:
@@ -165,6 +165,28 @@ def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
     # The two ids were listed before they were deleted; every live issue is listed too.
     assert listed.tolist() == sorted(ids)
     assert calls >= 40 // 5
+
+
+def test_cloud_sweep_pages_carry_ids_only(emu: Emulator) -> None:
+    from pipelines.client.factory import open_jira_client
+    from pipelines.client.search import IssueSearch
+
+    settings = {
+        "auth": "bearer",
+        "token": emu.scoped_token,
+        "site_url": emu.site_url,
+        "gateway_url": emu.gateway_url,
+    }
+    client = open_jira_client(settings)
+    try:
+        pages = list(IssueSearch(client).ids("project = ABC ORDER BY id ASC", page_size=5000))
+    finally:
+        client.close()
+    issues = [issue for page in pages for issue in page]
+    # The emulator's ABC issues, listed by the emulator itself, are the expected ids.
+    expected = sorted(r.id for r in emu.store.records.values() if r.key.startswith("ABC-"))
+    assert [int(issue["id"]) for issue in issues] == expected
+    assert all(issue.keys() == {"id"} for issue in issues)
 
 
 def test_sweep_marks_and_unmarks_on_postgres(emu: Emulator, tmp_path: Path) -> None:

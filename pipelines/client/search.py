@@ -48,14 +48,17 @@ class IssueSearch:
             yield from self._token_pages(jql, fields, expand, page_size)
 
     def _token_pages(
-        self, jql: str, fields: list[str], expand: str | None, page_size: int
+        self, jql: str, fields: list[str] | None, expand: str | None, page_size: int
     ) -> Iterator[list[dict[str, Any]]]:
         path = self.connection.api_path("search/jql")
         seen_tokens: set[str] = set()
         token: str | None = None
         page_number = 0
         while True:
-            body: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
+            body: dict[str, Any] = {"jql": jql, "maxResults": page_size}
+            if fields is not None:
+                # Without `fields`, Cloud returns ids only.
+                body["fields"] = fields
             if expand:
                 body["expand"] = expand
             if token:
@@ -107,6 +110,18 @@ class IssueSearch:
         """Yield pages of issues carrying only `id`, `key` and `updated`: cheap, large pages."""
         size = page_size if self.connection.flavor == "cloud" else min(page_size, 1000)
         yield from self.pages(jql, fields=["updated"], page_size=size)
+
+    def ids(self, jql: str, *, page_size: int = MAX_KEYS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of issues carrying `id`, and as few other values as the API allows.
+
+        Cloud returns only ids when the request names no fields, about a fifth of the JSON of
+        `keys`. Data Center's search always returns the key and the named fields, so there
+        it pages as `keys` does.
+        """
+        if self.connection.flavor == "cloud":
+            yield from self._token_pages(jql, None, None, page_size)
+        else:
+            yield from self.keys(jql, page_size=page_size)
 
     def fetch_by_ids(
         self, ids: list[int], *, fields: list[str], expand: str | None = None
