@@ -32,15 +32,19 @@ def fewer_collections() -> Iterator[None]:
 
     The thresholds and the frozen objects return to the collector when the block ends, so a
     caller that runs loads from its own program keeps its own settings. A block inside
-    another changes nothing.
+    another changes nothing. When the caller has frozen objects itself (as a server does
+    before it forks workers), nothing more is frozen: `gc.unfreeze` releases every frozen
+    object at once, so the block could not end without unfreezing the caller's as well.
     """
     global _depth
     if _depth:
         yield
         return
     previous = gc.get_threshold()
+    freezes = gc.get_freeze_count() == 0
     gc.collect()
-    gc.freeze()
+    if freezes:
+        gc.freeze()
     gc.set_threshold(*RUN_THRESHOLDS)
     _depth += 1
     try:
@@ -48,7 +52,8 @@ def fewer_collections() -> Iterator[None]:
     finally:
         _depth -= 1
         gc.set_threshold(*previous)
-        gc.unfreeze()
+        if freezes:
+            gc.unfreeze()
 
 
 def collect_between_steps() -> None:

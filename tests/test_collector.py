@@ -45,3 +45,18 @@ def test_cycles_made_inside_are_collected() -> None:
         del node
         # A full collection still finds cycles made after the freeze.
         assert gc.collect() >= 1
+
+
+def test_caller_frozen_objects_stay_frozen() -> None:
+    caller_objects = [{"caller": index} for index in range(1000)]
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen_before = gc.get_freeze_count()
+        # The precondition: the caller froze at least the dicts above.
+        assert frozen_before >= len(caller_objects)
+        with fewer_collections():
+            assert gc.get_threshold() == RUN_THRESHOLDS
+        assert gc.get_freeze_count() == frozen_before
+    finally:
+        gc.unfreeze()
