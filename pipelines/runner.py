@@ -384,6 +384,20 @@ def _run_locked(
         exc.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
         exc.full_refresh = options.full_refresh  # type: ignore[attr-defined]
         raise
+    except OSError as exc:
+        # dlt's normalize step, failing on a full disk, reads the package it could not write
+        # to describe the failure, and raises that error in place of PipelineStepFailed.
+        no_space = _no_space_error(exc)
+        if no_space is None:
+            raise
+        error = JiraEtlError(
+            f"No space left on the disk of dlt's working files in {pipeline.working_dir} "
+            f"({no_space.strerror or no_space}). Free disk space there or choose another "
+            "--pipelines-dir."
+        )
+        error.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
+        error.full_refresh = options.full_refresh  # type: ignore[attr-defined]
+        raise error from None
     finally:
         observer.close()
     sweep = getattr(observer, "sweep", None)
@@ -604,6 +618,9 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     for marker, advice in _STORAGE_FAILURES:
         if marker.lower() in full_text.lower():
             reason = _destination_reason(chain) or f"{marker}."
+            if advice == _NO_SPACE_FIX and exc.step in ("extract", "normalize"):
+                # These steps write only dlt's working files, not the DuckDB file.
+                advice = "Free disk space there or choose another --pipelines-dir."
             error = JiraEtlError(
                 f"The {exc.step} step failed while writing the destination or dlt's working "
                 f"files: {reason} {advice}"
@@ -674,9 +691,11 @@ _MEMORY_LIMIT_FIX = (
     "lower --issues-per-load."
 )
 
+_NO_SPACE_FIX = "Free disk space or choose another --duckdb-path."
+
 _STORAGE_FAILURES = (
-    ("No space left on device", "Free disk space or choose another --duckdb-path."),
-    ("Disk full", "Free disk space or choose another --duckdb-path."),
+    ("No space left on device", _NO_SPACE_FIX),
+    ("Disk full", _NO_SPACE_FIX),
     ("Read-only file system", "Choose a writable --duckdb-path or remount the file system."),
     ("Permission denied", "Fix the permissions of --duckdb-path and --pipelines-dir."),
     (
@@ -721,6 +740,14 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
         if current is None and isinstance(inner, BaseException) and inner not in chain:
             current = inner
     return chain
+
+
+def _no_space_error(exc: BaseException) -> OSError | None:
+    """Return the out-of-space `OSError` in the chain of `exc`, or None."""
+    for part in _exception_chain(exc):
+        if isinstance(part, OSError) and part.errno in (errno.ENOSPC, errno.EDQUOT):
+            return part
+    return None
 
 
 def unwrap_os_error(exc: BaseException) -> OSError | None:

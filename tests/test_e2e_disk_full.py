@@ -166,3 +166,42 @@ def test_run_record_skipped_on_full_disk(tmp_path: Path) -> None:
         assert sorted(path.name for path in disk.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def test_full_working_dir_fails_clearly(tmp_path: Path) -> None:
+    disk = tmp_path / "small"
+    # Room for the extracted files of 400 issues but not for their normalized copy.
+    mount_tmpfs(disk, "512k")
+    try:
+        with Emulator(issues=400, seed=11, start=START) as emu:
+            db = tmp_path / "jira.duckdb"
+            args = [
+                "run",
+                "--site-url",
+                emu.site_url,
+                "--gateway-url",
+                emu.gateway_url,
+                "--duckdb-path",
+                str(db),
+                "--pipelines-dir",
+                str(disk / "p"),
+                "--max-retries",
+                "1",
+            ]
+            env = {"JIRA_TOKEN": emu.scoped_token}
+            full = run_cli(args, env=env)
+            assert full.exit_code == 1, full.output
+            assert "Traceback" not in full.stderr, full.stderr
+            assert full.stderr.count("Error:") == 1, full.stderr
+            assert "No space left" in full.stderr
+            assert "--pipelines-dir" in full.stderr, full.stderr.splitlines()[-1]
+            assert emu.scoped_token not in full.output
+            grown = subprocess.run(["mount", "-o", "remount,size=256m", str(disk)])
+            assert grown.returncode == 0
+            again = run_cli(args, env=env)
+            assert again.exit_code == 0, again.output
+            truth = {t["id"]: t["key"] for t in emu.truth()}
+            assert len(truth) == 400
+            assert dict(query(db, "select id, key from issues")) == truth
+    finally:
+        subprocess.run(["umount", str(disk)])
