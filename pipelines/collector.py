@@ -16,6 +16,7 @@ before a load step, so the destination's memory does not come on top of them.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +24,10 @@ from contextlib import contextmanager
 # collections of one generation before one of the next.
 RUN_THRESHOLDS = (20_000, 20, 100)
 
+# Blocks running now, in any thread, and the settings the first of them found.
 _depth = 0
+_saved: tuple[tuple[int, ...], bool] = ((700, 10, 10), False)
+_lock = threading.Lock()
 
 
 @contextmanager
@@ -32,28 +36,31 @@ def fewer_collections() -> Iterator[None]:
 
     The thresholds and the frozen objects return to the collector when the block ends, so a
     caller that runs loads from its own program keeps its own settings. A block inside
-    another changes nothing. When the caller has frozen objects itself (as a server does
+    another, or beside another in a second thread, changes nothing; the last to end restores
+    the settings. When the caller has frozen objects itself (as a server does
     before it forks workers), nothing more is frozen: `gc.unfreeze` releases every frozen
     object at once, so the block could not end without unfreezing the caller's as well.
     """
-    global _depth
-    if _depth:
-        yield
-        return
-    previous = gc.get_threshold()
-    freezes = gc.get_freeze_count() == 0
-    gc.collect()
-    if freezes:
-        gc.freeze()
-    gc.set_threshold(*RUN_THRESHOLDS)
-    _depth += 1
+    global _depth, _saved
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            _saved = (gc.get_threshold(), gc.get_freeze_count() == 0)
+            gc.collect()
+            if _saved[1]:
+                gc.freeze()
+            gc.set_threshold(*RUN_THRESHOLDS)
     try:
         yield
     finally:
-        _depth -= 1
-        gc.set_threshold(*previous)
-        if freezes:
-            gc.unfreeze()
+        with _lock:
+            _depth -= 1
+            # Blocks in other threads share the settings, so the last one to end restores them.
+            if _depth == 0:
+                previous, froze = _saved
+                gc.set_threshold(*previous)
+                if froze:
+                    gc.unfreeze()
 
 
 def collect_between_steps() -> None:

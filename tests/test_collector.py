@@ -60,3 +60,26 @@ def test_caller_frozen_objects_stay_frozen() -> None:
         assert gc.get_freeze_count() == frozen_before
     finally:
         gc.unfreeze()
+
+
+def test_blocks_in_two_threads_restore_once() -> None:
+    import threading
+
+    before = gc.get_threshold()
+    entered = threading.Event()
+    leave = threading.Event()
+
+    def other_run() -> None:
+        with fewer_collections():
+            entered.set()
+            leave.wait(timeout=10)
+
+    worker = threading.Thread(target=other_run)
+    with fewer_collections():
+        worker.start()
+        assert entered.wait(timeout=10)
+    # This thread's block ended first; the other one still runs with the raised thresholds.
+    assert gc.get_threshold() == RUN_THRESHOLDS
+    leave.set()
+    worker.join(timeout=10)
+    assert gc.get_threshold() == before
