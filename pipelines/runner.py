@@ -100,13 +100,14 @@ class RunSummary:
 DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
 # The memory_limit, in MiB. A load of a part needs memory for each column of the widest
-# table. Measured with DuckDB 1.5 (docs/benchmark.md): one script's tables of 150, 300 and 600 columns needed 128, 256 and
-# 512 MiB, and the 46 columns of the emulator's `issues` table between 40 and 48 MiB at
-# 20,000 rows. The checkpoint when a load job closes the database takes memory up to about
-# the limit, so a lower limit also lowers the peak.
-DUCKDB_MEMORY_BASE_MIB = 24
+# table. Measured with DuckDB 1.5 (docs/benchmark.md): one script's tables of 150, 300 and
+# 600 columns needed 128, 256 and 512 MiB, and the 46 columns of the emulator's `issues` table
+# between 40 and 48 MiB at 20,000 rows. The checkpoint after a load job takes memory up to
+# about the limit, so a lower limit also lowers the peak: 54 MiB instead of 70 lowered the
+# load peaks of a 200,000-issue run by about 10 MiB.
+DUCKDB_MEMORY_BASE_MIB = 8
 DUCKDB_MEMORY_PER_COLUMN_MIB = 1
-DUCKDB_MEMORY_MIN_MIB = 64
+DUCKDB_MEMORY_MIN_MIB = 48
 # The fitted limit can be too small for a load in one package (`--full-refresh`,
 # `--issues-per-load 0`). For a table without a `dedup_sort` column, dlt's merge numbers the
 # staging rows with a window function that keeps every row in memory. A table of 46

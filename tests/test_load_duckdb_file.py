@@ -504,8 +504,8 @@ def test_memory_limit_fits_widest_table(tmp_path: Path, monkeypatch: pytest.Monk
     )
     assert columns.fetchall() == [(601,)]
     # One MiB a column on top of the base.
-    assert runner.duckdb_memory_mib(601) == 24 + 601
-    assert runner.duckdb_memory_mib(10) == 64
+    assert runner.duckdb_memory_mib(601) == 8 + 601
+    assert runner.duckdb_memory_mib(10) == 48
 
 
 def long_text_issues(rows: int) -> pa.Table:
@@ -539,7 +539,7 @@ def test_out_of_memory_load_runs_again(
     table = long_text_issues(40_000)
     _, pipeline, options = one_package(tmp_path, "fitted", table)
     runner.fit_duckdb_memory(pipeline, options)
-    assert options.duckdb_settings == {"threads": 1, "memory_limit": "70MiB"}
+    assert options.duckdb_settings == {"threads": 1, "memory_limit": "54MiB"}
     with pytest.raises(PipelineStepFailed) as failed:
         pipeline.load()
     assert "Out of Memory Error" in str(failed.value)
@@ -548,8 +548,8 @@ def test_out_of_memory_load_runs_again(
     with caplog.at_level("WARNING", logger="jira_etl"):
         runner.load_within_memory(pipeline, options)
     assert options.duckdb_settings is not None
-    assert options.duckdb_settings["memory_limit"] in {"140MiB", "280MiB", "560MiB"}
-    assert "runs again with memory_limit 140MiB" in caplog.text
+    assert options.duckdb_settings["memory_limit"] in {"108MiB", "216MiB", "432MiB"}
+    assert "runs again with memory_limit 108MiB" in caplog.text
     assert query(database, "select count(*), count(distinct id) from issues") == [(40_000, 40_000)]
     assert not pipeline.has_pending_data
 
