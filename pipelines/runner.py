@@ -35,7 +35,7 @@ from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, ISSUES_PER_LOAD, PARENT_VERSION, jira_source
 from pipelines.status import write_run_record
-from pipelines.sweep import MarkResult, SweepResult, mark_deleted
+from pipelines.sweep import MarkResult, SweepResult, doubt_sweep, mark_deleted
 
 logger = logging.getLogger("jira_etl.run")
 
@@ -402,6 +402,8 @@ def _run_locked(
     finally:
         observer.close()
     sweep = getattr(observer, "sweep", None)
+    if sweep is not None:
+        doubt_sweep(sweep, counted)
     loaded = " The run loaded every part and stored its cursor"
     marked = None
     if sweep is not None:

@@ -126,6 +126,32 @@ def run_sweep(client: JiraClient, user_jql: str | None) -> SweepResult:
     return result
 
 
+def doubt_sweep(sweep: SweepResult, read_ids: np.ndarray) -> None:
+    """Mark `sweep` incomplete when it lacks most of the issues this run has just read.
+
+    The run's own search listed those issues moments before the sweep, so a listing without
+    them points at a wrong response (an empty page from a proxy, a changed API), not at
+    deletions. `read_ids` are sorted and unique.
+    """
+    if not sweep.complete or len(read_ids) == 0:
+        return
+    missing = np.setdiff1d(read_ids, sweep.ids, assume_unique=True)
+    if len(missing) * 2 <= len(read_ids):
+        return
+    sweep.complete = False
+    sweep.error = (
+        f"the sweep lacks {len(missing)} of the {len(read_ids)} issues this run read from the "
+        "same filter"
+    )
+    logger.warning(
+        "The delete sweep lacks %d of the %d issues this run has just read from the same filter, "
+        "so no issue is marked deleted this run. If it repeats, check that the search answers "
+        "id-only requests (no `fields`) with every issue id.",
+        len(missing),
+        len(read_ids),
+    )
+
+
 def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResult:
     """Mark loaded issues the sweep no longer lists as deleted, and unmark ones listed again.
 
@@ -139,6 +165,16 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     with sql_client.execute_query(query) as cursor:
         for rows in cursor.iter_fetch(COMPARE_CHUNK):
             _classify(rows, sweep, outcome)
+    if len(sweep.ids) == 0 and outcome.marked:
+        # An empty listing would mark every loaded issue deleted at once, and a wrong response
+        # (an empty page from a proxy) gives the same listing as a site with no issue left.
+        logger.warning(
+            "The delete sweep listed no issue for the filter, so none of the %d loaded issues "
+            "is marked deleted. If the filter really matches no issue any more, load into a "
+            "new --dataset or drop the dataset.",
+            len(outcome.marked),
+        )
+        outcome.marked = []
     for project, count in sorted(outcome.hidden_projects.items()):
         logger.warning(
             "Project %s is no longer visible to this account; its %d loaded issue(s) are kept "

@@ -293,3 +293,49 @@ def test_marking_compares_in_chunks(
     assert sorted(outcome.unmarked) == sorted(listed_again)
     assert outcome.hidden_projects == {hidden_project: len(unlisted_hidden)}
     assert deleted_ids(tmp_path) == set(unlisted_visible)
+
+
+def test_empty_listing_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
+    import numpy as np
+
+    from pipelines.runner import RunOptions, make_pipeline
+    from pipelines.sweep import SweepResult, mark_deleted
+
+    load(emu, tmp_path)
+    loaded = live_ids(tmp_path)
+    # The precondition: the load left live issues that an empty listing would mark.
+    assert len(loaded) == 40
+    result = SweepResult(
+        ids=np.empty(0, dtype=np.int64),
+        project_ids={t["project_id"] for t in emu.truth()},
+        complete=True,
+    )
+    path = tmp_path / "jira.duckdb"
+    pipeline = make_pipeline(
+        RunOptions(duckdb_path=str(path), pipelines_dir=str(tmp_path / "pipelines"))
+    )
+    with pipeline.sql_client() as client:
+        outcome = mark_deleted(client, result, dt.datetime.now(dt.UTC))
+    assert outcome.marked == []
+    assert deleted_ids(tmp_path) == set()
+    assert live_ids(tmp_path) == loaded
+
+
+@pytest.mark.parametrize(
+    ("listed", "complete"),
+    [
+        (list(range(1, 11)), True),  # every issue read is listed
+        (list(range(1, 7)), True),  # 4 of 10 missing: deletions are possible
+        (list(range(1, 5)), False),  # 6 of 10 missing
+        ([], False),  # an empty listing
+    ],
+)
+def test_sweep_lacking_read_issues(listed: list[int], complete: bool) -> None:
+    import numpy as np
+
+    from pipelines.sweep import SweepResult, doubt_sweep
+
+    sweep = SweepResult(ids=np.array(listed, dtype=np.int64), complete=True)
+    doubt_sweep(sweep, np.arange(1, 11, dtype=np.int64))
+    assert sweep.complete is complete
+    assert (sweep.error is None) is complete
