@@ -35,7 +35,7 @@ from pipelines.collections.worklogs import (
     read_worklogs,
 )
 from pipelines.destinations.sql import id_lists, table_names
-from pipelines.errors import AuthError, NotFoundError
+from pipelines.errors import AuthError, NotFoundError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.arrow import arrow_table
@@ -274,7 +274,10 @@ def _per_issue(
         complete: list[int] = []
         with clients.open() as client:
             for issue_id, raw in _issues_of(batch):
-                items = read(client, issue_id, raw)
+                try:
+                    items = read(client, issue_id, raw)
+                except PayloadError as error:
+                    raise _with_issue(error, table, issue_id, raw) from None
                 if items is None:
                     continue
                 complete.append(issue_id)
@@ -283,6 +286,21 @@ def _per_issue(
 
     rows.__name__ = table
     return rows
+
+
+def _with_issue(
+    error: PayloadError, table: str, issue_id: int, raw: dict[str, Any] | None
+) -> PayloadError:
+    """Name the issue whose collection page failed, and how to load without that table."""
+    if error.issue_key is not None:
+        return error
+    key = raw.get("key") if isinstance(raw, dict) else None
+    label = key if isinstance(key, str) and key else str(issue_id)
+    return PayloadError(
+        f"Issue `{label}`, table `{table}`: {error} To load the other tables meanwhile, add "
+        f"`--skip-tables {table}`.",
+        issue_key=label,
+    )
 
 
 def replacement_table(

@@ -105,3 +105,28 @@ def test_deep_wrong_type_value_fails(emu: Emulator, tmp_path: Path) -> None:
     assert "`" + "[" * 77 + "...`, expected a number" in failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+
+
+def test_deep_comment_names_issue_and_table(emu: Emulator, tmp_path: Path) -> None:
+    def load_comments() -> CliResult:
+        args = emulator_run_args(
+            emu, tmp_path / "jira.duckdb", tmp_path / "pipelines", "--tables", "issue_comments"
+        )
+        return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+    assert load_comments().exit_code == 0
+    before = snapshot(tmp_path / "jira.duckdb")
+    emu.advance(30)
+    # More comments than a search embeds, so the run reads them from the comment endpoint.
+    for number in range(21):
+        emu.add_comment(TARGET, f"comment {number}")
+    record = emu.store.get(TARGET)
+    emu.store.comment_changes.added[record.id][-1]["body"] = quoted_doc(1022)
+    failed = load_comments()
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert f"Issue `{TARGET}`, table `issue_comments`: " in failed.stderr
+    assert "nests too deep to decode" in failed.stderr
+    assert "`--skip-tables issue_comments`" in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
