@@ -16,7 +16,7 @@ from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, JiraEtlError
 from pipelines.runner import RunOptions, check_writable, run
 from pipelines.status import write_run_record
-from tests.helpers import query, run_cli, snapshot
+from tests.helpers import emulator_run_args, query, run_cli, snapshot
 
 START = dt.datetime(2026, 8, 3, 10, 0, 1, tzinfo=dt.UTC)
 
@@ -175,19 +175,7 @@ def test_full_working_dir_fails_clearly(tmp_path: Path) -> None:
     try:
         with Emulator(issues=400, seed=11, start=START) as emu:
             db = tmp_path / "jira.duckdb"
-            args = [
-                "run",
-                "--site-url",
-                emu.site_url,
-                "--gateway-url",
-                emu.gateway_url,
-                "--duckdb-path",
-                str(db),
-                "--pipelines-dir",
-                str(disk / "p"),
-                "--max-retries",
-                "1",
-            ]
+            args = emulator_run_args(emu, db, disk / "p", "--max-retries", "1")
             env = {"JIRA_TOKEN": emu.scoped_token}
             full = run_cli(args, env=env)
             assert full.exit_code == 1, full.output
