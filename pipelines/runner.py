@@ -103,8 +103,8 @@ DUCKDB_LOAD_WORKERS = 1
 # table. Measured with DuckDB 1.5 (docs/benchmark.md): one script's tables of 150, 300 and
 # 600 columns needed 128, 256 and 512 MiB, and the 46 columns of the emulator's `issues` table
 # between 40 and 48 MiB at 20,000 rows. The checkpoint after a load job takes memory up to
-# about the limit, so a lower limit also lowers the peak: 54 MiB instead of 70 lowered the
-# load peaks of a 200,000-issue run by about 10 MiB.
+# about the limit, so a lower limit also lowers the peak. With 54 MiB instead of 70, the load
+# peaks of a 200,000-issue run were about 10 MiB lower.
 DUCKDB_MEMORY_BASE_MIB = 8
 DUCKDB_MEMORY_PER_COLUMN_MIB = 1
 DUCKDB_MEMORY_MIN_MIB = 48
