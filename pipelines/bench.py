@@ -359,8 +359,8 @@ def run_normalize(args: argparse.Namespace) -> int:
     """Time normalization alone, then normalization plus the dlt load, of recorded pages."""
     pages, fields = record_pages(args.issues, args.seed)
     pages = regroup(pages, args.normalize_issues)
-    # The recorded pages are the benchmark's input, which a run never holds all at once: frozen,
-    # the garbage collector skips their millions of objects, as a run skips its imports.
+    # The recorded pages are the benchmark's input, and a run never keeps them all in memory.
+    # Frozen, their millions of objects are skipped by the collector, as a run's imports are.
     gc.collect()
     gc.freeze()
     total = sum(len(page) for page in pages)

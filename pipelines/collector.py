@@ -4,13 +4,13 @@ Decoding a bulk fetch of 100 issues creates tens of thousands of dicts and lists
 default thresholds (700, 10, 10) the collector ran thousands of times in a run. Each full
 collection walked every object alive, the modules of dlt, DuckDB and pyarrow included.
 Measured on 20,000 of the emulator's issues without latency (docs/benchmark.md): 7.3 of the
-19 CPU-seconds of the loader went to the collector. The issues' JSON holds no reference cycles,
-so reference counting frees it either way; the collector is only needed for the few cycles
-that dlt and the standard library leave behind.
+19 CPU-seconds of the loader went to the collector. Decoded JSON contains no reference
+cycles, so reference counting frees it either way. The collector is needed only for cycles
+that other code creates.
 
-`fewer_collections` freezes the objects that exist when the run starts (they live as long as
-the process) and raises the thresholds; `collect_between_steps` frees the cycles left so far
-before a load step, so the destination's memory does not come on top of them.
+`fewer_collections` freezes the objects that exist when the run starts, since they live as
+long as the process, and raises the thresholds. `collect_between_steps` frees the cycles left
+so far before a load step, so the destination's memory does not come on top of them.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def fewer_collections() -> Iterator[None]:
 
     The thresholds and the frozen objects return to the collector when the block ends, so a
     caller that runs loads from its own program keeps its own settings. A block inside
-    another, or beside another in a second thread, changes nothing; the last to end restores
-    the settings. When the caller has frozen objects itself (as a server does
+    another, or beside another in a second thread, changes nothing, and the last block to end
+    restores the settings. When the caller has frozen objects itself (as a server does
     before it forks workers), nothing more is frozen: `gc.unfreeze` releases every frozen
     object at once, so the block could not end without unfreezing the caller's as well.
     """

@@ -22,7 +22,7 @@ MAX_DEPTH = 1024
 
 # Path elements shown in messages, enough to name the record and the field. A `JsonDepthError`
 # keeps one more, so that `format_path` can tell that the path goes on.
-_PATH_SHOWN = 6
+_MESSAGE_PATH_LENGTH = 6
 
 # A string (with its escapes) or one structural character. Numbers, true, false and null
 # match neither and are skipped, which is all that locating the nesting needs.
@@ -104,14 +104,14 @@ def quote_value(value: Any, limit: int = 80) -> str:
 def format_path(path: list[str | int]) -> str:
     """Write a path like `issues[2].fields.description`, with `...` when it was cut."""
     text = ""
-    for element in path[:_PATH_SHOWN]:
+    for element in path[:_MESSAGE_PATH_LENGTH]:
         if isinstance(element, int):
             text += f"[{element}]"
         elif text:
             text += f".{element}"
         else:
             text = element
-    if len(path) > _PATH_SHOWN:
+    if len(path) > _MESSAGE_PATH_LENGTH:
         text += "..."
     return text or "the top level"
 
@@ -179,8 +179,8 @@ def _depth_error(content: bytes) -> JsonDepthError:
                 deepest = len(open_containers) + 1
                 # The path stays at the first container past the limit, where decoding failed.
                 if not crossed:
-                    shown = open_containers[: _PATH_SHOWN + 1]
-                    deepest_path = [entry.current for entry in shown if entry.current is not None]
+                    kept = open_containers[: _MESSAGE_PATH_LENGTH + 1]
+                    deepest_path = [entry.current for entry in kept if entry.current is not None]
                     crossed = deepest > MAX_DEPTH
             is_object = first == b"{"
             open_containers.append(_OpenContainer(is_object, None if is_object else 0, is_object))

@@ -145,8 +145,8 @@ def doubt_sweep(sweep: SweepResult, read_ids: np.ndarray) -> None:
     )
     logger.warning(
         "The delete sweep lacks %d of the %d issues this run has just read from the same filter, "
-        "so no issue is marked deleted this run. If it repeats, check that the search answers "
-        "id-only requests (no `fields`) with every issue id.",
+        "so no issue is marked deleted this run. If it repeats, check that a proxy between "
+        "jira-etl and Jira returns every issue id for searches without `fields`.",
         len(missing),
         len(read_ids),
     )

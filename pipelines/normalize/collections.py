@@ -163,7 +163,7 @@ def changelog_rows(issue_id: int, history: dict[str, Any]) -> list[dict[str, Any
         if not isinstance(item, dict):
             raise PayloadError(
                 f"Changelog history `{history_id}` of issue `{issue_id}` has item "
-                f"`{_shorten(item)}`, expected an object."
+                f"`{quote_value(item)}`, expected an object."
             )
         rows.append(
             {
@@ -214,7 +214,7 @@ def worklog_row(worklog: dict[str, Any], issue_id: int | None = None) -> dict[st
     seconds = worklog.get("timeSpentSeconds")
     if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool)):
         raise PayloadError(
-            f"Worklog `{worklog_id}` has timeSpentSeconds `{_shorten(seconds)}`, "
+            f"Worklog `{worklog_id}` has timeSpentSeconds `{quote_value(seconds)}`, "
             "expected a whole number of seconds."
         )
     return {
@@ -285,7 +285,7 @@ def version_row(version: dict[str, Any], project_id: int | None = None) -> dict[
         release_date: date | None = parse_date(release) if release else None
     except ValueError:
         raise PayloadError(
-            f"Version `{version.get('id')}` has releaseDate `{_shorten(release)}`, "
+            f"Version `{version.get('id')}` has releaseDate `{quote_value(release)}`, "
             "expected a date YYYY-MM-DD."
         ) from None
     return {
@@ -319,7 +319,7 @@ def field_rows(fields: list[dict[str, Any]], catalog: FieldCatalog) -> list[dict
     for field in fields:
         field_id = field.get("id")
         if not isinstance(field_id, str) or not field_id:
-            raise PayloadError(f"Field object `{_shorten(field)}` has no string `id`.")
+            raise PayloadError(f"Field object `{quote_value(field)}` has no string `id`.")
         schema = field.get("schema")
         schema = schema if isinstance(schema, dict) else {}
         spec = catalog.specs.get(field_id)
@@ -346,7 +346,7 @@ def _int(value: Any, table: str, owner: Any) -> int:
     if number is not None:
         return number
     raise PayloadError(
-        f"Invalid id `{_shorten(value)}` in a `{table}` object `{_shorten(owner)}`: "
+        f"Invalid id `{quote_value(value)}` in a `{table}` object `{quote_value(owner)}`: "
         "expected a numeric id."
     )
 
@@ -358,7 +358,7 @@ def _instant(value: Any, table: str, owner: Any) -> datetime | None:
         return parse_instant(value)
     except ValueError:
         raise PayloadError(
-            f"Invalid instant `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
+            f"Invalid instant `{quote_value(value)}` in `{table}` object `{quote_value(owner)}`: "
             "expected ISO 8601 with a UTC offset."
         ) from None
 
@@ -368,7 +368,7 @@ def _user(value: Any, table: str, owner: Any) -> str | None:
         return user_id(value)
     except ValueError:
         raise PayloadError(
-            f"Invalid user `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
+            f"Invalid user `{quote_value(value)}` in `{table}` object `{quote_value(owner)}`: "
             "expected an object."
         ) from None
 
@@ -378,7 +378,7 @@ def _rich_text(value: Any, table: str, owner: Any) -> str | None:
         return adf_to_text(value)
     except TypeError:
         raise PayloadError(
-            f"Invalid rich text `{_shorten(value)}` in `{table}` object `{_shorten(owner)}`: "
+            f"Invalid rich text `{quote_value(value)}` in `{table}` object `{quote_value(owner)}`: "
             "expected an ADF document or a wiki markup string."
         ) from None
 
@@ -388,7 +388,3 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json_text(value, separators=_JSON_SEPARATORS)
-
-
-def _shorten(value: Any) -> str:
-    return quote_value(value)

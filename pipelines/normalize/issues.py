@@ -133,7 +133,7 @@ def normalize_issues(
             column_text = f" (column `{column}`)" if column else ""
             raise PayloadError(
                 f"Issue `{issue_key}`: field `{problem.field_id}`{column_text} has value "
-                f"`{_shorten(problem.value)}`, {problem.expected.rstrip('.')}.",
+                f"`{quote_value(problem.value)}`, {problem.expected.rstrip('.')}.",
                 issue_key=issue_key,
             ) from None
     batch.tables["sprints"] = list(sprints.values())
@@ -471,7 +471,3 @@ def _column_of(catalog: FieldCatalog, field_id: str) -> str | None:
     if spec is not None and spec.column is not None:
         return spec.column
     return SYSTEM_COLUMNS.get(field_id)
-
-
-def _shorten(value: Any) -> str:
-    return quote_value(value)
