@@ -28,6 +28,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.destinations.duckdb_file_merge import merge_from_files
 from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
 from pipelines.destinations.sql import id_lists, table_names
@@ -110,7 +111,7 @@ DUCKDB_MEMORY_PER_COLUMN_MIB = 1
 DUCKDB_MEMORY_MIN_MIB = 48
 # The fitted limit can be too small for a load in one package (`--full-refresh`,
 # `--issues-per-load 0`). For a table without a `dedup_sort` column, dlt's merge numbers the
-# staging rows with a window function that keeps every row in memory. A table of 46
+# rows to merge with a window function that keeps every row in memory. A table of 46
 # columns with a 250-character text in every ninth column failed at 70 MiB from 40,000 rows
 # (DuckDB 1.5). After an out-of-memory failure the load runs again with twice the limit, up
 # to DuckDB's own default of 80% of the RAM.
@@ -247,6 +248,9 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         # if a dlt release stops sharing it.
         options.duckdb_settings = credentials.global_config if credentials.global_config else None
         destination: Any = dlt.destinations.duckdb(credentials=credentials)
+        # The merged tables are read from the package's Parquet files, not copied into
+        # staging tables first.
+        merge_from_files()
         if dlt.config.get("load.workers") is None:
             # One job at a time, so the log between two checkpoints contains one job's rows.
             # Two jobs at a time on the one open database were no faster.
@@ -259,8 +263,8 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         # Through staging tables they change in the merge's transaction at the end.
         dlt.config["destination.replace_strategy"] = "insert-from-staging"
     if dlt.config.get("load.truncate_staging_dataset") is None:
-        # A merge copies each part into staging tables first. Emptied once the part is
-        # merged, they no longer keep a second copy of the last part in the destination.
+        # The replaced reference tables, and on other destinations the merged tables, are
+        # copied into staging tables first. Emptied after the load, they keep no second copy.
         dlt.config["load.truncate_staging_dataset"] = True
     kwargs: dict[str, Any] = {}
     if options.pipelines_dir:
@@ -439,9 +443,10 @@ def _run_locked(
     return summary
 
 
-# DuckDB writes a load's rows to staging tables, the final tables and its write-ahead log, so a
-# load needs about this many times the size of its files. NOTE: an estimate from loads of the
-# emulator's data, not a bound; it only stops loads that would very likely fill the disk.
+# DuckDB writes a load's rows to the tables and its write-ahead log, and the replaced tables to
+# staging tables as well, so a load needs up to about this many times the size of its files.
+# NOTE: an estimate from loads of the emulator's data, not a bound; it only stops loads that
+# would very likely fill the disk.
 SPACE_FACTOR = 3
 SPACE_MARGIN_BYTES = 8 * 1024 * 1024
 

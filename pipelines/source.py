@@ -98,7 +98,7 @@ CHILD_TABLES = (
 )
 # The columns that tell an issue's rows apart in each child table. A load job that ran but
 # was not recorded as done (a run killed in between) runs again with the next run, and dlt's
-# merge keeps one row per key of what the two copies put in the staging table. The keys start
+# merge keeps one row per key of the rows the two copies merge. The keys start
 # with `issue_id`, the merge key, so DuckDB joins on it.
 CHILD_KEYS = {
     "issue_labels": ("issue_id", "label"),
