@@ -628,7 +628,9 @@ def _child_rows(table: str) -> Any:
         ]
         if not found and not markers:
             return None
-        arrow = arrow_table(table, found + markers, batch.catalog)
+        arrow = arrow_table(
+            table, found + markers, batch.catalog, issues=batch.tables.get("issues", ())
+        )
         # Each row takes the `updated_at` of its issue from the batch. A row whose issue is not
         # in the batch gets a null version.
         version_ids, version_times = batch.version_arrays

@@ -409,6 +409,29 @@ def test_system_field_error_names_column(samples_dir: Path) -> None:
         normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
 
 
+def test_status_category_not_object_raises(samples_dir: Path) -> None:
+    issue = pragati_issue(samples_dir)
+    issue["fields"]["status"]["statusCategory"] = "new"
+    with pytest.raises(PayloadError) as caught:
+        normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    assert caught.value.issue_key == "TMSP-64"
+    assert "field `status` (column `status_category`) has value `new`" in str(caught.value)
+    assert "expected `statusCategory` to be an object" in str(caught.value)
+
+
+def test_linked_issue_not_object_raises(samples_dir: Path) -> None:
+    issues = load(samples_dir, "pragati_search_jql_page_v3.json")["issues"]
+    issue = copy.deepcopy(next(i for i in issues if i["key"] == "TMSP-23"))
+    link = issue["fields"]["issuelinks"][0]
+    direction = "outward" if "outwardIssue" in link else "inward"
+    link[f"{direction}Issue"] = "TMSP-22"
+    with pytest.raises(PayloadError) as caught:
+        normalize_issues([issue], FieldCatalog.from_fields(PRAGATI_FIELDS))
+    assert caught.value.issue_key == "TMSP-23"
+    assert "field `issuelinks` (column `issue_links.linked_issue_id`)" in str(caught.value)
+    assert f"expected `{direction}Issue` to be an object" in str(caught.value)
+
+
 # 300 levels is beyond orjson's encoder (254 levels); 1,020 is the deepest a description reaches
 # in a search page that orjson decodes (1,024 levels, 4 of them above the description).
 @pytest.mark.parametrize("depth", [300, 1020])

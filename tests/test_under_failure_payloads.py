@@ -1,6 +1,6 @@
-"""Payload faults: one issue without `fields`, without `updated`, with a value of the wrong type,
-or a body that is not JSON. The run stops with one message naming the issue, exits non-zero,
-and leaves the data and the cursor as they were.
+"""Payload faults: one issue without `fields`, without `updated`, with a value of the wrong type
+(in a converted field or in a text column), or a body that is not JSON. The run stops with one
+message naming the issue, exits non-zero, and leaves the data and the cursor as they were.
 
 A small proxy on 127.0.0.1 between the CLI and the emulator corrupts the responses.
 """
@@ -154,10 +154,47 @@ def linked_issue_id_with_leading_zero(issue: dict[str, Any]) -> None:
     ]
 
 
+# Text values of the wrong type pass normalization as they are and fail in the Arrow conversion.
+# Responses that leave the field out keep it out.
+def project_key_is_a_number(issue: dict[str, Any]) -> None:
+    if "project" in issue["fields"]:
+        issue["fields"]["project"]["key"] = 10000
+
+
+def status_name_is_an_object(issue: dict[str, Any]) -> None:
+    if "status" in issue["fields"]:
+        issue["fields"]["status"]["name"] = {"value": "In Progress"}
+
+
+def component_name_is_a_number(issue: dict[str, Any]) -> None:
+    issue["fields"]["components"] = [{"id": "10100", "name": 7}]
+
+
+def link_type_name_is_an_object(issue: dict[str, Any]) -> None:
+    issue["fields"]["issuelinks"] = [
+        {"id": "20001", "type": {"name": {"en": "Blocks"}}, "outwardIssue": {"id": "10017"}}
+    ]
+
+
 # Text the message must hold besides the issue key, where the case has more to name.
 NAMED_IN_MESSAGE = {
-    "component_id_out_of_range": f"{2**64}`, expected an id within the range of a 64-bit",
-    "linked_issue_id_with_leading_zero": "issue_links.linked_issue_id",
+    "component_id_out_of_range": (f"{2**64}`, expected an id within the range of a 64-bit",),
+    "linked_issue_id_with_leading_zero": ("issue_links.linked_issue_id",),
+    "project_key_is_a_number": (
+        "field `project.key` (column `project_key`) has value `10000` (a JSON number)",
+        "expected a string",
+        "check for a proxy or an app that changes the responses",
+    ),
+    "status_name_is_an_object": (
+        "field `status.name` (column `status`)",
+        "(a JSON object), expected a string",
+    ),
+    "component_name_is_a_number": (
+        "column `issue_components.component_name`) has value `7` (a JSON number)",
+    ),
+    "link_type_name_is_an_object": (
+        'column `issue_links.link_type`) has value `{"en": "Blocks"}` (a JSON object)',
+    ),
 }
 
 
@@ -173,6 +210,10 @@ NAMED_IN_MESSAGE = {
         id_in_arabic_indic_digits,
         component_id_out_of_range,
         linked_issue_id_with_leading_zero,
+        project_key_is_a_number,
+        status_name_is_an_object,
+        component_name_is_a_number,
+        link_type_name_is_an_object,
     ],
     ids=lambda f: f.__name__,
 )
@@ -190,7 +231,8 @@ def test_corrupt_issue_fails_without_changes(
     failed = load(proxy, emu, tmp_path)
     assert failed.exit_code == 1, failed.output
     assert TARGET in failed.stderr, failed.stderr
-    assert NAMED_IN_MESSAGE.get(corrupt.__name__, TARGET) in failed.stderr, failed.stderr
+    for named in NAMED_IN_MESSAGE.get(corrupt.__name__, ()):
+        assert named in failed.stderr, failed.stderr
     assert failed.stderr.count("Error:") == 1, failed.stderr
     assert "Traceback" not in failed.stderr, failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before

@@ -6,12 +6,20 @@ batch still gets its type, and a number field stays DOUBLE whatever its values l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
 
-from pipelines.normalize.columns import CHILD_TABLE_COLUMNS, ISSUE_COLUMNS, SPRINT_COLUMNS
+from pipelines.errors import PayloadError
+from pipelines.json_text import quote_value
+from pipelines.normalize.columns import (
+    CHILD_TABLE_COLUMNS,
+    COLUMN_SOURCES,
+    ISSUE_COLUMNS,
+    SPRINT_COLUMNS,
+)
 from pipelines.normalize.fields import FieldCatalog
 
 # dlt data type -> arrow type. JSON columns carry JSON text, as dlt's own arrow mapping does.
@@ -23,6 +31,16 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "timestamp": pa.timestamp("us", tz="UTC"),
     "date": pa.date32(),
     "json": pa.string(),
+}
+
+# The values each arrow type accepts, as error messages describe them.
+_EXPECTED = {
+    pa.string(): "a string",
+    pa.int64(): "an integer",
+    pa.float64(): "a number",
+    pa.bool_(): "true or false",
+    pa.timestamp("us", tz="UTC"): "an instant",
+    pa.date32(): "a date",
 }
 
 
@@ -73,27 +91,131 @@ def _cached_schema(table_name: str, custom_columns: tuple[tuple[str, str], ...])
     return pa.schema([pa.field(name, _ARROW_TYPES[dlt_type]) for name, dlt_type in types.items()])
 
 
-def arrow_table(table_name: str, rows: list[dict[str, Any]], catalog: FieldCatalog) -> pa.Table:
+def arrow_table(
+    table_name: str,
+    rows: list[dict[str, Any]],
+    catalog: FieldCatalog,
+    *,
+    issues: Sequence[dict[str, Any]] = (),
+) -> pa.Table:
     """Build an arrow table with the table's fixed schema from normalized rows.
 
     Args:
         table_name: `issues`, `sprints` or a child table name.
         rows: rows from `normalize_issues`; a missing key is null.
         catalog: the field catalog that adds the custom columns of `issues`.
+        issues: the `issues` rows of the same batch. Only error messages read them, to name
+            the issue key of a child row.
 
     Returns:
         The table, with every column of the schema even when `rows` is empty.
 
     Raises:
         ValueError: `table_name` is unknown.
-        pyarrow.ArrowInvalid: a value does not fit its column's type.
+        PayloadError: a value does not fit its column's type, such as a number where Jira
+            sends a project key. The message names the issue, the column, the value and its
+            JSON type.
     """
     schema = arrow_schema(table_name, catalog)
     # Arrow converts a list of dicts to a struct array in C++, missing keys as nulls: several
     # times faster than one Python list per column. The struct's fields are the schema's, so
     # the table has the schema without a cast.
-    structs = pa.array(rows, type=pa.struct(schema))
+    try:
+        structs = pa.array(rows, type=pa.struct(schema))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # Finding the value is slow, so it runs only after the conversion failed.
+        error = _conversion_error(table_name, rows, schema, issues)
+        if error is None:
+            raise
+        raise error from None
     return pa.Table.from_struct_array(structs)
+
+
+def _conversion_error(
+    table_name: str,
+    rows: list[dict[str, Any]],
+    schema: pa.Schema,
+    issues: Sequence[dict[str, Any]],
+) -> PayloadError | None:
+    """Describe the first value in `rows` that does not convert to its column's type.
+
+    Returns None when every value converts on its own.
+    """
+    for column in schema:
+        values = [row.get(column.name) for row in rows]
+        try:
+            pa.array(values, type=column.type)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+        for row, value in zip(rows, values, strict=True):
+            try:
+                pa.array([value], type=column.type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return _value_error(table_name, row, column, value, issues)
+    return None
+
+
+def _value_error(
+    table_name: str,
+    row: dict[str, Any],
+    column: pa.Field,
+    value: Any,
+    issues: Sequence[dict[str, Any]],
+) -> PayloadError:
+    qualified = column.name if table_name == "issues" else f"{table_name}.{column.name}"
+    source = COLUMN_SOURCES.get(qualified)
+    where = f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
+    expected = _EXPECTED.get(column.type, str(column.type))
+    problem = (
+        f"{where} has value `{quote_value(value)}` ({_json_type(value)}), expected {expected}."
+    )
+    issue_key = _issue_key(table_name, row, issues)
+    if issue_key is None:
+        return PayloadError(
+            f"Table `{table_name}`, row with id `{quote_value(row.get('id'))}`: {problem} "
+            "Check for a proxy or an app that changes the responses between Jira and jira-etl."
+        )
+    # The message does not suggest leaving the issue out with `key != ...` in --jql, because a
+    # changed filter stops incremental runs until a full refresh.
+    return PayloadError(
+        f"Issue `{issue_key}`: {problem} Jira's REST API returns {expected} there, so check "
+        "for a proxy or an app that changes the responses between Jira and jira-etl.",
+        issue_key=issue_key,
+    )
+
+
+def _issue_key(
+    table_name: str, row: dict[str, Any], issues: Sequence[dict[str, Any]]
+) -> str | None:
+    """Return the key of the issue a row belongs to, else its id, else None."""
+    if table_name == "issues":
+        issue_row: dict[str, Any] | None = row
+        issue_id = row.get("id")
+    elif "issue_id" in row:
+        issue_id = row["issue_id"]
+        issue_row = next((issue for issue in issues if issue.get("id") == issue_id), None)
+    else:
+        return None
+    key = issue_row.get("key") if issue_row is not None else None
+    if isinstance(key, str) and key:
+        return key
+    return None if issue_id is None else quote_value(issue_id)
+
+
+def _json_type(value: Any) -> str:
+    """Name the JSON type of a decoded value, as the user sees it in Jira's response."""
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list | tuple):
+        return "a JSON array"
+    return f"a Python {type(value).__name__}"
 
 
 def table_columns(table_name: str, catalog: FieldCatalog) -> dict[str, dict[str, Any]]:

@@ -82,6 +82,27 @@ SPRINT_COLUMNS: dict[str, str] = {
     "completed_at": "timestamp",
 }
 
+# The Jira source of each text or bool column that `normalize_issues` copies without
+# conversion, for error messages. Sources are paths inside the issue's `fields`, and the
+# columns of child tables are written `table.column`.
+COLUMN_SOURCES: dict[str, str] = {
+    "project_key": "project.key",
+    "project_name": "project.name",
+    "issue_type": "issuetype.name",
+    "is_subtask": "issuetype.subtask",
+    "status": "status.name",
+    "status_category": "status.statusCategory.key",
+    "status_category_name": "status.statusCategory.name",
+    "priority": "priority.name",
+    "resolution": "resolution.name",
+    "parent_key": "parent.key",
+    "issue_components.component_name": "components[].name",
+    "issue_fix_versions.version_name": "fixVersions[].name",
+    "issue_affected_versions.version_name": "versions[].name",
+    "issue_links.link_type": "issuelinks[].type.name",
+    "issue_links.linked_issue_key": "issuelinks[].outwardIssue.key or inwardIssue.key",
+}
+
 # Every table that `normalize_issues` fills, in load order.
 TABLE_NAMES: tuple[str, ...] = ("issues", *CHILD_TABLE_COLUMNS, "sprints")
 CHILD_TABLE_NAMES: tuple[str, ...] = tuple(CHILD_TABLE_COLUMNS)

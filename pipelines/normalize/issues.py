@@ -190,6 +190,10 @@ def _fixed_columns(
     issue_type = _object(fields, "issuetype")
     status = _object(fields, "status")
     category = status.get("statusCategory") or {}
+    if not isinstance(category, dict):
+        raise _ValueProblem(
+            "status", category, "expected `statusCategory` to be an object", "status_category"
+        )
     priority = _object(fields, "priority")
     resolution = _object(fields, "resolution")
     parent = _object(fields, "parent")
@@ -349,6 +353,13 @@ def _link_row(issue_id: int, link: Any) -> dict[str, Any]:
         direction, other = "inward", link.get("inwardIssue") or {}
     else:
         raise _ValueProblem("issuelinks", link, "expected `inwardIssue` or `outwardIssue`")
+    if not isinstance(other, dict):
+        raise _ValueProblem(
+            "issuelinks",
+            link,
+            f"expected `{direction}Issue` to be an object",
+            "issue_links.linked_issue_id",
+        )
     return {
         "issue_id": issue_id,
         "link_id": _to_int(link.get("id"), "issuelinks"),
