@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import dlt
@@ -172,20 +172,20 @@ def reference_resources(settings: dict[str, Any]) -> list[DltResource]:
             _mapped(reference.read_projects, rows_of.project_row),
             {"primary_key": "id", "write_disposition": MERGE},
         ),
-        ("statuses", _listed("status", rows_of.status_row), {"write_disposition": "replace"}),
+        ("statuses", _listed("statuses", rows_of.status_row), {"write_disposition": "replace"}),
         (
             "priorities",
-            _listed("priority", lambda v: rows_of.named_row("priorities", v)),
+            _listed("priorities", lambda v: rows_of.named_row("priorities", v)),
             {"write_disposition": "replace"},
         ),
         (
             "issue_types",
-            _listed("issuetype", rows_of.issue_type_row),
+            _listed("issue_types", rows_of.issue_type_row),
             {"write_disposition": "replace"},
         ),
         (
             "resolutions",
-            _listed("resolution", lambda v: rows_of.named_row("resolutions", v)),
+            _listed("resolutions", lambda v: rows_of.named_row("resolutions", v)),
             {"write_disposition": "replace"},
         ),
         (
@@ -252,9 +252,14 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         complete: list[int] = []
         for issue_id, histories in found:
             complete.append(issue_id)
-            for history in histories:
-                rows.extend(rows_of.changelog_rows(issue_id, history))
-        return replacement_table("issue_changelog", rows, complete)
+            try:
+                for history in histories:
+                    rows.extend(rows_of.changelog_rows(issue_id, history))
+            except PayloadError as error:
+                raw = dict(_issues_of(batch)).get(issue_id)
+                raise _with_issue(error, "issue_changelog", issue_id, raw) from None
+        issues = batch.tables.get("issues", ())
+        return replacement_table("issue_changelog", rows, complete, issues)
 
     return issue_changelog
 
@@ -276,13 +281,13 @@ def _per_issue(
             for issue_id, raw in _issues_of(batch):
                 try:
                     items = read(client, issue_id, raw)
+                    if items is None:
+                        continue
+                    found.extend(to_row(issue_id, item) for item in items)
                 except PayloadError as error:
                     raise _with_issue(error, table, issue_id, raw) from None
-                if items is None:
-                    continue
                 complete.append(issue_id)
-                found.extend(to_row(issue_id, item) for item in items)
-        return replacement_table(table, found, complete)
+        return replacement_table(table, found, complete, batch.tables.get("issues", ()))
 
     rows.__name__ = table
     return rows
@@ -297,20 +302,26 @@ def _with_issue(
     key = raw.get("key") if isinstance(raw, dict) else None
     label = key if isinstance(key, str) and key else str(issue_id)
     return PayloadError(
-        f"Issue `{label}`, table `{table}`: {error} To load the other tables meanwhile, add "
-        f"`--skip-tables {table}`.",
+        f"Issue `{label}`, table `{table}`: {error} {rows_of.skip_table_advice(table)}",
         issue_key=label,
     )
 
 
 def replacement_table(
-    table: str, rows: list[dict[str, Any]], complete: Collection[int]
+    table: str,
+    rows: list[dict[str, Any]],
+    complete: Collection[int],
+    issues: Sequence[dict[str, Any]] = (),
 ) -> pa.Table | None:
     """Build the arrow table that replaces the stored rows of every issue in `complete`.
 
     Issues in `complete` without rows get a marker row that clears their old rows. Primary
     keys cannot be null, so a marker's key is the negated issue id, which no worklog, comment
-    or history has. Returns None when there is nothing to load.
+    or history has. Returns None when there is nothing to load. `issues` are the `issues` rows
+    that name the issue key of a row with a value of the wrong type.
+
+    Raises:
+        PayloadError: a value does not fit its column's type.
     """
     with_rows = {row["issue_id"] for row in rows}
     markers = [{"issue_id": i} for i in sorted(set(complete) - with_rows)]
@@ -322,7 +333,7 @@ def replacement_table(
             marker["item_position"] = 0
     if not rows and not markers:
         return None
-    arrow = rows_of.rows_to_arrow(table, rows + markers)
+    arrow = rows_of.rows_to_arrow(table, rows + markers, issues=issues)
     flags = [False] * len(rows) + [True] * len(markers)
     arrow = arrow.append_column(pa.field(CLEAR_MARKER, pa.bool_()), pa.array(flags, pa.bool_()))
     keys = {
@@ -413,9 +424,10 @@ def _as_arrow(
     def rows() -> Iterator[pa.Table]:
         with clients.open() as client:
             found = list(read(client))
+            endpoint = reference.endpoint_path(client.connection, table)
         if found:
             key = {"users": "account_id", "fields": "field_id"}.get(table, "id")
-            yield _not_null(rows_of.rows_to_arrow(table, found), key)
+            yield _not_null(rows_of.rows_to_arrow(table, found, endpoint=endpoint), key)
 
     rows.__name__ = table
     return rows
@@ -454,9 +466,12 @@ def _mapped(
 
 
 def _listed(
-    endpoint: str, to_row: Callable[[dict[str, Any]], dict[str, Any]]
+    table: str, to_row: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
-    return _mapped(lambda client: iter(reference.read_list(client, endpoint)), to_row)
+    def read(client: JiraClient) -> Iterator[dict[str, Any]]:
+        return iter(reference.read_list(client, reference.table_endpoint(client.connection, table)))
+
+    return _mapped(read, to_row)
 
 
 def _per_project(
@@ -477,7 +492,7 @@ def _per_project(
 
 
 def _fields(client: JiraClient) -> Iterator[dict[str, Any]]:
-    fields = reference.read_list(client, "field")
+    fields = reference.read_list(client, reference.table_endpoint(client.connection, "fields"))
     previous = dlt.current.source_state().get("field_columns")
     catalog = FieldCatalog.from_fields(fields, previous=previous)
     yield from rows_of.field_rows(fields, catalog)

@@ -215,3 +215,147 @@ def test_replacement_marks_empty_issues() -> None:
 
 def test_replacement_leaves_unread_issues() -> None:
     assert replacement_table("issue_comments", [], complete=[]) is None
+
+
+# Values of the wrong type. Each payload is a recorded one with one value changed, and the
+# message must name the issue or the record, the Jira field, the column and the JSON type.
+
+
+def test_changelog_field_number_names_issue(samples_dir: Path) -> None:
+    group = load(samples_dir, "devlake_issue_changelogs_v3.json")[0]
+    issue_id = int(group["issueId"])
+    history = group["values"][0]
+    history["items"][0]["field"] = 7
+    rows = rows_of.changelog_rows(issue_id, history)
+    issues = [{"id": issue_id, "key": "DL-7"}]
+    with pytest.raises(PayloadError) as raised:
+        replacement_table("issue_changelog", rows, [issue_id], issues)
+    message = str(raised.value)
+    assert raised.value.issue_key == "DL-7"
+    assert message.startswith("Issue `DL-7`, table `issue_changelog`: "), message
+    assert "field `items[].field` (column `issue_changelog.field`)" in message
+    assert f"of changelog history `{history['id']}`" in message
+    assert "has value `7` (a JSON number), expected a string." in message
+    assert "check for a proxy or an app that changes the responses" in message
+    assert "add `--skip-tables issue_changelog`" in message
+    assert "run once with `--full-refresh`" in message
+    assert "Expected bytes" not in message
+
+
+def test_comment_visibility_object_names_issue(samples_dir: Path) -> None:
+    comments = load(samples_dir, "airbyte_issue_comments_v3.json")["comments"]
+    comments[1]["visibility"] = {"type": {"name": "role"}, "value": "Developers"}
+    rows = [rows_of.comment_row(10625, comment) for comment in comments]
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("issue_comments", rows, issues=[{"id": 10625, "key": "AB-1"}])
+    message = str(raised.value)
+    assert message.startswith("Issue `AB-1`, table `issue_comments`: "), message
+    assert "field `visibility.type` (column `issue_comments.visibility_type`)" in message
+    assert f"of comment `{comments[1]['id']}`" in message
+    assert 'has value `{"name": "role"}` (a JSON object), expected a string.' in message
+
+
+def test_collection_row_without_key_names_issue_id(samples_dir: Path) -> None:
+    worklog = load(samples_dir, "airbyte_issue_worklogs_v3.json")["worklogs"][0]
+    worklog["timeSpentSeconds"] = 2**70
+    row = rows_of.worklog_row(worklog)
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("worklogs", [row])
+    message = str(raised.value)
+    assert message.startswith(f"Issue `{worklog['issueId']}`, table `worklogs`: "), message
+    assert "field `timeSpentSeconds` (column `worklogs.time_spent_seconds`)" in message
+    assert f"of worklog `{worklog['id']}`" in message
+    assert f"has value `{2**70}` (a JSON number), expected an integer." in message
+    # Worklogs changed meanwhile come back through the worklog change feed.
+    assert "--full-refresh" not in message
+
+
+def test_comment_visibility_text_rejected(samples_dir: Path) -> None:
+    comment = load(samples_dir, "airbyte_issue_comments_v3.json")["comments"][0]
+    comment["visibility"] = "public"
+    with pytest.raises(PayloadError) as raised:
+        rows_of.comment_row(10625, comment)
+    message = str(raised.value)
+    assert "Invalid `visibility` `public`" in message
+    assert f"`issue_comments` object `{comment['id']}`" in message
+    assert "expected an object" in message
+
+
+def test_project_key_number_names_record(samples_dir: Path) -> None:
+    issues = load(samples_dir, "pragati_search_jql_page_v3.json")["issues"]
+    projects = {issue["fields"]["project"]["id"]: issue["fields"]["project"] for issue in issues}
+    assert len(projects) >= 1
+    wrong = next(iter(projects.values()))
+    wrong["key"] = 7
+    rows = [rows_of.project_row(project) for project in projects.values()]
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("projects", rows, endpoint="/rest/api/3/project/search")
+    message = str(raised.value)
+    assert message.startswith(
+        f"Table `projects`, record with id `{wrong['id']}` from `/rest/api/3/project/search`: "
+    ), message
+    assert "field `key` (column `projects.key`) has value `7` (a JSON number)" in message
+    assert "expected a string." in message
+    assert message.endswith("To load the other tables meanwhile, add `--skip-tables projects`.")
+    assert raised.value.issue_key is None
+
+
+def test_status_category_name_names_record(samples_dir: Path) -> None:
+    status = load(samples_dir, "pragati_search_jql_page_v3.json")["issues"][0]["fields"]["status"]
+    status["statusCategory"]["name"] = ["To Do"]
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow(
+            "statuses", [rows_of.status_row(status)], endpoint="/rest/api/2/status"
+        )
+    message = str(raised.value)
+    assert f"record with id `{status['id']}` from `/rest/api/2/status`" in message
+    assert "field `statusCategory.name` (column `statuses.status_category_name`)" in message
+    assert 'has value `["To Do"]` (a JSON array), expected a string.' in message
+
+
+def test_status_category_text_rejected(samples_dir: Path) -> None:
+    status = load(samples_dir, "pragati_search_jql_page_v3.json")["issues"][0]["fields"]["status"]
+    status["statusCategory"] = "new"
+    with pytest.raises(PayloadError) as raised:
+        rows_of.status_row(status)
+    message = str(raised.value)
+    assert "Invalid `statusCategory` `new`" in message
+    assert f"`statuses` object `{status['id']}`" in message
+
+
+def test_user_active_text_names_record(samples_dir: Path) -> None:
+    users = load(samples_dir, "airbyte_users_v3.json")
+    users[1]["active"] = "yes"
+    rows = [rows_of.user_row(user) for user in users]
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("users", rows, endpoint="/rest/api/3/users/search")
+    message = str(raised.value)
+    assert f"record with account_id `{users[1]['accountId']}`" in message
+    assert "field `active` (column `users.is_active`)" in message
+    assert "has value `yes` (a JSON string), expected true or false." in message
+
+
+def test_field_schema_type_number_names_record(samples_dir: Path) -> None:
+    fields = load(samples_dir, "airbyte_fields_v3.json")
+    fields[2]["schema"] = {"type": 7}
+    rows = rows_of.field_rows(fields, FieldCatalog.from_fields(fields))
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("fields", rows, endpoint="/rest/api/3/field")
+    message = str(raised.value)
+    assert f"record with field_id `{fields[2]['id']}` from `/rest/api/3/field`" in message
+    assert "field `schema.type` (column `fields.schema_type`) has value `7`" in message
+
+
+def test_version_row_names_its_project_endpoint() -> None:
+    rows = [rows_of.version_row({"id": "10001", "name": 1.5}, project_id=10000)]
+    endpoint = "/rest/api/3/project/{project_id}/versions"
+    with pytest.raises(PayloadError) as raised:
+        rows_of.rows_to_arrow("versions", rows, endpoint=endpoint)
+    assert "from `/rest/api/3/project/10000/versions`" in str(raised.value)
+
+
+def test_rows_to_arrow_keeps_valid_rows(samples_dir: Path) -> None:
+    users = load(samples_dir, "airbyte_users_v3.json")
+    table = rows_of.rows_to_arrow("users", [rows_of.user_row(user) for user in users])
+    assert table.column("account_id").to_pylist() == [user["accountId"] for user in users]
+    assert table.schema == rows_of.table_schema("users")

@@ -1,6 +1,7 @@
 """Payload faults: one issue without `fields`, without `updated`, with a value of the wrong type
-(in a converted field or in a text column), or a body that is not JSON. The run stops with one
-message naming the issue, exits non-zero, and leaves the data and the cursor as they were.
+(in a converted field or in a text column), or a body that is not JSON. Values of the wrong type
+in a changelog and in a reference list, too. The run stops with one message naming the issue or
+the record, exits non-zero, and leaves the data and the cursor as they were.
 
 A small proxy on 127.0.0.1 between the CLI and the emulator corrupts the responses.
 """
@@ -24,14 +25,21 @@ from tests.helpers import run_cli, snapshot
 START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
 TARGET = "ABC-3"
 Corruption = Callable[[dict[str, Any]], None]
+# A path suffix, and a function that changes the decoded body of the responses to that path.
+BodyCorruption = tuple[str, Callable[[Any], None]]
 
 
 class CorruptingProxy:
-    """Forward every request to the emulator; apply `corrupt` to issue `TARGET` in responses."""
+    """Forward every request to the emulator, and change some responses on the way back.
+
+    `corrupt` changes issue `TARGET` in search and bulk fetch pages, and `corrupt_body` changes
+    the decoded body of the responses to one path.
+    """
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.corrupt: Corruption | None = None
+        self.corrupt_body: BodyCorruption | None = None
         self.break_json = False
         proxy = self
 
@@ -64,6 +72,11 @@ class CorruptingProxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def rewrite(self, path: str, content: bytes) -> bytes:
+        route = path.split("?", 1)[0]
+        if self.corrupt_body is not None and route.endswith(self.corrupt_body[0]):
+            body = json.loads(content)
+            self.corrupt_body[1](body)
+            return json.dumps(body).encode()
         if not path.endswith(("/search/jql", "/issue/bulkfetch")):
             return content
         page = json.loads(content)
@@ -92,7 +105,9 @@ def site() -> Iterator[tuple[Emulator, CorruptingProxy]]:
             proxy.close()
 
 
-def load(proxy: CorruptingProxy, emu: Emulator, tmp_path: Path):  # noqa: ANN201
+def load(  # noqa: ANN201
+    proxy: CorruptingProxy, emu: Emulator, tmp_path: Path, tables: str = "sprints,issue_changelog"
+):
     return run_cli(
         [
             "run",
@@ -105,7 +120,7 @@ def load(proxy: CorruptingProxy, emu: Emulator, tmp_path: Path):  # noqa: ANN201
             "--pipelines-dir",
             str(tmp_path / "pipelines"),
             "--tables",
-            "sprints,issue_changelog",
+            tables,
             "--max-retries",
             "1",
         ],
@@ -253,3 +268,77 @@ def test_malformed_json_fails_without_changes(
     assert failed.stderr.count("Error:") == 1, failed.stderr
     assert "Traceback" not in failed.stderr, failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
+
+
+def test_changelog_field_number_fails_without_changes(
+    site: tuple[Emulator, CorruptingProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    emu.advance(30)
+    emu.edit_issue(TARGET, summary="edited, then its changelog corrupted on the way")
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same window")
+    target_id = str(emu.store.get(TARGET).id)
+    corrupted: list[str] = []
+
+    def field_is_a_number(page: dict[str, Any]) -> None:
+        for log in page.get("issueChangeLogs", []):
+            if str(log.get("issueId")) == target_id and log["changeHistories"]:
+                history = log["changeHistories"][-1]
+                history["items"][0]["field"] = 7
+                corrupted.append(str(history["id"]))
+
+    proxy.corrupt_body = ("/changelog/bulkfetch", field_is_a_number)
+    failed = load(proxy, emu, tmp_path)
+    # The precondition: the run read the target's changelog through the proxy.
+    assert len(corrupted) == 1, failed.output
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    expected = (
+        f"Issue `{TARGET}`, table `issue_changelog`: field `items[].field` (column "
+        f"`issue_changelog.field`) of changelog history `{corrupted[0]}` has value `7` "
+        "(a JSON number), expected a string."
+    )
+    assert expected in failed.stderr, failed.stderr
+    assert "`--skip-tables issue_changelog`" in failed.stderr
+    assert "Expected bytes" not in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+
+
+def test_project_key_number_fails_without_changes(
+    site: tuple[Emulator, CorruptingProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path, tables="projects").exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    # The precondition: the first run loaded the projects table.
+    assert before["projects"], before.keys()
+    emu.advance(30)
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same run")
+    corrupted: list[str] = []
+
+    def key_is_a_number(page: dict[str, Any]) -> None:
+        project = page["values"][0]
+        project["key"] = 7
+        corrupted.append(str(project["id"]))
+
+    proxy.corrupt_body = ("/project/search", key_is_a_number)
+    failed = load(proxy, emu, tmp_path, tables="projects")
+    assert corrupted, failed.output
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    expected = (
+        f"Table `projects`, record with id `{corrupted[0]}` from `/rest/api/3/project/search`: "
+        "field `key` (column `projects.key`) has value `7` (a JSON number), expected a string."
+    )
+    assert expected in failed.stderr, failed.stderr
+    assert "`--skip-tables projects`" in failed.stderr
+    assert "Expected bytes" not in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]

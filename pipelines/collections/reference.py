@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pipelines.client.connection import Connection
 from pipelines.client.transport import JiraClient
 from pipelines.collections.paging import offset_pages
 from pipelines.errors import PayloadError
@@ -17,6 +18,31 @@ from pipelines.errors import PayloadError
 USER_PAGE_SIZE = 1000
 PROJECT_PAGE_SIZE = 50
 USER_SCOPE = "read:jira-user"
+
+# The endpoint each reference table is read from, relative to the REST API root, on Cloud and
+# on Data Center. `{project_id}` is the id of the project whose values are listed.
+TABLE_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "users": ("users/search", "user/search"),
+    "projects": ("project/search", "project"),
+    "statuses": ("status", "status"),
+    "priorities": ("priority", "priority"),
+    "issue_types": ("issuetype", "issuetype"),
+    "resolutions": ("resolution", "resolution"),
+    "versions": ("project/{project_id}/versions", "project/{project_id}/versions"),
+    "components": ("project/{project_id}/components", "project/{project_id}/components"),
+    "fields": ("field", "field"),
+}
+
+
+def table_endpoint(connection: Connection, table: str) -> str:
+    """Return the endpoint of a reference table relative to the REST API root."""
+    cloud, data_center = TABLE_ENDPOINTS[table]
+    return cloud if connection.flavor == "cloud" else data_center
+
+
+def endpoint_path(connection: Connection, table: str) -> str:
+    """Return the path a reference table is read from, such as `/rest/api/3/project/search`."""
+    return connection.api_path(table_endpoint(connection, table))
 
 
 def read_list(client: JiraClient, endpoint: str) -> list[dict[str, Any]]:
@@ -30,10 +56,9 @@ def read_list(client: JiraClient, endpoint: str) -> list[dict[str, Any]]:
 
 def read_users(client: JiraClient) -> Iterator[dict[str, Any]]:
     """Yield every user the caller may see, apps and inactive users included."""
-    if client.connection.flavor == "cloud":
-        path, params = client.connection.api_path("users/search"), None
-    else:
-        path = client.connection.api_path("user/search")
+    path = endpoint_path(client.connection, "users")
+    params = None
+    if client.connection.flavor == "dc":
         params = {"username": ".", "includeInactive": "true"}
     for page in offset_pages(client, path, None, params=params, page_size=USER_PAGE_SIZE):
         yield from page
@@ -42,16 +67,18 @@ def read_users(client: JiraClient) -> Iterator[dict[str, Any]]:
 def read_projects(client: JiraClient) -> Iterator[dict[str, Any]]:
     """Yield every project the caller may browse."""
     if client.connection.flavor == "cloud":
-        path = client.connection.api_path("project/search")
+        path = endpoint_path(client.connection, "projects")
         for page in offset_pages(client, path, "values", page_size=PROJECT_PAGE_SIZE):
             yield from page
     else:
-        yield from read_list(client, "project")
+        yield from read_list(client, table_endpoint(client.connection, "projects"))
 
 
 def read_project_versions(client: JiraClient, project_id: int) -> list[dict[str, Any]]:
-    return read_list(client, f"project/{project_id}/versions")
+    endpoint = table_endpoint(client.connection, "versions")
+    return read_list(client, endpoint.format(project_id=project_id))
 
 
 def read_project_components(client: JiraClient, project_id: int) -> list[dict[str, Any]]:
-    return read_list(client, f"project/{project_id}/components")
+    endpoint = table_endpoint(client.connection, "components")
+    return read_list(client, endpoint.format(project_id=project_id))

@@ -7,6 +7,7 @@ batch still gets its type, and a number field stays DOUBLE whatever its values l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +43,9 @@ _EXPECTED = {
     pa.timestamp("us", tz="UTC"): "an instant",
     pa.date32(): "a date",
 }
+
+# The exceptions pyarrow raises when a Python value does not convert to an arrow type.
+CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 
 
 def column_types(table_name: str, catalog: FieldCatalog) -> dict[str, str]:
@@ -122,7 +126,7 @@ def arrow_table(
     # the table has the schema without a cast.
     try:
         structs = pa.array(rows, type=pa.struct(schema))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+    except CONVERSION_ERRORS:
         # Finding the value is slow, so it runs only after the conversion failed.
         error = _conversion_error(table_name, rows, schema, issues)
         if error is None:
@@ -141,54 +145,79 @@ def _conversion_error(
 
     Returns None when every value converts on its own.
     """
-    for column in schema:
-        values = [row.get(column.name) for row in rows]
-        try:
-            pa.array(values, type=column.type)
-            continue
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            pass
-        for row, value in zip(rows, values, strict=True):
-            try:
-                pa.array([value], type=column.type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                return _value_error(table_name, row, column, value, issues)
-    return None
-
-
-def _value_error(
-    table_name: str,
-    row: dict[str, Any],
-    column: pa.Field,
-    value: Any,
-    issues: Sequence[dict[str, Any]],
-) -> PayloadError:
-    qualified = column.name if table_name == "issues" else f"{table_name}.{column.name}"
+    misfit = find_misfit(rows, schema)
+    if misfit is None:
+        return None
+    qualified = (
+        misfit.column.name if table_name == "issues" else f"{table_name}.{misfit.column.name}"
+    )
     source = COLUMN_SOURCES.get(qualified)
     where = f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
-    expected = _EXPECTED.get(column.type, str(column.type))
-    problem = (
-        f"{where} has value `{quote_value(value)}` ({_json_type(value)}), expected {expected}."
-    )
-    issue_key = _issue_key(table_name, row, issues)
+    problem = f"{where} {misfit.describe()}"
+    issue_key = row_issue_key(table_name, misfit.row, issues)
     if issue_key is None:
         return PayloadError(
-            f"Table `{table_name}`, row with id `{quote_value(row.get('id'))}`: {problem} "
+            f"Table `{table_name}`, row with id `{quote_value(misfit.row.get('id'))}`: {problem} "
             "Check for a proxy or an app that changes the responses between Jira and jira-etl."
         )
     # The message does not suggest leaving the issue out with `key != ...` in --jql, because a
     # changed filter stops incremental runs until a full refresh.
     return PayloadError(
-        f"Issue `{issue_key}`: {problem} Jira's REST API returns {expected} there, so check "
-        "for a proxy or an app that changes the responses between Jira and jira-etl.",
+        f"Issue `{issue_key}`: {problem} Jira's REST API returns {misfit.expected} there, so "
+        "check for a proxy or an app that changes the responses between Jira and jira-etl.",
         issue_key=issue_key,
     )
 
 
-def _issue_key(
+@dataclass(frozen=True)
+class Misfit:
+    """A value that does not convert to its column's arrow type, and the row that contains it."""
+
+    row: dict[str, Any]
+    column: pa.Field
+    value: Any
+
+    @property
+    def expected(self) -> str:
+        """The values the column accepts, such as `a string`."""
+        return _EXPECTED.get(self.column.type, str(self.column.type))
+
+    def describe(self) -> str:
+        """Return the end of a message sentence: the value, its JSON type and the expected type."""
+        return (
+            f"has value `{quote_value(self.value)}` ({_json_type(self.value)}), "
+            f"expected {self.expected}."
+        )
+
+
+def find_misfit(rows: list[dict[str, Any]], schema: pa.Schema) -> Misfit | None:
+    """Find the first value in `rows`, column by column, that does not convert on its own.
+
+    This converts each column again, then each value of a failing column, so call it only
+    after the conversion of the whole table failed. Returns None when every value converts.
+    """
+    for column in schema:
+        values = [row.get(column.name) for row in rows]
+        try:
+            pa.array(values, type=column.type)
+            continue
+        except CONVERSION_ERRORS:
+            pass
+        for row, value in zip(rows, values, strict=True):
+            try:
+                pa.array([value], type=column.type)
+            except CONVERSION_ERRORS:
+                return Misfit(row, column, value)
+    return None
+
+
+def row_issue_key(
     table_name: str, row: dict[str, Any], issues: Sequence[dict[str, Any]]
 ) -> str | None:
-    """Return the key of the issue a row belongs to, else its id, else None."""
+    """Return the key of the issue a row belongs to, else its id, else None.
+
+    `issues` are `issues` rows (`id` and `key`) to look the row's `issue_id` up in.
+    """
     if table_name == "issues":
         issue_row: dict[str, Any] | None = row
         issue_id = row.get("id")

@@ -8,6 +8,7 @@ naming the table, the object id and the value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from pipelines.errors import PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import json_text, quote_value
 from pipelines.normalize.adf import adf_to_text
+from pipelines.normalize.arrow import CONVERSION_ERRORS, Misfit, find_misfit, row_issue_key
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import SYSTEM_COLUMNS
 from pipelines.normalize.timestamps import parse_date, parse_instant
@@ -118,6 +120,52 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+# The Jira source of each column that a row builder copies without conversion, for error
+# messages. Each source is a path inside the object that the row is built from.
+_COLUMN_SOURCES: dict[str, str] = {
+    "issue_changelog.field": "items[].field",
+    "issue_changelog.field_id": "items[].fieldId",
+    "issue_changelog.field_type": "items[].fieldtype",
+    "issue_comments.visibility_type": "visibility.type",
+    "issue_comments.visibility_value": "visibility.value",
+    "worklogs.time_spent_seconds": "timeSpentSeconds",
+    "users.display_name": "displayName",
+    "users.account_type": "accountType",
+    "users.is_active": "active",
+    "users.time_zone": "timeZone",
+    "projects.key": "key",
+    "projects.name": "name",
+    "projects.project_type": "projectTypeKey",
+    "statuses.name": "name",
+    "statuses.status_category": "statusCategory.key",
+    "statuses.status_category_name": "statusCategory.name",
+    "priorities.name": "name",
+    "issue_types.name": "name",
+    "issue_types.is_subtask": "subtask",
+    "resolutions.name": "name",
+    "versions.name": "name",
+    "versions.is_released": "released",
+    "versions.is_archived": "archived",
+    "components.name": "name",
+    "fields.name": "name",
+    "fields.schema_type": "schema.type",
+    "fields.schema_items": "schema.items",
+    "fields.schema_custom": "schema.custom",
+}
+# The Jira object each collection row comes from and the column with its id, for error messages.
+_COLLECTION_RECORDS: dict[str, tuple[str, str]] = {
+    "issue_changelog": ("changelog history", "history_id"),
+    "issue_comments": ("comment", "id"),
+    "worklogs": ("worklog", "id"),
+}
+# The key column of the reference tables whose key is not `id`.
+_REFERENCE_KEYS = {"users": "account_id", "fields": "field_id"}
+# Collections that incremental runs read only for the issues of the run's window. Worklogs are
+# not among them, because the worklog change feed resumes where the last run that loaded
+# worklogs stopped.
+_READ_ONLY_IN_WINDOW = ("issue_changelog", "issue_comments")
+
+
 def table_schema(table: str) -> pa.Schema:
     """Return the fixed arrow schema of a collection or reference table.
 
@@ -130,11 +178,81 @@ def table_schema(table: str) -> pa.Schema:
     return pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in columns.items()])
 
 
-def rows_to_arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    """Build an arrow table with the fixed schema of `table`; a missing key is null."""
+def rows_to_arrow(
+    table: str,
+    rows: list[dict[str, Any]],
+    *,
+    issues: Sequence[dict[str, Any]] = (),
+    endpoint: str | None = None,
+) -> pa.Table:
+    """Build an arrow table with the fixed schema of `table`; a missing key is null.
+
+    Args:
+        table: a collection or reference table.
+        rows: rows from the builders of this module.
+        issues: `issues` rows (`id` and `key`) of the issues that collection rows belong
+            to. Only error messages read them, to name the issue key of a row.
+        endpoint: the API path that reference rows were read from, for error messages.
+            The row's `project_id` replaces `{project_id}` in it.
+
+    Raises:
+        ValueError: `table` is not a collection or reference table.
+        PayloadError: a value does not fit its column's type, such as a number where Jira
+            sends a project key. The message names the issue or the record, the Jira field,
+            the column, the value and its JSON type.
+    """
     schema = table_schema(table)
-    arrays = [pa.array([row.get(f.name) for row in rows], type=f.type) for f in schema]
+    try:
+        arrays = [pa.array([row.get(f.name) for row in rows], type=f.type) for f in schema]
+    except CONVERSION_ERRORS:
+        # Finding the value is slow, so it runs only after the conversion failed.
+        misfit = find_misfit(rows, schema)
+        if misfit is None:
+            raise
+        raise _misfit_error(table, misfit, issues, endpoint) from None
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def skip_table_advice(table: str) -> str:
+    """Return the sentences that tell how to load the other tables while `table` fails."""
+    advice = f"To load the other tables meanwhile, add `--skip-tables {table}`."
+    if table in _READ_ONLY_IN_WINDOW:
+        advice += (
+            " After removing that option, run once with `--full-refresh`, because "
+            f"incremental runs do not read the `{table}` rows of issues that changed while "
+            "the table was skipped."
+        )
+    return advice
+
+
+def _misfit_error(
+    table: str,
+    misfit: Misfit,
+    issues: Sequence[dict[str, Any]],
+    endpoint: str | None,
+) -> PayloadError:
+    qualified = f"{table}.{misfit.column.name}"
+    source = _COLUMN_SOURCES.get(qualified)
+    where = f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
+    advice = (
+        f"Jira's REST API returns {misfit.expected} there, so check for a proxy or an app that "
+        f"changes the responses between Jira and jira-etl. {skip_table_advice(table)}"
+    )
+    if table in COLLECTION_COLUMNS:
+        noun, id_column = _COLLECTION_RECORDS[table]
+        record = quote_value(misfit.row.get(id_column))
+        issue_key = row_issue_key(table, misfit.row, issues)
+        return PayloadError(
+            f"Issue `{issue_key}`, table `{table}`: {where} of {noun} `{record}` "
+            f"{misfit.describe()} {advice}",
+            issue_key=issue_key,
+        )
+    id_column = _REFERENCE_KEYS.get(table, "id")
+    record = f"record with {id_column} `{quote_value(misfit.row.get(id_column))}`"
+    if endpoint is not None:
+        path = endpoint.replace("{project_id}", quote_value(misfit.row.get("project_id")))
+        record += f" from `{path}`"
+    return PayloadError(f"Table `{table}`, {record}: {where} {misfit.describe()} {advice}")
 
 
 # Collections
@@ -188,7 +306,7 @@ def comment_row(issue_id: int, comment: dict[str, Any]) -> dict[str, Any]:
     """Turn one comment (ADF body on Cloud, wiki markup on Data Center) into a row."""
     comment_id = _int(comment.get("id"), "issue_comments", comment)
     body = comment.get("body")
-    visibility = comment.get("visibility") or {}
+    visibility = _object(comment.get("visibility"), "issue_comments", comment_id, "visibility")
     return {
         "id": comment_id,
         "issue_id": issue_id,
@@ -255,9 +373,10 @@ def project_row(project: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_row(status: dict[str, Any]) -> dict[str, Any]:
-    category = status.get("statusCategory") or {}
+    status_id = _int(status.get("id"), "statuses", status)
+    category = _object(status.get("statusCategory"), "statuses", status_id, "statusCategory")
     return {
-        "id": _int(status.get("id"), "statuses", status),
+        "id": status_id,
         "name": status.get("name"),
         "status_category": category.get("key"),
         "status_category_name": category.get("name"),
@@ -348,6 +467,18 @@ def _int(value: Any, table: str, owner: Any) -> int:
     raise PayloadError(
         f"Invalid id `{quote_value(value)}` in a `{table}` object `{quote_value(owner)}`: "
         "expected a numeric id."
+    )
+
+
+def _object(value: Any, table: str, owner: Any, name: str) -> dict[str, Any]:
+    """Return an optional nested object, or {} when it is null or absent."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise PayloadError(
+        f"Invalid `{name}` `{quote_value(value)}` in `{table}` object `{quote_value(owner)}`: "
+        "expected an object."
     )
 
 
