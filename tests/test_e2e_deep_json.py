@@ -86,7 +86,8 @@ def test_description_beyond_max_depth_fails(emu: Emulator, tmp_path: Path) -> No
     assert f"Issue `{TARGET}`: field `description` nests too deep to decode" in failed.stderr
     # The bulk fetch contains both edited issues, in an order the test does not fix.
     assert re.search(r"reaches 1,025 levels at `issues\[[01]\]\.fields\.description", failed.stderr)
-    assert f"adding `key != {TARGET}` to --jql" in failed.stderr
+    assert f"add `key != {TARGET}` to --jql" in failed.stderr
+    assert "run once with --full-refresh" in failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
 
@@ -130,3 +131,61 @@ def test_deep_comment_names_issue_and_table(emu: Emulator, tmp_path: Path) -> No
     assert "nests too deep to decode" in failed.stderr
     assert "`--skip-tables issue_comments`" in failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
+
+
+def test_deep_json_advice_loads_other_issues(emu: Emulator, tmp_path: Path) -> None:
+    # Every table, as a scheduled run loads by default.
+    def load_with(*extra: str) -> CliResult:
+        args = emulator_run_args(
+            emu, tmp_path / "jira.duckdb", tmp_path / "pipelines", "--max-retries", "1", *extra
+        )
+        return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+    def loaded_keys() -> set[str]:
+        return {row[0] for row in query(tmp_path / "jira.duckdb", "select key from issues")}
+
+    assert load_with().exit_code == 0
+    every_key = {issue["key"] for issue in emu.truth()}
+    assert loaded_keys() == every_key
+    emu.advance(30)
+    emu.edit_issue(TARGET, description=quoted_doc(1021))
+    emu.edit_issue("ABC-1", summary="an edit that waits behind the deep issue")
+    failed = load_with()
+    assert failed.exit_code == 1, failed.output
+
+    # Follow the message: the clause it names, added to the (empty) filter, with a full refresh.
+    found = re.search(r"add `(key != [A-Z]+-\d+)` to --jql", failed.stderr)
+    assert found is not None, failed.stderr
+    clause = found.group(1)
+    assert clause == f"key != {TARGET}"
+    assert "run once with --full-refresh" in failed.stderr
+    # Without the full refresh, the changed filter stops the run, as the message warns.
+    stopped = load_with("--jql", clause)
+    assert stopped.exit_code == 2, stopped.output
+    assert "The JQL filter changed" in stopped.stderr
+
+    followed = load_with("--jql", clause, "--full-refresh")
+    assert followed.exit_code == 0, followed.output
+    assert loaded_keys() == every_key - {TARGET}
+    summaries = query(tmp_path / "jira.duckdb", "select summary from issues where key = 'ABC-1'")
+    assert summaries == [("an edit that waits behind the deep issue",)]
+
+    # Later runs keep that --jql and load incrementally.
+    emu.advance(30)
+    emu.edit_issue("ABC-2", summary="an edit after the full refresh")
+    later = load_with("--jql", clause)
+    assert later.exit_code == 0, later.output
+    summaries = query(tmp_path / "jira.duckdb", "select summary from issues where key = 'ABC-2'")
+    assert summaries == [("an edit after the full refresh",)]
+    assert TARGET not in loaded_keys()
+
+    # Once the value is fixed in Jira, the clause goes and one more full refresh brings it back.
+    emu.advance(30)
+    emu.edit_issue(TARGET, description=quoted_doc(8))
+    restored = load_with("--full-refresh")
+    assert restored.exit_code == 0, restored.output
+    assert loaded_keys() == every_key
+    ((text,),) = query(
+        tmp_path / "jira.duckdb", f"select description_text from issues where key = '{TARGET}'"
+    )
+    assert text == "> " * quoted_doc_levels(8) + "deep"

@@ -104,7 +104,10 @@ def test_body_beyond_max_depth_fails() -> None:
         "Issue `ABC-2`: field `description` nests too deep to decode: the response of "
         f"{SEARCH_URL} reaches 1,104 levels at `issues[1].fields.description.content[0]...`, "
         "more than the 1,024 levels jira-etl decodes. Reduce the nesting of that value in "
-        "Jira, or leave the issue out of the run by adding `key != ABC-2` to --jql."
+        "Jira. To load the other issues meanwhile, add `key != ABC-2` to --jql (joined to your "
+        "filter with AND) and run once with --full-refresh, because a run with a changed --jql "
+        "stops until a full refresh. Keep that --jql on later runs. Once the value is fixed, "
+        "remove `key != ABC-2` and run once more with --full-refresh."
     )
 
 

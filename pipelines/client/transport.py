@@ -292,9 +292,15 @@ def _depth_failure(error: json_text.JsonDepthError, url: str) -> PayloadError:
     value = f"field `{error.field}`" if error.field is not None else "a value"
     if error.issue_key is not None:
         subject = f"Issue `{error.issue_key}`: {value}"
+        # A changed --jql stops incremental runs until a full refresh, so leaving the issue out
+        # takes a full refresh, and so does taking it back in.
+        clause = f"key != {error.issue_key}"
         advice = (
-            "Reduce the nesting of that value in Jira, or leave the issue out of the run by "
-            f"adding `key != {error.issue_key}` to --jql."
+            "Reduce the nesting of that value in Jira. To load the other issues meanwhile, add "
+            f"`{clause}` to --jql (joined to your filter with AND) and run once with "
+            "--full-refresh, because a run with a changed --jql stops until a full refresh. "
+            f"Keep that --jql on later runs. Once the value is fixed, remove `{clause}` and run "
+            "once more with --full-refresh."
         )
     else:
         subject = value[0].upper() + value[1:]
