@@ -502,6 +502,8 @@ def print_summary(summary: Any) -> None:
                 "issues_new": getattr(summary, "issues_new", 0),
                 "issues_updated": getattr(summary, "issues_updated", 0),
                 "deleted_marked": getattr(summary, "deleted_marked", 0),
+                "deleted_checked": getattr(summary, "deleted_checked", False),
+                "deleted_unchecked_reason": getattr(summary, "deleted_unchecked_reason", None),
             },
         },
     )
@@ -522,7 +524,11 @@ def print_summary(summary: Any) -> None:
         click.echo(f"    {table}: {count}")
     marked = getattr(summary, "deleted_marked", 0)
     unmarked = getattr(summary, "deleted_unmarked", 0)
-    if getattr(summary, "deleted_checked", True):
+    unchecked_reason = getattr(summary, "deleted_unchecked_reason", None)
+    if unchecked_reason is not None:
+        # A sweep that failed or was doubted marks nothing, which must not read as a clean check.
+        click.echo(f"  deleted issues: not checked in this run ({unchecked_reason})")
+    elif getattr(summary, "deleted_checked", True):
         click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
     else:
         click.echo("  deleted issues: not checked (--skip-delete-sweep)")

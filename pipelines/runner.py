@@ -90,6 +90,8 @@ class RunSummary:
     deleted_marked: int = 0
     deleted_unmarked: int = 0
     deleted_checked: bool = False
+    # Why the sweep ran but marked nothing, as a clause. None when it checked or was skipped.
+    deleted_unchecked_reason: str | None = None
 
 
 # DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
@@ -435,8 +437,9 @@ def _run_locked(
     )
     summary.issues_updated = already_stored
     summary.issues_new = len(counted) - already_stored
-    if marked is not None:
-        summary.deleted_checked = True
+    if sweep is not None and marked is not None:
+        summary.deleted_unchecked_reason = sweep.error if not sweep.complete else marked.doubt
+        summary.deleted_checked = summary.deleted_unchecked_reason is None
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows

@@ -48,8 +48,9 @@ class SweepResult:
         ids: every issue id the filter matched during the sweep, sorted and unique (8 bytes
             an id, where a set of ints takes about 70).
         project_ids: ids of the projects the account may browse.
-        complete: false when a request failed; an incomplete sweep marks nothing.
-        error: why the sweep did not complete.
+        complete: false when a request failed or the listing was doubted. An incomplete
+            sweep marks nothing.
+        error: why the sweep did not complete, as a clause for the run summary.
     """
 
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -64,6 +65,8 @@ class MarkResult:
 
     marked: list[int] = field(default_factory=list)
     unmarked: list[int] = field(default_factory=list)
+    # Why nothing was marked although the sweep completed, as a clause for the run summary.
+    doubt: str | None = None
     # project id -> loaded issues kept because the project left the project list
     hidden_projects: dict[int, int] = field(default_factory=dict)
 
@@ -112,7 +115,7 @@ def run_sweep(client: JiraClient, user_jql: str | None) -> SweepResult:
         result.project_ids = {int(p["id"]) for p in read_projects(client) if "id" in p}
         result.ids = list_issue_ids(IssueSearch(client), user_jql)
     except JiraEtlError as exc:
-        result.error = str(exc)
+        result.error = f"the sweep failed: {str(exc).rstrip('.')}"
         logger.warning(
             "The delete sweep could not complete, so no issue is marked deleted this run: %s", exc
         )
@@ -175,6 +178,7 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
             len(outcome.marked),
         )
         outcome.marked = []
+        outcome.doubt = "the sweep listed no issue for the filter"
     for project, count in sorted(outcome.hidden_projects.items()):
         logger.warning(
             "Project %s is no longer visible to this account; its %d loaded issue(s) are kept "

@@ -71,7 +71,8 @@ def test_deleted_issue_is_marked(emu: Emulator, tmp_path: Path) -> None:
         tmp_path / "jira.duckdb", f"select deleted_at from issues where id = {gone['id']}"
     )
     assert deleted_at[0][0] is not None
-    assert f"deleted issues: {len(removed)} marked" in output
+    assert f"deleted issues: {len(removed)} marked, 0 present again" in output
+    assert "not checked" not in output
 
 
 def test_skip_delete_sweep_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
@@ -124,6 +125,9 @@ def test_sweep_that_fails_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
     output = load(emu, tmp_path, "--max-retries", "2")
     assert deleted_ids(tmp_path) == set()
     assert "delete sweep could not complete" in output
+    assert "deleted issues: not checked in this run (the sweep failed: " in output
+    assert "/project/search" in output
+    assert "deleted issues: 0 marked" not in output
 
 
 def test_keyset_sweep_survives_deletes(emu: Emulator, tmp_path: Path) -> None:
@@ -317,6 +321,7 @@ def test_empty_listing_marks_nothing(emu: Emulator, tmp_path: Path) -> None:
     with pipeline.sql_client() as client:
         outcome = mark_deleted(client, result, dt.datetime.now(dt.UTC))
     assert outcome.marked == []
+    assert outcome.doubt == "the sweep listed no issue for the filter"
     assert deleted_ids(tmp_path) == set()
     assert live_ids(tmp_path) == loaded
 

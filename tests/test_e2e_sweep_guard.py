@@ -170,7 +170,13 @@ def test_empty_sweep_listing_marks_nothing(
     assert lacking.group(1) == lacking.group(2)
     assert int(lacking.group(2)) >= len(edited)
     assert "so no issue is marked deleted this run" in guarded.stderr
-    assert "deleted issues: 0 marked" in guarded.stdout
+    # The summary reports that deleted issues were not checked, and why, instead of "0 marked".
+    reason = (
+        f"the sweep lacks {lacking.group(1)} of the {lacking.group(2)} issues this run read "
+        "from the same filter"
+    )
+    assert f"  deleted issues: not checked in this run ({reason})\n" in guarded.stdout
+    assert "deleted issues: 0 marked" not in guarded.stdout
     assert "Traceback" not in guarded.output
 
 
@@ -192,5 +198,28 @@ def test_deleted_issue_marked_through_proxy(
     assert proxy.emptied == 0
     assert ids_where(tmp_path, "is_deleted") == {deleted_id}
     assert ids_where(tmp_path, "not is_deleted") == {t["id"] for t in emu.truth()}
-    assert "deleted issues: 1 marked" in result.stdout
+    assert "  deleted issues: 1 marked, 0 present again\n" in result.stdout
+    assert "not checked" not in result.stdout
     assert "The delete sweep lacks" not in result.stderr
+
+
+def test_summary_of_doubted_sweep(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipelines.cli import print_summary
+    from pipelines.runner import RunSummary
+
+    summary = RunSummary(pipeline_name="jira_jira", dataset="jira", destination="duckdb")
+    summary.deleted_unchecked_reason = "the sweep listed no issue for the filter"
+    with caplog.at_level("INFO", logger="jira_etl"):
+        print_summary(summary)
+    printed = capsys.readouterr().out
+    assert (
+        "  deleted issues: not checked in this run (the sweep listed no issue for the filter)\n"
+        in printed
+    )
+    assert "marked" not in printed
+    (finished,) = [r for r in caplog.records if getattr(r, "event", None) == "run_finished"]
+    figures = finished.summary  # type: ignore[attr-defined]
+    assert figures["deleted_checked"] is False
+    assert figures["deleted_unchecked_reason"] == "the sweep listed no issue for the filter"
