@@ -63,6 +63,7 @@ def merge_from_files() -> None:
     original_should_stage = DuckDbClient.should_load_data_to_staging_dataset
     original_create_job = DuckDbClient.create_load_job
     original_followups = DuckDbClient.create_table_chain_completed_followup_jobs
+    original_initialize = DuckDbClient.initialize_storage
 
     def should_load_data_to_staging_dataset(self: Any, table_name: str) -> bool:
         if merges_from_files(self, table_name):
@@ -103,7 +104,23 @@ def merge_from_files() -> None:
             return [_merge_request_class().from_files(table_chain[0], self.sql_client, files)]
         return list(original_followups(self, table_chain, completed_table_chain_jobs) or [])
 
+    def initialize_storage(self: Any, truncate_tables: Any = None) -> None:
+        # After each load dlt empties the staging tables, and creates the staging schema first
+        # when it is missing. When only merged tables were loaded, the schema then stayed empty,
+        # without dlt's `_dlt_version` table, and a later `--full-refresh` failed on it.
+        if (
+            _enabled
+            and type(self) is DuckDbClient
+            and self.in_staging_dataset_mode
+            and truncate_tables is not None
+            and not truncate_tables
+            and not self.is_storage_initialized()
+        ):
+            return
+        original_initialize(self, truncate_tables)
+
     DuckDbClient.should_load_data_to_staging_dataset = should_load_data_to_staging_dataset  # type: ignore[method-assign]
+    DuckDbClient.initialize_storage = initialize_storage  # type: ignore[method-assign]
     DuckDbClient.create_load_job = create_load_job  # type: ignore[method-assign]
     DuckDbClient.create_table_chain_completed_followup_jobs = (  # type: ignore[method-assign, assignment]
         create_table_chain_completed_followup_jobs
