@@ -255,7 +255,8 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         merge_from_files()
         if dlt.config.get("load.workers") is None:
             # One job at a time, so the log between two checkpoints contains one job's rows.
-            # Two jobs at a time on the one open database were no faster.
+            # Two jobs at a time made the load step about a third faster, and raised the peak
+            # of a 200,000-issue run by about 55 MiB (docs/benchmark.md).
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
