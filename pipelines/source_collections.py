@@ -37,6 +37,7 @@ from pipelines.collections.worklogs import (
 from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import AuthError, NotFoundError, PayloadError
 from pipelines.ids import parse_id
+from pipelines.json_text import quote_value
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog
@@ -517,13 +518,32 @@ def _agile_sprints(clients: ClientFactory) -> Callable[[], Iterator[pa.Table]]:
                     _warn_agile(agile.SPRINT_SCOPE, error)
                     return
                 for value in found:
-                    sprint = parse_sprint(value)
-                    sprints[sprint["id"]] = sprint
+                    sprints.update(_board_sprint(board_id, value))
         if sprints:
             table = arrow_table("sprints", list(sprints.values()), FieldCatalog({}))
             yield _not_null(table, "id")
 
     return board_sprints
+
+
+def _board_sprint(board_id: int, value: Any) -> dict[int, dict[str, Any]]:
+    """Parse one sprint of a board's sprint list into `{id: sprints row}`.
+
+    Raises:
+        PayloadError: the sprint cannot be read; the message names it and the board.
+    """
+    try:
+        sprint = parse_sprint(value)
+    except ValueError as error:
+        sprint_id = value.get("id") if isinstance(value, dict) else None
+        path = f"{agile.AGILE_ROOT}/board/{board_id}/sprint"
+        raise PayloadError(
+            f"Table `sprints`, sprint `{quote_value(sprint_id)}` from `{path}`: {error} "
+            "Jira's agile API returns a sprint object there, so check for a proxy or an app "
+            "that changes the responses between Jira and jira-etl. To load the other tables "
+            "meanwhile, run with `--skip-tables sprints`."
+        ) from None
+    return {sprint["id"]: sprint}
 
 
 def _warn_agile(scope: str, error: AuthError | NotFoundError) -> None:

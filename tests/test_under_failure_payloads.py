@@ -342,3 +342,36 @@ def test_project_key_number_fails_without_changes(
     assert "Expected bytes" not in failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+
+
+def test_board_sprint_name_number_fails_without_changes(
+    site: tuple[Emulator, CorruptingProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path, tables="sprints").exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    # The precondition: the first run loaded the sprints table.
+    assert before["sprints"], before.keys()
+    emu.advance(30)
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same run")
+    corrupted: list[str] = []
+
+    def name_is_a_number(page: dict[str, Any]) -> None:
+        if not page.get("values"):
+            return
+        sprint = page["values"][0]
+        sprint["name"] = 7
+        corrupted.append(str(sprint["id"]))
+
+    proxy.corrupt_body = ("/sprint", name_is_a_number)
+    failed = load(proxy, emu, tmp_path, tables="sprints")
+    assert corrupted, failed.output
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert f"sprint `{corrupted[0]}`" in failed.stderr, failed.stderr
+    assert "/rest/agile/1.0/board/" in failed.stderr, failed.stderr
+    assert "`--skip-tables sprints`" in failed.stderr, failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
