@@ -255,8 +255,6 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         merge_from_files()
         if dlt.config.get("load.workers") is None:
             # One job at a time, so the log between two checkpoints contains one job's rows.
-            # Two jobs at a time made the load step about a third faster, and raised the peak
-            # of a 200,000-issue run by about 55 MiB (docs/benchmark.md).
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
     else:
         destination = options.destination
@@ -290,6 +288,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     """
     started = time.monotonic()
     started_at = datetime.now(UTC)
+    check_load_workers(options)
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
         try:
@@ -453,6 +452,28 @@ def _run_locked(
 # would very likely fill the disk.
 SPACE_FACTOR = 3
 SPACE_MARGIN_BYTES = 8 * 1024 * 1024
+
+
+def check_load_workers(options: RunOptions) -> None:
+    """Stop a DuckDB run configured to run several load jobs at a time.
+
+    Two jobs at a time made the load step about a third faster, but in one of two
+    200,000-issue loads DuckDB 1.5 then failed a checkpoint with "Corrupted in-memory column"
+    and invalidated the database (docs/benchmark.md).
+
+    Raises:
+        ConfigError: `load.workers` is configured and is not 1.
+    """
+    workers: Any = dlt.config.get("load.workers")
+    if options.destination != "duckdb" or workers is None:
+        return
+    if str(workers).strip() == str(DUCKDB_LOAD_WORKERS):
+        return
+    raise ConfigError(
+        f"Invalid LOAD__WORKERS `{workers}` (load.workers of dlt's configuration): jira-etl "
+        "loads a DuckDB file with one load job at a time, because DuckDB failed its "
+        "checkpoint with two. Remove the setting or set it to 1."
+    )
 
 
 def check_free_space(pipeline: dlt.Pipeline, options: RunOptions) -> None:

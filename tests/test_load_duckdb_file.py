@@ -126,6 +126,30 @@ def test_no_staging_rows_are_left_after_a_run(
         assert conn.execute("select count(*) from jira.issues").fetchone()[0] == ISSUES
 
 
+def test_several_load_workers_rejected(tmp_path: Path) -> None:
+    database = tmp_path / "workers.duckdb"
+    with Emulator(issues=20, seed=5, start=START) as emu:
+        args = [
+            "run",
+            "--site-url",
+            emu.site_url,
+            "--gateway-url",
+            emu.gateway_url,
+            "--duckdb-path",
+            str(database),
+            "--pipelines-dir",
+            str(tmp_path / "p"),
+        ]
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, "LOAD__WORKERS": "2"})
+        # Rejected before the run reads anything from Jira.
+        assert emu.requests == []
+    assert result.exit_code == 2, result.output
+    assert "Invalid LOAD__WORKERS `2`" in result.output
+    assert "set it to 1" in result.output
+    assert "Traceback" not in result.output
+    assert not database.exists()
+
+
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
