@@ -23,7 +23,7 @@ from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
 from pipelines.errors import JiraEtlError
 from pipelines.runner import RunOptions, run
-from tests.helpers import query, run_cli
+from tests.helpers import emulator_run_args, query, run_cli
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ISSUES = 250
@@ -129,17 +129,7 @@ def test_no_staging_rows_are_left_after_a_run(
 def test_several_load_workers_rejected(tmp_path: Path) -> None:
     database = tmp_path / "workers.duckdb"
     with Emulator(issues=20, seed=5, start=START) as emu:
-        args = [
-            "run",
-            "--site-url",
-            emu.site_url,
-            "--gateway-url",
-            emu.gateway_url,
-            "--duckdb-path",
-            str(database),
-            "--pipelines-dir",
-            str(tmp_path / "p"),
-        ]
+        args = emulator_run_args(emu, database, tmp_path / "p")
         result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, "LOAD__WORKERS": "2"})
         # Rejected before the run reads anything from Jira.
         assert emu.requests == []

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import run_cli, snapshot
+from tests.helpers import CliResult, run_cli, snapshot
 
 START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
 TARGET = "ABC-3"
@@ -309,17 +309,40 @@ def test_changelog_field_number_fails_without_changes(
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
 
 
+def reference_page_corrupted(
+    site: tuple[Emulator, CorruptingProxy],
+    tmp_path: Path,
+    table: str,
+    path: str,
+    corrupt: Any,
+) -> CliResult:
+    """Load `table`, then load again with `corrupt` applied to the pages of `path`.
+
+    Checks that the second run failed with one message and changed neither the tables nor
+    the cursor, and returns it.
+    """
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path, tables=table).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
+    # The precondition: the first run loaded the table.
+    assert before[table], before.keys()
+    emu.advance(30)
+    emu.edit_issue("ABC-1", summary="a healthy edit in the same run")
+    proxy.corrupt_body = (path, corrupt)
+    failed = load(proxy, emu, tmp_path, tables=table)
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("Error:") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert "Expected bytes" not in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+    return failed
+
+
 def test_project_key_number_fails_without_changes(
     site: tuple[Emulator, CorruptingProxy], tmp_path: Path
 ) -> None:
-    emu, proxy = site
-    assert load(proxy, emu, tmp_path, tables="projects").exit_code == 0
-    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
-    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
-    # The precondition: the first run loaded the projects table.
-    assert before["projects"], before.keys()
-    emu.advance(30)
-    emu.edit_issue("ABC-1", summary="a healthy edit in the same run")
     corrupted: list[str] = []
 
     def key_is_a_number(page: dict[str, Any]) -> None:
@@ -327,34 +350,21 @@ def test_project_key_number_fails_without_changes(
         project["key"] = 7
         corrupted.append(str(project["id"]))
 
-    proxy.corrupt_body = ("/project/search", key_is_a_number)
-    failed = load(proxy, emu, tmp_path, tables="projects")
+    failed = reference_page_corrupted(
+        site, tmp_path, "projects", "/project/search", key_is_a_number
+    )
     assert corrupted, failed.output
-    assert failed.exit_code == 1, failed.output
-    assert failed.stderr.count("Error:") == 1, failed.stderr
-    assert "Traceback" not in failed.stderr, failed.stderr
     expected = (
         f"Table `projects`, record with id `{corrupted[0]}` from `/rest/api/3/project/search`: "
         "field `key` (column `projects.key`) has value `7` (a JSON number), expected a string."
     )
     assert expected in failed.stderr, failed.stderr
     assert "`--skip-tables projects`" in failed.stderr
-    assert "Expected bytes" not in failed.stderr
-    assert snapshot(tmp_path / "jira.duckdb") == before
-    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
 
 
 def test_board_sprint_name_number_fails_without_changes(
     site: tuple[Emulator, CorruptingProxy], tmp_path: Path
 ) -> None:
-    emu, proxy = site
-    assert load(proxy, emu, tmp_path, tables="sprints").exit_code == 0
-    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
-    before, state_before = snapshot(tmp_path / "jira.duckdb"), state_file.read_text()
-    # The precondition: the first run loaded the sprints table.
-    assert before["sprints"], before.keys()
-    emu.advance(30)
-    emu.edit_issue("ABC-1", summary="a healthy edit in the same run")
     corrupted: list[str] = []
 
     def name_is_a_number(page: dict[str, Any]) -> None:
@@ -364,14 +374,8 @@ def test_board_sprint_name_number_fails_without_changes(
         sprint["name"] = 7
         corrupted.append(str(sprint["id"]))
 
-    proxy.corrupt_body = ("/sprint", name_is_a_number)
-    failed = load(proxy, emu, tmp_path, tables="sprints")
+    failed = reference_page_corrupted(site, tmp_path, "sprints", "/sprint", name_is_a_number)
     assert corrupted, failed.output
-    assert failed.exit_code == 1, failed.output
-    assert failed.stderr.count("Error:") == 1, failed.stderr
-    assert "Traceback" not in failed.stderr, failed.stderr
     assert f"sprint `{corrupted[0]}`" in failed.stderr, failed.stderr
     assert "/rest/agile/1.0/board/" in failed.stderr, failed.stderr
     assert "`--skip-tables sprints`" in failed.stderr, failed.stderr
-    assert snapshot(tmp_path / "jira.duckdb") == before
-    assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
