@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 
 from pipelines.destinations.duckdb_catalog import quote_identifier
 
@@ -96,3 +99,50 @@ def snapshot(path: Path, dataset: str = "jira") -> dict[str, list[tuple[Any, ...
         return result
     finally:
         connection.close()
+
+
+class RewritingProxy:
+    """Forward every request to `upstream` from a server on 127.0.0.1, changing responses.
+
+    Subclasses override `rewrite`, which returns the body to send back for each response.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.forward("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.forward("POST")
+
+            def forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = httpx.request(
+                    method, proxy.upstream + self.path, content=body, headers=headers
+                )
+                content = proxy.rewrite(self.path, body, answer)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("content-type", ""))
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        """Return the body to send back for `answer`, the response to a request of `path`."""
+        return answer.content
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -12,22 +12,20 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, query, run_cli
+from tests.helpers import CliResult, RewritingProxy, query, run_cli
 
 START = dt.datetime(2026, 5, 4, 12, 0, 2, tzinfo=dt.UTC)
 ISSUES = 40
 SWEEP_JQL = re.compile(r"\bid > \d+ ORDER BY id ASC$")
 
 
-class SweepProxy:
+class SweepProxy(RewritingProxy):
     """Forward requests to the emulator, and empty the sweep's pages while `empty_sweep` is set.
 
     Attributes:
@@ -36,40 +34,11 @@ class SweepProxy:
     """
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.empty_sweep = False
         self.sweep_pages = 0
         self.emptied = 0
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return None
-
-            def do_GET(self) -> None:  # noqa: N802
-                self.forward("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self.forward("POST")
-
-            def forward(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                answer = httpx.request(
-                    method, proxy.upstream + self.path, content=body, headers=headers
-                )
-                content = proxy.rewrite(self.path, body, answer)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("content-type", ""))
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(upstream)
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
         if not path.endswith("/search/jql") or not body or answer.status_code != 200:
@@ -87,10 +56,6 @@ class SweepProxy:
         page.pop("nextPageToken", None)
         page["isLast"] = True
         return json.dumps(page).encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

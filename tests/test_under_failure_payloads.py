@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, run_cli, snapshot
+from tests.helpers import CliResult, RewritingProxy, run_cli, snapshot
 
 START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
 TARGET = "ABC-3"
@@ -29,7 +27,7 @@ Corruption = Callable[[dict[str, Any]], None]
 BodyCorruption = tuple[str, Callable[[Any], None]]
 
 
-class CorruptingProxy:
+class CorruptingProxy(RewritingProxy):
     """Forward every request to the emulator, and change some responses on the way back.
 
     `corrupt` changes issue `TARGET` in search and bulk fetch pages, and `corrupt_body` changes
@@ -37,46 +35,18 @@ class CorruptingProxy:
     """
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.corrupt: Corruption | None = None
         self.corrupt_body: BodyCorruption | None = None
         self.break_json = False
-        proxy = self
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return None
-
-            def do_GET(self) -> None:  # noqa: N802
-                self.forward("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self.forward("POST")
-
-            def forward(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                answer = httpx.request(
-                    method, proxy.upstream + self.path, content=body, headers=headers
-                )
-                content = proxy.rewrite(self.path, answer.content)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("content-type", ""))
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def rewrite(self, path: str, content: bytes) -> bytes:
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        content = answer.content
         route = path.split("?", 1)[0]
         if self.corrupt_body is not None and route.endswith(self.corrupt_body[0]):
-            body = json.loads(content)
-            self.corrupt_body[1](body)
-            return json.dumps(body).encode()
+            decoded = json.loads(content)
+            self.corrupt_body[1](decoded)
+            return json.dumps(decoded).encode()
         if not path.endswith(("/search/jql", "/issue/bulkfetch")):
             return content
         page = json.loads(content)
@@ -89,10 +59,6 @@ class CorruptingProxy:
         if hit and self.break_json:
             return content[: len(content) // 2]
         return json.dumps(page).encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
