@@ -28,6 +28,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
 from pipelines.destinations.duckdb_file_merge import merge_from_files
 from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
@@ -253,6 +254,9 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         # The merged tables are read from the package's Parquet files, not copied into
         # staging tables first.
         merge_from_files()
+        # The other tables are copied with the file's path as a parameter, so a quote in
+        # --pipelines-dir does not break the statement.
+        copy_files_by_parameter()
         if dlt.config.get("load.workers") is None:
             # One job at a time, so the log between two checkpoints contains one job's rows.
             dlt.config["load.workers"] = DUCKDB_LOAD_WORKERS
