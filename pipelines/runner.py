@@ -658,6 +658,13 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             if advice == _NO_SPACE_FIX and exc.step in ("extract", "normalize"):
                 # These steps write only dlt's working files, not the DuckDB file.
                 advice = "Free disk space there or choose another --pipelines-dir."
+            elif advice == _NO_SPACE_FIX and os.sep not in reason:
+                # The load step writes the DuckDB file and dlt's working files, and dlt's
+                # errors name no file, so the full disk may be that of either.
+                advice = (
+                    "Free disk space where --duckdb-path and --pipelines-dir "
+                    f"`{exc.pipeline.pipelines_dir}` are, or choose others."
+                )
             error = JiraEtlError(
                 f"The {exc.step} step failed while writing the destination or dlt's working "
                 f"files: {reason} {advice}"

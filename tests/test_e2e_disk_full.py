@@ -135,6 +135,56 @@ def test_disk_filled_during_load_fails_clearly_then_recovers(
         subprocess.run(["umount", str(disk)])
 
 
+def test_full_working_dir_during_load_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    disk = tmp_path / "small"
+    mount_tmpfs(disk, "64m")
+    database = tmp_path / "jira.duckdb"
+    pipelines = disk / "p"
+    options = RunOptions(
+        pipeline_name="filled", duckdb_path=str(database), pipelines_dir=str(pipelines)
+    )
+    checkpoints: list[int] = []
+    real_checkpoint = duckdb_held.checkpoint
+
+    def fill_before_third(connection: Any) -> None:
+        # Another program fills the disk of dlt's working files while the load is under way.
+        checkpoints.append(1)
+        if len(checkpoints) == 3:
+            fill(disk / "filler")
+        real_checkpoint(connection)
+
+    try:
+        with Emulator(issues=300, seed=4, start=START) as emu:
+            settings = {
+                "auth": "bearer",
+                "token": emu.scoped_token,
+                "site_url": emu.site_url,
+                "gateway_url": emu.gateway_url,
+                "issues_per_load": 0,
+            }
+            monkeypatch.setattr(duckdb_held, "checkpoint", fill_before_third)
+            with pytest.raises(JiraEtlError) as failed:
+                run(options, settings)
+            monkeypatch.undo()
+            assert len(checkpoints) >= 3
+            message = str(failed.value)
+            assert "No space left on device" in message, message
+            assert "--pipelines-dir" in message, message
+            assert str(pipelines) in message, message
+            assert emu.scoped_token not in message
+            (disk / "filler").unlink()
+            monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+            run(options, settings)
+            truth = {t["id"]: t["key"] for t in emu.truth()}
+            assert len(truth) == 300
+            assert dict(query(database, "select id, key from issues")) == truth
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
 def test_full_disk_probe_names_disk(tmp_path: Path) -> None:
     disk = tmp_path / "full"
     mount_tmpfs(disk, "1m")
