@@ -29,7 +29,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
-from pipelines.destinations.duckdb_file_merge import merge_from_files
+from pipelines.destinations.duckdb_file_merge import MISSING_FILES_MESSAGE, merge_from_files
 from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
 from pipelines.destinations.sql import id_lists, table_names
@@ -273,7 +273,8 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         dlt.config["load.truncate_staging_dataset"] = True
     kwargs: dict[str, Any] = {}
     if options.pipelines_dir:
-        kwargs["pipelines_dir"] = options.pipelines_dir
+        # A value from JIRA_PIPELINES_DIR or .env reaches here without the shell's `~`.
+        kwargs["pipelines_dir"] = str(Path(options.pipelines_dir).expanduser())
     return dlt.pipeline(
         pipeline_name=options.pipeline_name,
         destination=destination,
@@ -661,9 +662,10 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
             elif advice == _NO_SPACE_FIX and os.sep not in reason:
                 # The load step writes the DuckDB file and dlt's working files, and dlt's
                 # errors name no file, so the full disk may be that of either.
+                working = getattr(exc.pipeline, "pipelines_dir", "")
                 advice = (
                     "Free disk space where --duckdb-path and --pipelines-dir "
-                    f"`{exc.pipeline.pipelines_dir}` are, or choose others."
+                    f"`{working}` are, or choose others."
                 )
             error = JiraEtlError(
                 f"The {exc.step} step failed while writing the destination or dlt's working "
@@ -685,6 +687,11 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     if database_reason is None:
         return JiraEtlError(f"The {exc.step} step failed: {text}")
     reason = database_reason
+    if MISSING_FILES_MESSAGE in reason:
+        # The package cannot load as it is, and the message says how to start over.
+        error = JiraEtlError(f"The load step failed: {reason}")
+        error.outcome_stated = True  # type: ignore[attr-defined]
+        return error
     advice = _advice(reason, "Check the destination and its settings.")
     if exc.step == "sync":
         # dlt reads the stored state before anything is extracted.

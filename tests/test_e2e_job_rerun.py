@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -144,3 +145,68 @@ def test_postgres_job_rerun_after_kill_loads(tmp_path: Path, pg_schema: str, tab
             "select count(*) from _dlt_pipeline_state group by _dlt_id having count(*) > 1"
         )
         assert cursor.fetchall() == []
+
+
+EXIT_AFTER_MERGE_JOB_WRITTEN = textwrap.dedent(
+    """
+    import os, sys
+    from dlt.load.load import Load
+
+    create = Load.create_followup_jobs
+
+    def create_followup_jobs(self, load_id, state, job, schema):
+        created = create(self, load_id, state, job, schema)
+        # The merge job of the table is in the package and has not run yet.
+        if created[1] and job.job_file_info().table_name == os.environ["EXIT_AFTER_TABLE"]:
+            os._exit(9)
+        return created
+
+    Load.create_followup_jobs = create_followup_jobs
+    from pipelines.cli import main
+
+    sys.argv[0] = "jira-etl"
+    main()
+    """
+)
+
+
+def test_merge_without_its_files_explains_recovery(tmp_path: Path) -> None:
+    database, pipelines = tmp_path / "jira.duckdb", tmp_path / "p"
+    with Emulator(issues=80, seed=11, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        args = emulator_run_args(emu, database, pipelines, "--lookback", "0")
+        assert run_cli(args, env=env).exit_code == 0
+        for issue in emu.truth()[:20]:
+            emu.edit_issue(issue["key"], summary=f"edited {issue['id']}")
+        emu.advance(60)
+        killed = subprocess.run(
+            [sys.executable, "-c", EXIT_AFTER_MERGE_JOB_WRITTEN, *args],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                **env,
+                "EXIT_AFTER_TABLE": "issues",
+                "RUNTIME__DLTHUB_TELEMETRY": "false",
+            },
+            cwd=str(REPO_ROOT),
+            timeout=180,
+        )
+        assert killed.returncode == 9, killed.stderr
+        files = list(pipelines.rglob("load/normalized/*/*_jobs/issues.*.parquet"))
+        # The precondition: the pending package holds the files the merge job would read.
+        assert files
+        for path in files:
+            path.unlink()
+        failed = run_cli(args, env=env)
+        assert failed.exit_code == 1, failed.output
+        working_folder = pipelines / "jira_jira"
+        assert f"Delete dlt's working folder of this pipeline, {working_folder}," in failed.output
+        assert "--full-refresh" in failed.output
+        assert "the next run loads it first" not in failed.output
+        # The way out that the message gives.
+        shutil.rmtree(working_folder)
+        refreshed = run_cli([*args, "--full-refresh"], env=env)
+        assert refreshed.exit_code == 0, refreshed.output
+        truth = sorted((int(issue["id"]), issue["summary"]) for issue in emu.truth())
+    assert query(database, "select id, summary from issues order by id") == truth

@@ -140,6 +140,20 @@ def test_several_load_workers_rejected(tmp_path: Path) -> None:
     assert not database.exists()
 
 
+def test_pipelines_dir_from_environment_expands_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with Emulator(issues=20, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, tmp_path / "home.duckdb", tmp_path / "unused")
+        # The environment variable alone names the folder, as a scheduler would set it.
+        args = args[: args.index("--pipelines-dir")]
+        env = {"JIRA_TOKEN": emu.scoped_token, "JIRA_PIPELINES_DIR": "~/pl", "HOME": str(home)}
+        result = run_cli(args, env=env, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (home / "pl" / "jira_jira").is_dir()
+    assert not (tmp_path / "~").exists()
+
+
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,9 +8,9 @@ load to delete it. In a script that merged 20,000 issues, the SQL took 0.8 s wit
 and 0.45 s without them, and the file kept the space of the deleted staging rows (19 against
 11 MiB; docs/benchmark.md).
 
-DuckDB reads Parquet files itself. So for a table that dlt merges with its `delete-insert`
-strategy and that has no nested tables, the files are not copied: each file's job is done as
-soon as it starts, and the SQL job that follows runs dlt's own merge statements with the
+DuckDB reads Parquet files itself. So the files of a table that dlt merges with its
+`delete-insert` strategy, and that has no nested tables, are not copied. Each file's job is
+done as soon as it starts. The SQL job that follows runs dlt's own merge statements with the
 staging table replaced by `read_parquet` of the table's files in the package. The keys, the
 deduplication on `dedup_sort` and the `hard_delete` markers are dlt's, across all the files.
 
@@ -33,6 +33,8 @@ from typing import Any
 
 # The parameter that carries the list of files into the merge statements.
 FILES_PARAMETER = "jira_etl_merge_files"
+# The start of the failure of a merge job whose files are gone from the package.
+MISSING_FILES_MESSAGE = "The load package has no Parquet file of the table"
 
 _PATCHED = False
 _enabled = True
@@ -268,10 +270,15 @@ def _merge_job_class() -> Any:
             self._sql_client = self._job_client.sql_client
             files = self._table_files()
             if not files:
+                # The package stays pending and would fail every run the same way, a full
+                # refresh included, so the way out starts from dlt's working folder.
+                working_folder = Path(self._file_path).parents[4]
                 raise DestinationTerminalException(
-                    f"The load package has no Parquet file of the table `{self.load_table_name}` "
-                    f"left to merge in {self._completed_folder()}. Run jira-etl again with "
-                    "--full-refresh to reload the table."
+                    f"{MISSING_FILES_MESSAGE} `{self.load_table_name}` left to merge in "
+                    f"{self._completed_folder()}, so this load cannot finish, and the tables "
+                    "it merged before may be newer than this one. Delete dlt's working folder "
+                    f"of this pipeline, {working_folder}, and run jira-etl again with "
+                    "--full-refresh to reload every table."
                 )
             with self._sql_client.begin_transaction():
                 for statement in self._split_fragments(sql):
