@@ -688,7 +688,7 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
         return JiraEtlError(f"The {exc.step} step failed: {text}")
     reason = database_reason
     if MISSING_FILES_MESSAGE in reason:
-        # The package cannot load as it is, and the message says how to start over.
+        # The package cannot load as it is, and the message gives the steps to start over.
         error = JiraEtlError(f"The load step failed: {reason}")
         error.outcome_stated = True  # type: ignore[attr-defined]
         return error

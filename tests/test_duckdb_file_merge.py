@@ -75,11 +75,11 @@ FIRST = {
 # The second load: several items, written to several files, without the `note` column.
 SECOND = {
     "labels": [
-        # Issue 1 lost label b.
+        # Label b is removed from the issue with id 1.
         labels([(1, "a", T2, False)]),
-        # A marker clears issue 3's labels and is not stored itself.
+        # A marker row clears the labels of the issue with id 3, and is not stored itself.
         labels([(3, "", T2, True)]),
-        # Issue 2 twice: the newer version first, then an older copy of one of its labels.
+        # The issue with id 2 twice: its newer version first, then an older copy of one label.
         labels([(2, "c", T3, False), (2, "f", T3, False)]),
         labels([(2, "c", T2, False)]),
     ],

@@ -194,7 +194,7 @@ def test_merge_without_its_files_explains_recovery(tmp_path: Path) -> None:
         )
         assert killed.returncode == 9, killed.stderr
         files = list(pipelines.rglob("load/normalized/*/*_jobs/issues.*.parquet"))
-        # The precondition: the pending package holds the files the merge job would read.
+        # The precondition: the pending package contains the files the merge job would read.
         assert files
         for path in files:
             path.unlink()

@@ -75,7 +75,7 @@ def merge_from_files() -> None:
     def create_load_job(
         self: Any, table: Any, file_path: str, load_id: str, restore: bool = False
     ) -> Any:
-        if merges_from_files(self, table["name"]):
+        if merges_prepared_table(self, table):
             if _file_format(file_path) == "parquet":
                 # The file stays in the package, and the merge job reads it from there.
                 return _kept_file_job_class()(file_path)
@@ -97,7 +97,7 @@ def merge_from_files() -> None:
         table_chain: Sequence[Any],
         completed_table_chain_jobs: Sequence[Any] | None = None,
     ) -> list[Any]:
-        if len(table_chain) == 1 and merges_from_files(self, table_chain[0]["name"]):
+        if len(table_chain) == 1 and merges_prepared_table(self, table_chain[0]):
             files = [
                 job.file_path
                 for job in completed_table_chain_jobs or ()
@@ -132,19 +132,31 @@ def merge_from_files() -> None:
 
 def merges_from_files(client: Any, table_name: str) -> bool:
     """Return True when `client` merges `table_name` from the package's files."""
+    from dlt.destinations.impl.duckdb.duck import DuckDbClient
+
+    if not _enabled or type(client) is not DuckDbClient:
+        return False
+    if table_name not in client.schema.tables:
+        return False
+    return merges_prepared_table(client, client.prepare_load_table(table_name))
+
+
+def merges_prepared_table(client: Any, table: Any) -> bool:
+    """Return True when `client` merges `table`, as dlt prepared it for a load, from files.
+
+    dlt hands its load jobs and follow-up jobs the prepared table, so they need not prepare
+    it again.
+    """
     from dlt.common.destination.utils import resolve_merge_strategy
     from dlt.common.schema.utils import get_nested_tables, is_nested_table
     from dlt.destinations.impl.duckdb.duck import DuckDbClient
 
     if not _enabled or type(client) is not DuckDbClient:
         return False
-    tables = client.schema.tables
-    if table_name not in tables:
-        return False
-    table: Any = client.prepare_load_table(table_name)
     if table.get("write_disposition") != "merge" or is_nested_table(table):
         return False
-    if len(get_nested_tables(tables, table_name)) != 1:
+    tables = client.schema.tables
+    if len(get_nested_tables(tables, table["name"])) != 1:
         return False
     strategy = resolve_merge_strategy(tables, table, client.capabilities)
     return strategy == "delete-insert"

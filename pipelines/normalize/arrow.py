@@ -151,9 +151,7 @@ def _conversion_error(
     qualified = (
         misfit.column.name if table_name == "issues" else f"{table_name}.{misfit.column.name}"
     )
-    source = COLUMN_SOURCES.get(qualified)
-    where = f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
-    problem = f"{where} {misfit.describe()}"
+    problem = f"{describe_column(qualified, COLUMN_SOURCES)} {misfit.describe()}"
     issue_key = row_issue_key(table_name, misfit.row, issues)
     if issue_key is None:
         return PayloadError(
@@ -188,6 +186,12 @@ class Misfit:
             f"has value `{quote_value(self.value)}` ({_json_type(self.value)}), "
             f"expected {self.expected}."
         )
+
+
+def describe_column(qualified: str, sources: dict[str, str]) -> str:
+    """Name a column for a message, with the Jira field it comes from when `sources` has it."""
+    source = sources.get(qualified)
+    return f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
 
 
 def find_misfit(rows: list[dict[str, Any]], schema: pa.Schema) -> Misfit | None:

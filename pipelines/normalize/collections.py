@@ -18,7 +18,13 @@ from pipelines.errors import PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import json_text, quote_value
 from pipelines.normalize.adf import adf_to_text
-from pipelines.normalize.arrow import CONVERSION_ERRORS, Misfit, find_misfit, row_issue_key
+from pipelines.normalize.arrow import (
+    CONVERSION_ERRORS,
+    Misfit,
+    describe_column,
+    find_misfit,
+    row_issue_key,
+)
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.normalize.issues import SYSTEM_COLUMNS
 from pipelines.normalize.timestamps import parse_date, parse_instant
@@ -231,9 +237,7 @@ def _misfit_error(
     issues: Sequence[dict[str, Any]],
     endpoint: str | None,
 ) -> PayloadError:
-    qualified = f"{table}.{misfit.column.name}"
-    source = _COLUMN_SOURCES.get(qualified)
-    where = f"field `{source}` (column `{qualified}`)" if source else f"column `{qualified}`"
+    where = describe_column(f"{table}.{misfit.column.name}", _COLUMN_SOURCES)
     advice = (
         f"Jira's REST API returns {misfit.expected} there, so check for a proxy or an app that "
         f"changes the responses between Jira and jira-etl. {skip_table_advice(table)}"
