@@ -98,9 +98,9 @@ class RunSummary:
 # DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
 # configured the dlt way. DuckDB otherwise caches up to 80% of the RAM, and each merge scans
 # the whole table, so its memory grew with the dataset. Above memory_limit DuckDB writes
-# temporary files beside the database instead. Measured at 20,000 issues (docs/benchmark.md):
-# one DuckDB thread and one dlt load job at a time lowered the peak by about 110 MiB and made
-# the run about 1 s longer.
+# temporary files to `temp_directory` instead (see `spill_directory`). Measured at 20,000
+# issues (docs/benchmark.md): one DuckDB thread and one dlt load job at a time lowered the
+# peak by about 110 MiB and made the run about 1 s longer.
 DUCKDB_LOAD_SETTINGS = {"threads": 1}
 DUCKDB_LOAD_WORKERS = 1
 # The memory_limit, in MiB. A load of a part needs memory for each column of the widest
@@ -131,12 +131,26 @@ def duckdb_credentials(path: Path) -> Any:
     credentials.statements = dlt.secrets.get("destination.duckdb.credentials.statements", list)
     credentials.local_config = dlt.config.get("destination.duckdb.credentials.local_config", dict)
     attach_with_row_groups(credentials)
-    if dlt.config.get("destination.duckdb.credentials.global_config") is None:
-        credentials.global_config = {
-            **DUCKDB_LOAD_SETTINGS,
-            "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB",
-        }
+    configured = dlt.config.get("destination.duckdb.credentials.global_config", dict)
+    if configured is None:
+        settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
+    else:
+        settings = dict(configured)
+    settings.setdefault("temp_directory", spill_directory(path))
+    credentials.global_config = settings
     return credentials
+
+
+def spill_directory(path: Path) -> str:
+    """Return the folder for DuckDB's temporary files of the file `path`: `<path>.tmp`.
+
+    jira-etl opens the file through ATTACH from an in-memory database, whose temporary files
+    DuckDB writes to `.tmp` in the working directory. Two runs started from one folder shared
+    it. The first to finish deleted it, and the other's checkpoint failed on its missing
+    files. Where `.tmp` could not be created, every load that spilled failed. For a database
+    it opens from a file, DuckDB chooses this folder beside the file.
+    """
+    return f"{path.resolve()}.tmp"
 
 
 def duckdb_memory_mib(widest_columns: int) -> int:
@@ -249,7 +263,8 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         # NOTE: dlt 1.31 copies the credentials for each client but shares this dict, so a
         # change made before a load reaches its connections. The 600-column load test fails
         # if a dlt release stops sharing it.
-        options.duckdb_settings = credentials.global_config if credentials.global_config else None
+        configured = dlt.config.get("destination.duckdb.credentials.global_config") is not None
+        options.duckdb_settings = None if configured else credentials.global_config
         destination: Any = dlt.destinations.duckdb(credentials=credentials)
         # The merged tables are read from the package's Parquet files, not copied into
         # staging tables first.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +155,55 @@ def test_pipelines_dir_from_environment_expands_home(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (home / "pl" / "jira_jira").is_dir()
     assert not (tmp_path / "~").exists()
+
+
+# A temporary table larger than the memory_limit, so DuckDB writes it to its temporary files.
+SPILL_STATEMENT = (
+    "CREATE OR REPLACE TEMP TABLE spill_probe AS "
+    "SELECT repeat('x', 200) || range AS s FROM range(400000)"
+)
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["default", "configured"])
+def test_spill_files_stay_beside_the_database(tmp_path: Path, configured: bool) -> None:
+    # A scheduler starts the run in a folder where `.tmp` is a file, so DuckDB cannot create
+    # its temporary folder there. It must write them beside the database file instead.
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / ".tmp").write_text("not a folder")
+    database = tmp_path / "spill.duckdb"
+    spill_folder = Path(f"{database}.tmp")
+    spilled = threading.Event()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                if any(spill_folder.iterdir()):
+                    spilled.set()
+            except FileNotFoundError:
+                pass
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    with Emulator(issues=ISSUES, seed=5, start=START) as emu:
+        env = {
+            "JIRA_TOKEN": emu.scoped_token,
+            "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS": json.dumps([SPILL_STATEMENT]),
+        }
+        if configured:
+            settings = {"memory_limit": "64MiB", "threads": 1}
+            env["DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = json.dumps(settings)
+        result = run_cli(emulator_run_args(emu, database, tmp_path / "p"), env=env, cwd=workdir)
+    stop.set()
+    watcher.join()
+    assert result.exit_code == 0, result.output
+    assert spilled.is_set(), "DuckDB wrote no temporary file beside the database"
+    assert not spill_folder.exists()
+    assert (workdir / ".tmp").read_text() == "not a folder"
+    assert sorted(path.name for path in workdir.iterdir()) == [".tmp"]
+    assert query(database, "select count(*) from issues") == [(ISSUES,)]
 
 
 def test_configured_connection_settings_still_load(
