@@ -168,6 +168,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"{strategy:<12}{figures['seconds']:>9.1f}{figures['issues_per_second']:>10.0f}"
             f"{figures['requests']:>10}{figures['retries']:>9}"
             f"   peak {figures['peak_mb']:.0f} MiB (at start {figures['start_mb']:.0f}, "
+            f"of which library files {figures['start_file_mb']:.0f}; "
             f"private peak {figures['peak_anon_mb']:.0f}), {figures['issues']} issues, "
             f"{figures['changelog_rows']} changelog rows, "
             f"max in flight {figures['max_in_flight_seen']}, "
@@ -226,6 +227,7 @@ def run_load(args: argparse.Namespace) -> int:
         "changelog_rows": summary.rows.get("issue_changelog", 0),
         "peak_mb": peak_memory_mb(),
         "start_mb": sampler.start.get("VmRSS", 0.0),
+        "start_file_mb": sampler.start.get("RssFile", 0.0),
         "peak_anon_mb": sampler.peaks.get("RssAnon", 0.0),
         "duckdb_mb": duckdb_mb,
         "max_in_flight_seen": limiter.stats.max_in_flight_seen if limiter else 1,
