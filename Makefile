@@ -45,4 +45,4 @@ soak: $(STAMP)  ## Many incremental runs against a changing, failing emulator, t
 	RUNTIME__DLTHUB_TELEMETRY=false $(BIN)/python -m pipelines.soak --runs 30
 
 clean:
-	rm -rf $(VENV) .jira-etl jira.duckdb report.html .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .jira-etl jira.duckdb jira.duckdb.wal jira.duckdb.tmp report.html .pytest_cache .mypy_cache .ruff_cache

@@ -291,6 +291,13 @@ def destination_options(func: Any) -> Any:
     help="Comma-separated collection and reference tables to leave out.",
 )
 @click.option(
+    "--custom-fields",
+    envvar="JIRA_CUSTOM_FIELDS",
+    help="Comma-separated custom fields to load, by id (customfield_10016) or name (Story "
+    "Points); the others get no column and are not requested. Changing the list needs "
+    "--full-refresh.  [default: every custom field]",
+)
+@click.option(
     "--skip-delete-sweep",
     is_flag=True,
     envvar="JIRA_SKIP_DELETE_SWEEP",
@@ -384,7 +391,26 @@ def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
         "max_in_flight": options.get("max_in_flight"),
         "changelog_mode": options.get("changelog_mode"),
         "issues_per_load": options.get("issues_per_load"),
+        "custom_fields": custom_field_list(options.get("custom_fields")),
     }
+
+
+def custom_field_list(value: str | None) -> list[str] | None:
+    """Split --custom-fields at commas; None (every custom field) when not given.
+
+    Raises:
+        click.BadParameter: the option is given but names no field.
+    """
+    if value is None:
+        return None
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if not entries:
+        raise click.BadParameter(
+            "it names no field; give ids or names separated by commas, or leave it out to "
+            "load every custom field.",
+            param_hint="--custom-fields",
+        )
+    return entries
 
 
 def selected_tables(tables: str | None, skip: str | None) -> list[str] | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -41,7 +41,7 @@ from pipelines.collections.changelog import CHANGELOG_MODES, ChangelogPrefetch
 from pipelines.errors import ConfigError, PayloadError
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
-from pipelines.normalize.fields import FieldCatalog
+from pipelines.normalize.fields import FieldCatalog, select_custom_fields
 from pipelines.normalize.issues import NormalizedBatch, normalize_issues
 from pipelines.normalize.timestamps import format_utc, parse_instant
 from pipelines.observer import RunObserver
@@ -156,6 +156,7 @@ def jira_source(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     changelog_mode: str | None = None,
     delete_sweep: bool = True,
+    custom_fields: list[str] | None = None,
     issues_per_load: int = 0,
     observer: Any = None,
 ) -> list[DltResource]:
@@ -195,6 +196,9 @@ def jira_source(
             fetch, beside the issue fetches with the parallel strategy) or `per_issue` (each
             issue's changelog endpoint, one after another). None: `per_issue` with the
             sequential strategy, the baseline, and `bulk` with the parallel one.
+        custom_fields: the custom fields to load, by id (`customfield_10016`) or name
+            (`Story Points`); None loads every custom field. A run whose selection differs
+            from the one the stored data was loaded with stops and asks for a full refresh.
         issues_per_load: end the extraction after about this many issues, so that a large
             read is loaded in parts of bounded size. The `RunObserver` then keeps the read
             open for the next part. Only a caller that loads the parts one after another may
@@ -255,6 +259,7 @@ def jira_source(
         prefetch_changelogs=prefetch_changelogs,
         changelog_mode=changelog_mode,
         delete_sweep=delete_sweep,
+        custom_fields=tuple(custom_fields) if custom_fields is not None else None,
     )
     # A run whose read is already open continues it: this source is one more load of it.
     continuing = run_observer.issue_read is not None
@@ -294,6 +299,7 @@ def jira_source(
     settings["lookback_minutes"] = lookback_minutes
     settings["tables"] = list(tables) if tables is not None else None
     settings["changelog_mode"] = changelog_mode
+    settings["custom_fields"] = list(custom_fields) if custom_fields is not None else None
     collections = collection_resources(issue_batches, settings, batch_tables)
     if continuing:
         # Reference tables and the worklog feed load once, with the run's first load.
@@ -357,6 +363,7 @@ class ReadOptions:
     prefetch_changelogs: bool
     changelog_mode: str
     delete_sweep: bool
+    custom_fields: tuple[str, ...] | None = None
 
 
 class IssueRead:
@@ -384,7 +391,10 @@ class IssueRead:
         try:
             observer.client = client
             self.client = client
-            self.catalog = load_field_catalog(client, state.get("field_columns"))
+            self.catalog, self.custom_field_ids = load_field_catalog(
+                client, state.get("field_columns"), options.custom_fields
+            )
+            check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
             self.window = compute_window(
                 self.cursor, lookback=options.lookback, start_date=options.start
@@ -485,6 +495,7 @@ class IssueRead:
         """Store the column names and the filter, which later runs keep."""
         state["field_columns"] = self.catalog.column_names()
         state["jql"] = user_filter(self.options.jql)
+        state["custom_fields"] = self.custom_field_ids
 
     def finish(self, state: Any) -> None:
         """Store the cursor reached and list the ids for the delete sweep; then close."""
@@ -686,15 +697,71 @@ def check_filter_unchanged(state: Any, jql: str | None, stored_cursor: str | Non
         )
 
 
-def load_field_catalog(client: JiraClient, previous: dict[str, str] | None) -> FieldCatalog:
-    """Read `/field` and name a column for every field, keeping last run's names stable."""
+def check_fields_unchanged(
+    state: Any, custom_field_ids: list[str] | None, stored_cursor: str | None
+) -> None:
+    """Stop when the custom fields differ from the ones the stored data was loaded with.
+
+    Incremental runs read only issues updated since the cursor, so a field added to the
+    selection would stay empty on every older issue, and a removed one would keep its old
+    values there. Data loaded before the option existed counts as loaded with every field.
+
+    Raises:
+        ConfigError: a cursor exists and the stored selection is not the current one.
+    """
+    if not stored_cursor:
+        return
+    previous = state.get("custom_fields")
+    if previous == custom_field_ids:
+        return
+
+    def described(ids: list[str] | None) -> str:
+        return "every custom field" if ids is None else ", ".join(ids) or "none"
+
+    raise ConfigError(
+        f"The custom fields changed from {described(previous)} to "
+        f"{described(custom_field_ids)} since the data in this dataset was loaded. Run once "
+        "with --full-refresh to reload it with the new --custom-fields, or load into another "
+        "--dataset."
+    )
+
+
+def load_field_catalog(
+    client: JiraClient, previous: dict[str, str] | None, requested: Sequence[str] | None = None
+) -> tuple[FieldCatalog, list[str] | None]:
+    """Read `/field` and name a column for every loaded field, keeping last run's names.
+
+    Returns:
+        The catalog, and the ids of the custom fields `requested` names (None: all of them).
+
+    Raises:
+        PayloadError: `/field` did not return a list.
+        ConfigError: an entry of `requested` names no custom field, or several.
+    """
     fields = client.get(client.connection.api_path("field"))
     if not isinstance(fields, list):
         raise PayloadError(
             f"{client.connection.api_path('field')} returned a {type(fields).__name__}, "
             "expected a list of fields."
         )
-    return FieldCatalog.from_fields(fields, previous=previous)
+    selected = custom_field_ids(fields, requested)
+    return FieldCatalog.from_fields(fields, previous=previous, selected=selected), selected
+
+
+def custom_field_ids(
+    fields: list[dict[str, Any]], requested: Sequence[str] | None
+) -> list[str] | None:
+    """Resolve `--custom-fields` against the `/field` list; None when every field loads.
+
+    Raises:
+        ConfigError: an entry names no custom field, or several.
+    """
+    if requested is None:
+        return None
+    try:
+        return select_custom_fields(fields, list(requested))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def search_fields(catalog: FieldCatalog) -> list[str]:

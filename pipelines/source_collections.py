@@ -35,12 +35,12 @@ from pipelines.collections.worklogs import (
     read_worklogs,
 )
 from pipelines.destinations.sql import id_lists, table_names
-from pipelines.errors import AuthError, NotFoundError, PayloadError
+from pipelines.errors import AuthError, ConfigError, NotFoundError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import quote_value
 from pipelines.normalize import collections as rows_of
 from pipelines.normalize.arrow import arrow_table
-from pipelines.normalize.fields import FieldCatalog
+from pipelines.normalize.fields import FieldCatalog, select_custom_fields
 from pipelines.normalize.sprints import parse_sprint
 
 logger = logging.getLogger("jira_etl.collections")
@@ -199,7 +199,11 @@ def reference_resources(settings: dict[str, Any]) -> list[DltResource]:
             _per_project(reference.read_project_components, rows_of.component_row),
             {"primary_key": "id", "write_disposition": MERGE},
         ),
-        ("fields", _fields, {"primary_key": "field_id", "write_disposition": "replace"}),
+        (
+            "fields",
+            _fields(settings.get("custom_fields")),
+            {"primary_key": "field_id", "write_disposition": "replace"},
+        ),
     ]
     resources = [
         dlt.resource(_as_arrow(clients, table, read), name=table, **hints)
@@ -492,11 +496,23 @@ def _per_project(
     return rows
 
 
-def _fields(client: JiraClient) -> Iterator[dict[str, Any]]:
-    fields = reference.read_list(client, reference.table_endpoint(client.connection, "fields"))
-    previous = dlt.current.source_state().get("field_columns")
-    catalog = FieldCatalog.from_fields(fields, previous=previous)
-    yield from rows_of.field_rows(fields, catalog)
+def _fields(requested: list[str] | None) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
+    """Read the `fields` rows; a custom field left out of `requested` has no column."""
+
+    def rows(client: JiraClient) -> Iterator[dict[str, Any]]:
+        path = reference.table_endpoint(client.connection, "fields")
+        fields = reference.read_list(client, path)
+        selected = None
+        if requested is not None:
+            try:
+                selected = select_custom_fields(fields, requested)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+        previous = dlt.current.source_state().get("field_columns")
+        catalog = FieldCatalog.from_fields(fields, previous=previous, selected=selected)
+        yield from rows_of.field_rows(fields, catalog)
+
+    return rows
 
 
 def _agile_sprints(clients: ClientFactory) -> Callable[[], Iterator[pa.Table]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +157,10 @@ class FieldCatalog:
 
     @classmethod
     def from_fields(
-        cls, fields: list[dict[str, Any]], previous: dict[str, str] | None = None
+        cls,
+        fields: list[dict[str, Any]],
+        previous: dict[str, str] | None = None,
+        selected: Collection[str] | None = None,
     ) -> FieldCatalog:
         """Build the catalog from the response of `GET /rest/api/3/field`.
 
@@ -164,6 +168,8 @@ class FieldCatalog:
             fields: the field objects (`id`, `name`, `custom`, `schema`).
             previous: field id -> column from the last run's state. A field found there keeps
                 its column even when it was renamed in Jira.
+            selected: the ids of the custom fields to load (see `select_custom_fields`);
+                the others get the kind `skip`. None loads every custom field.
 
         Returns:
             The catalog, with a unique column per field that is not skipped.
@@ -177,7 +183,10 @@ class FieldCatalog:
             field_id = field.get("id") if isinstance(field, dict) else None
             if not isinstance(field_id, str) or not field_id:
                 raise ValueError(f"Invalid field object `{quote_value(field)}`: it has no `id`.")
-            kinds[field_id] = (field, _field_kind(field))
+            kind = _field_kind(field)
+            if selected is not None and field_id not in selected:
+                kind = SKIP
+            kinds[field_id] = (field, kind)
         columns = _assign_columns(
             {fid: (f, kind) for fid, (f, kind) in kinds.items() if kind != SKIP}, previous
         )
@@ -228,6 +237,56 @@ class FieldCatalog:
     def custom_columns(self) -> list[FieldSpec]:
         """Return the fields that have their own `issues` column, ordered by column name."""
         return list(self.single)
+
+
+def select_custom_fields(fields: list[dict[str, Any]], requested: list[str]) -> list[str]:
+    """Return the ids of the custom fields that `requested` names, by id or by name.
+
+    An entry matches a custom field's id (`customfield_10016`) or, ignoring case, its name
+    (`Story Points`). Names are not unique in Jira, so a name shared by several custom fields
+    must be given as one of their ids.
+
+    Args:
+        fields: the field objects of `GET /rest/api/3/field`.
+        requested: the entries of `--custom-fields`.
+
+    Returns:
+        The matched field ids, sorted, each once.
+
+    Raises:
+        ValueError: an entry matches no custom field, or its name matches several. The
+            message names the entry and what to give instead.
+    """
+    by_id: dict[str, str] = {}
+    by_name: dict[str, list[str]] = {}
+    for field in fields:
+        field_id = field.get("id") if isinstance(field, dict) else None
+        if not isinstance(field_id, str) or not field_id.startswith("customfield_"):
+            continue
+        by_id[field_id.lower()] = field_id
+        name = field.get("name")
+        if isinstance(name, str) and name.strip():
+            by_name.setdefault(name.strip().casefold(), []).append(field_id)
+    chosen: set[str] = set()
+    for entry in requested:
+        found = by_id.get(entry.lower())
+        if found is not None:
+            chosen.add(found)
+            continue
+        matches = sorted(by_name.get(entry.strip().casefold(), []))
+        if not matches:
+            raise ValueError(
+                f"Unknown custom field `{entry}` in --custom-fields: no custom field has this "
+                "id or name. Give the id (customfield_NNNNN) as the `fields` table lists it; "
+                "a field renamed in Jira is found by its id only."
+            )
+        if len(matches) > 1:
+            raise ValueError(
+                f"Ambiguous custom field `{entry}` in --custom-fields: {len(matches)} custom "
+                f"fields have this name ({', '.join(matches)}). Give the id of the one to load."
+            )
+        chosen.add(matches[0])
+    return sorted(chosen)
 
 
 def _field_kind(field: dict[str, Any]) -> str:
