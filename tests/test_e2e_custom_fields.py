@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from pipelines.emulator import Emulator
-from tests.helpers import emulator_run_args, query, run_cli, snapshot
+from tests.helpers import CliResult, emulator_run_args, query, run_cli, snapshot
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ISSUES = 80
@@ -20,14 +20,20 @@ def columns(database: Path, table: str) -> set[str]:
     return {row[0] for row in query(database, sql)}
 
 
+def run_with_fields(emu: Emulator, database: Path, folder: Path, fields: str | None) -> CliResult:
+    """Run `jira-etl run` into `database`, with `--custom-fields FIELDS` unless None."""
+    args = emulator_run_args(emu, database, folder)
+    if fields is not None:
+        args += ["--custom-fields", fields]
+    return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+
 def test_chosen_fields_alone_get_columns(tmp_path: Path) -> None:
     everything = tmp_path / "all.duckdb"
     chosen = tmp_path / "chosen.duckdb"
     with Emulator(issues=ISSUES, seed=5, start=START) as emu:
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        full = run_cli(emulator_run_args(emu, everything, tmp_path / "p1"), env=env)
-        args = emulator_run_args(emu, chosen, tmp_path / "p2", "--custom-fields", CHOSEN)
-        result = run_cli(args, env=env)
+        full = run_with_fields(emu, everything, tmp_path / "p1", None)
+        result = run_with_fields(emu, chosen, tmp_path / "p2", CHOSEN)
         truth = {issue["id"]: issue for issue in emu.truth()}
     assert full.exit_code == 0, full.output
     assert result.exit_code == 0, result.output
@@ -63,22 +69,21 @@ def test_chosen_fields_alone_get_columns(tmp_path: Path) -> None:
 
 def test_changed_fields_require_full_refresh(tmp_path: Path) -> None:
     database = tmp_path / "changed.duckdb"
+    folder = tmp_path / "p"
     with Emulator(issues=ISSUES, seed=5, start=START) as emu:
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        base = emulator_run_args(emu, database, tmp_path / "p")
-        first = run_cli([*base, "--custom-fields", "customfield_10026"], env=env)
+        first = run_with_fields(emu, database, folder, "customfield_10026")
         assert first.exit_code == 0, first.output
         before = snapshot(database)
 
         emu.advance(60)
         emu.edit_issue(emu.truth()[0]["id"], summary="Edited after the first load")
-        changed = run_cli([*base, "--custom-fields", "customfield_10026,Severity"], env=env)
+        changed = run_with_fields(emu, database, folder, "customfield_10026,Severity")
         after_changed = snapshot(database)
-        every = run_cli(base, env=env)
+        every = run_with_fields(emu, database, folder, None)
         after_every = snapshot(database)
-        refreshed = run_cli(
-            [*base, "--custom-fields", "customfield_10026,Severity", "--full-refresh"], env=env
-        )
+        args = emulator_run_args(emu, database, folder, "--full-refresh")
+        args += ["--custom-fields", "customfield_10026,Severity"]
+        refreshed = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
     assert changed.exit_code == 2, changed.output
     assert (
         "The custom fields changed from customfield_10026 to customfield_10026, "
@@ -98,12 +103,11 @@ def test_changed_fields_require_full_refresh(tmp_path: Path) -> None:
 
 def test_unknown_or_shared_field_name_stops_before_loading(tmp_path: Path) -> None:
     database = tmp_path / "unknown.duckdb"
+    folder = tmp_path / "p"
     with Emulator(issues=ISSUES, seed=5, start=START) as emu:
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        base = emulator_run_args(emu, database, tmp_path / "p")
-        unknown = run_cli([*base, "--custom-fields", "Story Points,No Such Field"], env=env)
-        shared = run_cli([*base, "--custom-fields", "Team"], env=env)
-        empty = run_cli([*base, "--custom-fields", " , "], env=env)
+        unknown = run_with_fields(emu, database, folder, "Story Points,No Such Field")
+        shared = run_with_fields(emu, database, folder, "Team")
+        empty = run_with_fields(emu, database, folder, " , ")
 
     assert unknown.exit_code == 2, unknown.output
     assert "Unknown custom field `No Such Field` in --custom-fields" in unknown.output
