@@ -793,6 +793,12 @@ _DESTINATION_FAILURES = (
         "server closed the connection",
         "Check that the database server runs and accepts connections.",
     ),
+    (
+        "tables can have at most 1600 columns",
+        "`issues` gets a column for each single-valued custom field, and PostgreSQL allows "
+        "1,600 in a table. Load fewer with --custom-fields (the `fields` table lists them), "
+        "or load into DuckDB.",
+    ),
 )
 
 

@@ -37,6 +37,7 @@ HOLD_FILE = (
     "time.sleep(120)"
 )
 WAL_ISSUES = 3000
+POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
 # The database is checkpointed between load jobs, so the log contains at most what one job
 # wrote.
 WAL_LIMIT_MIB = 2
@@ -672,6 +673,36 @@ def test_destination_failure_names_its_fix(failure: str, fix: str) -> None:
 def test_other_failures_pass_through() -> None:
     with pytest.raises(KeyError), runner.destination_errors("count the rows"):
         raise KeyError("not a destination failure")
+
+
+def test_too_many_columns_for_postgres_names_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", POSTGRES_DSN)
+    dataset = f"wide_{tmp_path.name[-12:].lower()}"
+    options = RunOptions(
+        pipeline_name=dataset,
+        dataset=dataset,
+        destination="postgres",
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    pipeline = runner.make_pipeline(options)
+    merge = {"disposition": "merge", "strategy": "delete-insert"}
+    table = wide_table(1_700, 10)
+    pipeline.extract(dlt.resource(table, name="issues", primary_key="id", write_disposition=merge))
+    pipeline.normalize()
+    try:
+        with pytest.raises(PipelineStepFailed) as failed:
+            pipeline.load()
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f'drop schema if exists "{dataset}" cascade')
+            cursor.execute(f'drop schema if exists "{dataset}_staging" cascade')
+    message = str(runner.unwrap_step_failure(failed.value))
+    assert message.startswith("The load step failed: ")
+    assert "tables can have at most 1600 columns" in message
+    assert "Load fewer with --custom-fields" in message
 
 
 def test_lost_postgres_server_fails_clearly() -> None:
