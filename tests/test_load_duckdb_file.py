@@ -621,9 +621,14 @@ def test_out_of_memory_load_runs_again(
     # 46 columns fails for a full refresh of 40,000 issues.
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     table = long_text_issues(40_000)
-    _, pipeline, options = one_package(tmp_path, "fitted", table)
+    fitted, pipeline, options = one_package(tmp_path, "fitted", table)
     runner.fit_duckdb_memory(pipeline, options)
-    assert options.duckdb_settings == {"threads": 1, "memory_limit": "54MiB"}
+    spill = f"{fitted.resolve()}.tmp"
+    assert options.duckdb_settings == {
+        "threads": 1,
+        "memory_limit": "54MiB",
+        "temp_directory": spill,
+    }
     with pytest.raises(PipelineStepFailed) as failed:
         pipeline.load()
     assert "Out of Memory Error" in str(failed.value)
