@@ -149,6 +149,8 @@ def run_fetch(args: argparse.Namespace) -> int:
             command = [sys.executable, "-m", "pipelines.bench", "load", "--strategy", strategy]
             command += ["--max-in-flight", str(args.max_in_flight)]
             command += ["--issues-per-load", str(args.issues_per_load)]
+            if args.custom_fields is not None:
+                command += ["--custom-fields", args.custom_fields]
             if args.steps:
                 command.append("--steps")
             command += ["--site-url", info["site_url"], "--gateway-url", info["gateway_url"]]
@@ -201,6 +203,7 @@ def run_load(args: argparse.Namespace) -> int:
         "strategy": args.strategy,
         "max_in_flight": args.max_in_flight,
         "issues_per_load": args.issues_per_load,
+        "custom_fields": args.custom_fields.split(",") if args.custom_fields else None,
     }
     with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
         options = RunOptions(
@@ -238,14 +241,23 @@ def run_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def record_pages(issues: int, seed: int) -> tuple[list[list[dict[str, Any]]], list[dict]]:
-    """Read every page of an in-process emulator; return the pages and the `/field` list."""
+def record_pages(
+    issues: int, seed: int, custom_fields: list[str] | None = None
+) -> tuple[list[list[dict[str, Any]]], list[dict], list[str] | None]:
+    """Read every page of an in-process emulator.
+
+    `custom_fields` chooses the custom fields to request, by id or name, as `jira-etl run
+    --custom-fields`; None requests every one.
+
+    Returns:
+        The pages, the `/field` list, and the ids of the chosen custom fields (None: all).
+    """
     from pipelines.client.auth import build_auth
     from pipelines.client.connection import resolve_connection
     from pipelines.client.search import IssueSearch
     from pipelines.client.transport import JiraClient
     from pipelines.emulator import Emulator
-    from pipelines.normalize.fields import FieldCatalog
+    from pipelines.normalize.fields import FieldCatalog, select_custom_fields
     from pipelines.parallel import BulkReader
     from pipelines.source import search_fields
     from pipelines.window import Window
@@ -255,12 +267,15 @@ def record_pages(issues: int, seed: int) -> tuple[list[list[dict[str, Any]]], li
         connection = resolve_connection(auth, site_url=emu.site_url, gateway_url=emu.gateway_url)
         with JiraClient(connection) as client:
             fields = client.get(connection.api_path("field"))
-            catalog = FieldCatalog.from_fields(fields, previous=None)
+            selected = None
+            if custom_fields is not None:
+                selected = select_custom_fields(fields, custom_fields)
+            catalog = FieldCatalog.from_fields(fields, previous=None, selected=selected)
             reader = BulkReader(
                 IssueSearch(client), user_jql=None, fields=search_fields(catalog), max_in_flight=8
             )
             pages = list(reader.read(Window(None)))
-    return pages, fields
+    return pages, fields, selected
 
 
 def regroup(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str, Any]]]:
@@ -270,7 +285,10 @@ def regroup(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str,
 
 
 def recorded_source(
-    pages: list[list[dict[str, Any]]], fields: list[dict], batch_issues: int = BATCH_ISSUES
+    pages: list[list[dict[str, Any]]],
+    fields: list[dict],
+    batch_issues: int = BATCH_ISSUES,
+    selected: list[str] | None = None,
 ) -> Any:
     """Build a dlt source with the issue tables of `jira_source`, fed from recorded pages.
 
@@ -284,7 +302,7 @@ def recorded_source(
     from pipelines.normalize.fields import FieldCatalog
     from pipelines.normalize.issues import normalize_issues
 
-    catalog = FieldCatalog.from_fields(fields, previous=None)
+    catalog = FieldCatalog.from_fields(fields, previous=None, selected=selected)
     source._prefer_depth_first_extract()
     batch_tables = TableBatches()
 
@@ -303,13 +321,15 @@ def recorded_source(
     return jira_recorded()
 
 
-def time_normalization(pages: list[list[dict[str, Any]]], fields: list[dict]) -> float:
+def time_normalization(
+    pages: list[list[dict[str, Any]]], fields: list[dict], selected: list[str] | None = None
+) -> float:
     """Return the seconds `normalize_issues` and the arrow conversion take for `pages`."""
     from pipelines.normalize.arrow import arrow_table
     from pipelines.normalize.fields import FieldCatalog
     from pipelines.normalize.issues import normalize_issues
 
-    catalog = FieldCatalog.from_fields(fields, previous=None)
+    catalog = FieldCatalog.from_fields(fields, previous=None, selected=selected)
     started = time.monotonic()
     for page in pages:
         normalized = normalize_issues(page, catalog, flavor="cloud")
@@ -324,6 +344,7 @@ def time_dlt_run(
     fields: list[dict],
     profiler: cProfile.Profile | None,
     batch_issues: int = BATCH_ISSUES,
+    selected: list[str] | None = None,
 ) -> dict[str, float]:
     """Load `pages` into a new DuckDB file as `jira-etl run` loads a part; return the seconds.
 
@@ -344,7 +365,7 @@ def time_dlt_run(
             profiler.enable()
         with fewer_collections():
             started = time.monotonic()
-            pipeline.extract(recorded_source(pages, fields, batch_issues))
+            pipeline.extract(recorded_source(pages, fields, batch_issues, selected))
             collect_between_steps()
             seconds["extract"] = time.monotonic() - started
             pipeline.normalize()
@@ -359,7 +380,10 @@ def time_dlt_run(
 
 def run_normalize(args: argparse.Namespace) -> int:
     """Time normalization alone, then normalization plus the dlt load, of recorded pages."""
-    pages, fields = record_pages(args.issues, args.seed)
+    wanted = None
+    if args.custom_fields is not None:
+        wanted = [entry.strip() for entry in args.custom_fields.split(",") if entry.strip()]
+    pages, fields, selected = record_pages(args.issues, args.seed, wanted)
     pages = regroup(pages, args.normalize_issues)
     # The recorded pages are the benchmark's input, and a run never keeps them all in memory.
     # Frozen, their millions of objects are skipped by the collector, as a run's imports are.
@@ -369,13 +393,14 @@ def run_normalize(args: argparse.Namespace) -> int:
     print(
         f"normalize: {total} issues recorded from the emulator (seed {args.seed}), "
         f"normalized {args.normalize_issues} at a time, handed to dlt {args.batch_issues} "
-        "at a time"
+        "at a time, "
+        + ("every custom field" if selected is None else f"custom fields {', '.join(selected)}")
     )
     profiler = cProfile.Profile() if args.profile else None
     best = 0.0
     for number in range(1, args.repeat + 1):
-        normalize_seconds = time_normalization(pages, fields)
-        seconds = time_dlt_run(pages, fields, profiler, args.batch_issues)
+        normalize_seconds = time_normalization(pages, fields, selected)
+        seconds = time_dlt_run(pages, fields, profiler, args.batch_issues, selected)
         best = max(best, total / seconds["total"])
         label = f"run {number}: " if args.repeat > 1 else ""
         print(
@@ -420,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         default=ISSUES_PER_LOAD,
         help="issues per load package (0: one load), as `jira-etl run --issues-per-load`",
     )
+    fetch.add_argument(
+        "--custom-fields",
+        default=None,
+        help="load only these custom fields, as `jira-etl run --custom-fields`",
+    )
     fetch.add_argument("--json", action="store_true", help="also print the figures as JSON")
     fetch.add_argument(
         "--steps",
@@ -446,6 +476,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", type=int, default=0, help="print this many cProfile lines of the load"
     )
     normalize.add_argument(
+        "--custom-fields",
+        default=None,
+        help="record and load only these custom fields, as `jira-etl run --custom-fields`",
+    )
+    normalize.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -457,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--site-url", required=True)
     load.add_argument("--gateway-url", required=True)
     load.add_argument("--issues-per-load", type=int, default=ISSUES_PER_LOAD)
+    load.add_argument("--custom-fields", default=None)
     load.add_argument("--steps", action="store_true")
     args = parser.parse_args(argv)
     handlers = {"fetch": run_fetch, "normalize": run_normalize, "load": run_load}

@@ -269,7 +269,7 @@ def select_custom_fields(fields: list[dict[str, Any]], requested: list[str]) -> 
             by_name.setdefault(name.strip().casefold(), []).append(field_id)
     chosen: set[str] = set()
     for entry in requested:
-        found = by_id.get(entry.lower())
+        found = by_id.get(entry.strip().lower())
         if found is not None:
             chosen.add(found)
             continue
