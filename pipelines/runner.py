@@ -28,6 +28,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
+from pipelines.destinations.duckdb_config import configured_setting
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
 from pipelines.destinations.duckdb_file_merge import MISSING_FILES_MESSAGE, merge_from_files
 from pipelines.destinations.duckdb_held import held_database
@@ -122,16 +123,20 @@ DUCKDB_MEMORY_MAX_SHARE = 0.8
 
 
 def duckdb_credentials(path: Path) -> Any:
-    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured."""
+    """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
+
+    Raises:
+        ConfigError: a setting configured the dlt way is invalid.
+    """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     credentials = DuckDbCredentials(str(path.resolve()))
     # Fields set here are no longer read from the configuration, so the configured ones are
     # read first and the ATTACH statement is added to them.
-    credentials.statements = dlt.secrets.get("destination.duckdb.credentials.statements", list)
-    credentials.local_config = dlt.config.get("destination.duckdb.credentials.local_config", dict)
+    credentials.statements = configured_setting("statements", list, secret=True)
+    credentials.local_config = configured_setting("local_config", dict)
     attach_with_row_groups(credentials)
-    configured = dlt.config.get("destination.duckdb.credentials.global_config", dict)
+    configured = configured_setting("global_config", dict)
     if configured is None:
         settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
     else:

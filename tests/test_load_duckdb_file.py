@@ -207,6 +207,35 @@ def test_spill_files_stay_beside_the_database(tmp_path: Path, configured: bool) 
     assert query(database, "select count(*) from issues") == [(ISSUES,)]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "shown"),
+    [
+        ("GLOBAL_CONFIG", "{memory_limit: 1GB}", "`{memory_limit: 1GB}`"),
+        ("GLOBAL_CONFIG", "", "(empty)"),
+        ("LOCAL_CONFIG", '["search_path"]', '`["search_path"]`'),
+        ("STATEMENTS", "SET s3_secret_access_key = 'hidden'", None),
+    ],
+    ids=["invalid-json", "empty", "list-for-object", "statements"],
+)
+def test_invalid_duckdb_setting_fails_clearly(
+    tmp_path: Path, variable: str, value: str, shown: str | None
+) -> None:
+    database = tmp_path / "settings.duckdb"
+    name = f"DESTINATION__DUCKDB__CREDENTIALS__{variable}"
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, name: value}
+        result = run_cli(emulator_run_args(emu, database, tmp_path / "p"), env=env)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"Invalid DuckDB setting {name} " in result.stderr
+    if shown is None:
+        # Statements are secrets, because they can create DuckDB secrets.
+        assert "hidden" not in result.output
+    else:
+        assert shown in result.stderr
+    assert not database.exists()
+
+
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

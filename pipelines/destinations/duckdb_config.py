@@ -1,0 +1,43 @@
+"""Read the DuckDB settings configured the dlt way."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
+
+from pipelines.errors import ConfigError
+
+CREDENTIALS_KEY = "destination.duckdb.credentials"
+CREDENTIALS_VARIABLE = "DESTINATION__DUCKDB__CREDENTIALS"
+_EXPECTED: dict[type, str] = {
+    dict: 'a JSON object, such as {"memory_limit": "1GB"}',
+    list: 'a JSON list of SQL statements, such as ["SET threads = 2"]',
+}
+
+
+def configured_setting(name: str, kind: type, *, secret: bool = False) -> Any:
+    """Return `destination.duckdb.credentials.<name>` as `kind`, or None when it is not set.
+
+    Raises:
+        ConfigError: the configured value is not a `kind`, for example invalid JSON or an
+            empty variable. The value of a secret is left out of the message.
+    """
+    key = f"{CREDENTIALS_KEY}.{name}"
+    accessor = dlt.secrets if secret else dlt.config
+    try:
+        return accessor.get(key, kind)
+    except ConfigValueCannotBeCoercedException as exc:
+        configured = exc.field_value
+        # dlt hands over a value that parsed as JSON of another type as that value.
+        text = configured if isinstance(configured, str) else json.dumps(configured, default=str)
+        text = text[:200]
+        value = f" `{text}`" if text else " (empty)"
+        if secret:
+            value = ""
+        raise ConfigError(
+            f"Invalid DuckDB setting {CREDENTIALS_VARIABLE}__{name.upper()} ({key}){value}: "
+            f"expected {_EXPECTED[kind]}. Fix it, or unset it to use jira-etl's settings."
+        ) from None
