@@ -28,7 +28,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
-from pipelines.destinations.duckdb_config import configured_setting
+from pipelines.destinations.duckdb_config import configured_setting, setting_key
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
 from pipelines.destinations.duckdb_file_merge import MISSING_FILES_MESSAGE, merge_from_files
 from pipelines.destinations.duckdb_held import held_database
@@ -141,7 +141,8 @@ def duckdb_credentials(path: Path) -> Any:
         settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
     else:
         settings = dict(configured)
-    settings.setdefault("temp_directory", spill_directory(path))
+    if setting_key(settings, "temp_directory") is None:
+        settings["temp_directory"] = spill_directory(path)
     credentials.global_config = settings
     return credentials
 

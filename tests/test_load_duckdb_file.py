@@ -236,6 +236,21 @@ def test_invalid_duckdb_setting_fails_clearly(
     assert not database.exists()
 
 
+def test_configured_temp_directory_in_any_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB reads setting names without regard to case.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    folder = tmp_path / "chosen"
+    settings = {"TEMP_DIRECTORY": str(folder), "memory_limit": "64MiB"}
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", json.dumps(settings))
+    _, options = file_options(tmp_path, "any_case")
+    pipeline = runner.make_pipeline(options)
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql("select current_setting('temp_directory')")
+    assert rows == [(str(folder),)]
+
+
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import dlt
@@ -41,3 +42,12 @@ def configured_setting(name: str, kind: type, *, secret: bool = False) -> Any:
             f"Invalid DuckDB setting {CREDENTIALS_VARIABLE}__{name.upper()} ({key}){value}: "
             f"expected {_EXPECTED[kind]}. Fix it, or unset it to use jira-etl's settings."
         ) from None
+
+
+def setting_key(settings: Mapping[str, Any], name: str) -> str | None:
+    """Return the key of `settings` that sets the DuckDB setting `name`, or None.
+
+    DuckDB reads setting names without regard to case, so `TEMP_DIRECTORY` sets
+    `temp_directory`.
+    """
+    return next((key for key in settings if key.lower() == name.lower()), None)
