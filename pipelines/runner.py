@@ -28,7 +28,11 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
-from pipelines.destinations.duckdb_config import configured_setting, setting_key
+from pipelines.destinations.duckdb_config import (
+    check_temp_directory,
+    configured_setting,
+    setting_key,
+)
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
 from pipelines.destinations.duckdb_file_merge import MISSING_FILES_MESSAGE, merge_from_files
 from pipelines.destinations.duckdb_held import held_database
@@ -126,7 +130,8 @@ def duckdb_credentials(path: Path) -> Any:
     """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
 
     Raises:
-        ConfigError: a setting configured the dlt way is invalid.
+        ConfigError: a setting configured the dlt way is invalid, or the temp_directory
+            exists and is not a folder.
     """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
@@ -141,8 +146,11 @@ def duckdb_credentials(path: Path) -> Any:
         settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
     else:
         settings = dict(configured)
-    if setting_key(settings, "temp_directory") is None:
-        settings["temp_directory"] = spill_directory(path)
+    key = setting_key(settings, "temp_directory")
+    if key is None:
+        key = "temp_directory"
+        settings[key] = spill_directory(path)
+    check_temp_directory(str(settings[key]))
     credentials.global_config = settings
     return credentials
 

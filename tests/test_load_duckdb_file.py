@@ -24,7 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines import runner
 from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
-from pipelines.errors import JiraEtlError
+from pipelines.errors import ConfigError, JiraEtlError
 from pipelines.runner import RunOptions, run
 from tests.helpers import emulator_run_args, query, run_cli
 
@@ -233,6 +233,28 @@ def test_invalid_duckdb_setting_fails_clearly(
         assert "hidden" not in result.output
     else:
         assert shown in result.stderr
+    assert not database.exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])
+def test_temp_directory_that_is_no_folder_stops_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # DuckDB would fail only at its first spill, late in a load; the run stops before it.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    database, options = file_options(tmp_path, "blocked")
+    folder = Path(f"{database}.tmp")
+    if kind == "broken link":
+        folder.symlink_to(tmp_path / "missing")
+    else:
+        folder = tmp_path / "spill" if kind == "configured file" else folder
+        folder.write_text("not a folder")
+    if kind == "configured file":
+        settings = {"memory_limit": "64MiB", "temp_directory": str(folder)}
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", json.dumps(settings))
+    with pytest.raises(ConfigError) as failed:
+        runner.make_pipeline(options)
+    assert f"temp_directory `{folder}`" in str(failed.value)
     assert not database.exists()
 
 

@@ -1,8 +1,9 @@
-"""Read the DuckDB settings configured the dlt way."""
+"""Read the DuckDB settings configured the dlt way, and check DuckDB's temporary folder."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,3 +52,22 @@ def setting_key(settings: Mapping[str, Any], name: str) -> str | None:
     `temp_directory`.
     """
     return next((key for key in settings if key.lower() == name.lower()), None)
+
+
+def check_temp_directory(folder: str) -> None:
+    """Fail before the run when DuckDB could not create its temporary folder `folder`.
+
+    DuckDB creates the folder at the first spill, which can be late in a load, and fails
+    there when the path is a file or a broken symbolic link.
+
+    Raises:
+        ConfigError: `folder` exists and is not a folder.
+    """
+    if not folder or not os.path.lexists(folder) or os.path.isdir(folder):
+        return
+    kind = "a broken symbolic link" if os.path.islink(folder) else "not a folder"
+    raise ConfigError(
+        f"DuckDB's temp_directory `{folder}`, where it writes temporary files when a load needs "
+        f"more than its memory_limit, is {kind}. Remove or rename it, or set temp_directory in "
+        f"{CREDENTIALS_VARIABLE}__GLOBAL_CONFIG to a folder."
+    )
