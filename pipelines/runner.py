@@ -31,6 +31,7 @@ from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.destinations.duckdb_config import (
     check_temp_directory,
     configured_setting,
+    configured_temp_directory,
     setting_key,
 )
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
@@ -696,6 +697,7 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
                     "Free disk space where --duckdb-path and --pipelines-dir "
                     f"`{working}` are, or choose others."
                 )
+            advice = _name_spill_folder(advice)
             error = JiraEtlError(
                 f"The {exc.step} step failed while writing the destination or dlt's working "
                 f"files: {reason} {advice}"
@@ -760,9 +762,8 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 def _advice(reason: str, default: str) -> str:
     """Return what to do about the destination failure described by `reason`."""
     lowered = reason.lower()
-    return next(
-        (fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in lowered), default
-    )
+    fix = next((fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in lowered), default)
+    return _name_spill_folder(fix)
 
 
 _MEMORY_LIMIT_FIX = (
@@ -773,16 +774,34 @@ _MEMORY_LIMIT_FIX = (
 
 _NO_SPACE_FIX = "Free disk space or choose another --duckdb-path."
 
+_SPILL_FIX = (
+    "DuckDB could not write temporary files beside the database. Free disk space there or "
+    "choose another --duckdb-path."
+)
+
+
+def _name_spill_folder(advice: str) -> str:
+    """Return `advice`, naming the configured temp_directory when `advice` is `_SPILL_FIX`.
+
+    `_SPILL_FIX` holds for the folder beside the database, which jira-etl sets unless
+    temp_directory is configured the dlt way.
+    """
+    folder = configured_temp_directory() if advice == _SPILL_FIX else None
+    if folder is None:
+        return advice
+    return (
+        f"DuckDB could not write temporary files to the configured temp_directory `{folder}`. "
+        "Free disk space there or set another temp_directory in "
+        "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG."
+    )
+
+
 _STORAGE_FAILURES = (
     ("No space left on device", _NO_SPACE_FIX),
     ("Disk full", _NO_SPACE_FIX),
     ("Read-only file system", "Choose a writable --duckdb-path or remount the file system."),
     ("Permission denied", "Fix the permissions of --duckdb-path and --pipelines-dir."),
-    (
-        "failed to offload data block",
-        "DuckDB could not write temporary files beside the database. Free disk space there or "
-        "choose another --duckdb-path.",
-    ),
+    ("failed to offload data block", _SPILL_FIX),
     *((marker, _MEMORY_LIMIT_FIX) for marker in OUT_OF_MEMORY_MARKERS),
     (
         "Unknown unit for memory",

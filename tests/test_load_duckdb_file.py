@@ -273,6 +273,31 @@ def test_configured_temp_directory_in_any_case(
     assert rows == [(str(folder),)]
 
 
+def test_full_configured_temp_directory_is_named(tmp_path: Path) -> None:
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)])
+    assert mounted.returncode == 0, "mounting a small tmpfs needs root"
+    try:
+        (disk / "filler").write_bytes(b"x" * (1024 * 1024 - 8192))
+        spill_folder = disk / "spill"
+        settings = {"memory_limit": "64MiB", "threads": 1, "temp_directory": str(spill_folder)}
+        database = tmp_path / "spill.duckdb"
+        with Emulator(issues=5, seed=5, start=START) as emu:
+            env = {
+                "JIRA_TOKEN": emu.scoped_token,
+                "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS": json.dumps([SPILL_STATEMENT]),
+                "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": json.dumps(settings),
+            }
+            result = run_cli(emulator_run_args(emu, database, tmp_path / "p"), env=env)
+    finally:
+        subprocess.run(["umount", str(disk)])
+    assert result.exit_code == 1, result.output
+    assert "failed to offload data block" in result.stderr
+    assert f"temp_directory `{spill_folder}`" in result.stderr
+    assert "--duckdb-path" not in result.stderr
+
+
 def test_configured_connection_settings_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,13 @@ def setting_key(settings: Mapping[str, Any], name: str) -> str | None:
     return next((key for key in settings if key.lower() == name.lower()), None)
 
 
+def configured_temp_directory() -> str | None:
+    """Return the temp_directory configured in `global_config`, or None when none is."""
+    settings = configured_setting("global_config", dict) or {}
+    key = setting_key(settings, "temp_directory")
+    return None if key is None else str(settings[key])
+
+
 def check_temp_directory(folder: str) -> None:
     """Fail before the run when DuckDB could not create its temporary folder `folder`.
 
