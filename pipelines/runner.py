@@ -353,6 +353,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
 def _run_locked(
     pipeline: dlt.Pipeline, options: RunOptions, source_settings: dict[str, Any], started: float
 ) -> RunSummary:
+    check_dataset_owner(pipeline, options)
     forget_state_missing_from_destination(pipeline, options)
     source_settings = dict(source_settings)
     if source_settings.get("issues_per_load") is None:
@@ -967,6 +968,66 @@ def pipeline_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def check_dataset_owner(pipeline: dlt.Pipeline, options: RunOptions) -> None:
+    """Stop when the dataset contains the data of another pipeline.
+
+    Pipelines that share a dataset merge into the same tables. The delete sweep of each marks
+    the other's issues deleted where their projects are visible, and a full refresh of one
+    (`jira-etl demo` runs one) drops the other's rows while that pipeline's cursor stays, so
+    its next run loads only recent changes.
+
+    Raises:
+        ConfigError: the dataset contains the state of another pipeline.
+        JiraEtlError: the destination cannot be opened.
+    """
+    if options.destination == "duckdb" and not Path(options.duckdb_path).expanduser().exists():
+        return
+    others = other_pipelines_in_dataset(pipeline)
+    if not others:
+        return
+    names = ", ".join(f"`{name}`" for name in others)
+    if options.destination == "duckdb":
+        where = f"in `{options.duckdb_path}`"
+        fix = f"Choose another --dataset or --duckdb-path, or delete `{options.duckdb_path}`"
+    else:
+        where = f"in the {options.destination} destination"
+        fix = "Choose another --dataset, or drop the dataset"
+    raise ConfigError(
+        f"Dataset `{options.dataset}` {where} contains the data of pipeline {names}. Pipeline "
+        f"`{pipeline.pipeline_name}` would merge into the same tables and mark or drop that "
+        f"pipeline's issues. {fix} if its data is no longer needed."
+    )
+
+
+def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:
+    """Return the names of the other pipelines whose state the destination dataset stores.
+
+    Raises:
+        JiraEtlError: the destination cannot be opened.
+    """
+    try:
+        client_context = pipeline.sql_client()
+        client = client_context.__enter__()
+    except Exception as exc:
+        raise JiraEtlError(
+            f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: "
+            f"{_reason(exc)} If another program holds the DuckDB file open, close it and run "
+            "again."
+        ) from None
+    try:
+        table = client.make_qualified_table_name("_dlt_pipeline_state")
+        try:
+            rows = client.execute_sql(
+                f"select distinct pipeline_name from {table} where pipeline_name <> %s order by 1",
+                pipeline.pipeline_name,
+            )
+        except Exception:  # the dataset or the table does not exist yet
+            return []
+        return [row[0] for row in rows or []]
+    finally:
+        client_context.__exit__(None, None, None)  # type: ignore[arg-type]
 
 
 def forget_state_missing_from_destination(pipeline: dlt.Pipeline, options: RunOptions) -> None:

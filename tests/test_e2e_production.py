@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import REPO_ROOT, emulator_run_args, query, run_cli
+from tests.helpers import REPO_ROOT, emulator_run_args, query, run_cli, snapshot
 
 START = dt.datetime(2026, 6, 1, 8, 0, 1, tzinfo=dt.UTC)
 POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
@@ -164,6 +164,56 @@ def test_two_sites_keep_separate_data_and_state(tmp_path) -> None:
     assert dict(query(db, "select key, summary from issues", dataset="jira_b")) == b_keys
     assert (tmp_path / "p" / "jira_jira_a" / "state.json").exists()
     assert (tmp_path / "p" / "jira_jira_b" / "state.json").exists()
+
+
+def demo_args(db, tmp_path) -> list[str]:
+    """Build the arguments of `jira-etl demo` into `db`, dataset `jira`, as `make demo` runs it."""
+    pipelines_dir = str(tmp_path / "demo")
+    return ["demo", "--issues", "40", "--duckdb-path", str(db), "--pipelines-dir", pipelines_dir]
+
+
+def stored_rows(db) -> dict[str, list[tuple]]:
+    """Return every row of every table in dataset `jira`, without the demo's reporting views."""
+    tables = query(
+        db,
+        "select table_name from information_schema.tables "
+        "where table_schema = 'jira' and table_type = 'BASE TABLE'",
+    )
+    rows = snapshot(db)
+    return {name: rows[name] for (name,) in tables}
+
+
+def test_run_leaves_demo_dataset_alone(tmp_path) -> None:
+    # `make demo` fills ./jira.duckdb, dataset jira, which are also the defaults of `run`.
+    db = tmp_path / "jira.duckdb"
+    demo = run_cli(demo_args(db, tmp_path), cwd=tmp_path)
+    assert demo.exit_code == 0, demo.output
+    before = stored_rows(db)
+    assert len(before["issues"]) == 40
+    with Emulator(issues=30, seed=2, start=START) as site:
+        result = run_cli(
+            emulator_run_args(site, db, tmp_path / "p"), env={"JIRA_TOKEN": site.scoped_token}
+        )
+    assert result.exit_code == 2, result.output
+    assert "contains the data of pipeline `jira_demo`" in result.stderr
+    assert f"delete `{db}`" in result.stderr
+    assert stored_rows(db) == before
+
+
+def test_demo_leaves_loaded_dataset_alone(tmp_path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=30, seed=2, start=START) as site:
+        loaded = run_cli(
+            emulator_run_args(site, db, tmp_path / "p"), env={"JIRA_TOKEN": site.scoped_token}
+        )
+        assert loaded.exit_code == 0, loaded.output
+        truth = {t["key"]: t["summary"] for t in site.truth()}
+    before = stored_rows(db)
+    demo = run_cli(demo_args(db, tmp_path), cwd=tmp_path)
+    assert demo.exit_code == 2, demo.output
+    assert "contains the data of pipeline `jira_jira`" in demo.stderr
+    assert stored_rows(db) == before
+    assert dict(query(db, "select key, summary from issues")) == truth
 
 
 def test_status_reports_a_failed_run(emu, tmp_path) -> None:
