@@ -663,6 +663,34 @@ def _missing_password_hint() -> str:
     )
 
 
+def destination_not_configured(text: str) -> ConfigError:
+    """Describe dlt's missing destination setting `text` and how to set it."""
+    text = text.rstrip(".")
+    return ConfigError(
+        f"The destination is not configured: {text}{_missing_password_hint() or '.'} Set it the "
+        "dlt way, e.g. DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:"
+        "5432/db, or in .dlt/secrets.toml."
+    )
+
+
+def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlError:
+    """Translate a failure to open the destination's SQL client into a jira-etl error.
+
+    A missing setting, such as the password dlt requires in a PostgreSQL connection string,
+    is a usage error. Anything else (a locked file, an unreachable server) fails the run.
+    """
+    if "ConfigFieldMissing" in type(exc).__name__:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return destination_not_configured(first_line)
+    advice = ""
+    if pipeline.destination is not None and pipeline.destination.destination_name == "duckdb":
+        advice = " If another program holds the DuckDB file open, close it and run again."
+    return JiraEtlError(
+        f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: "
+        f"{_reason(exc)}{advice}"
+    )
+
+
 def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     """Translate dlt's step failure into the jira-etl error that caused it, or describe it."""
     cause = unwrap(exc)
@@ -671,11 +699,7 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     inner = exc.exception if hasattr(exc, "exception") else exc
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
     if "ConfigFieldMissing" in type(inner).__name__:
-        return ConfigError(
-            f"The destination is not configured: {text}{_missing_password_hint()} Set it the "
-            "dlt way, e.g. DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:"
-            "5432/db, or in .dlt/secrets.toml."
-        )
+        return destination_not_configured(text)
     chain = _exception_chain(exc)
     full_text = " ".join(str(part) for part in chain)
     # dlt keeps a package whose jobs ran out of retries pending, and aborts one whose job failed
@@ -1011,11 +1035,7 @@ def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:
         client_context = pipeline.sql_client()
         client = client_context.__enter__()
     except Exception as exc:
-        raise JiraEtlError(
-            f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: "
-            f"{_reason(exc)} If another program holds the DuckDB file open, close it and run "
-            "again."
-        ) from None
+        raise destination_open_error(pipeline, exc) from None
     try:
         table = client.make_qualified_table_name("_dlt_pipeline_state")
         try:
@@ -1063,11 +1083,7 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
         client_context = pipeline.sql_client()
         client = client_context.__enter__()
     except Exception as exc:
-        reason = _reason(exc)
-        raise JiraEtlError(
-            f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: {reason} "
-            "If another program holds the DuckDB file open, close it and run again."
-        ) from None
+        raise destination_open_error(pipeline, exc) from None
     try:
         table = client.make_qualified_table_name("_dlt_pipeline_state")
         try:

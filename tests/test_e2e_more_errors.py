@@ -167,3 +167,18 @@ def test_postgres_dsn_without_password_says_so(emu: Emulator, tmp_path: Path) ->
             "select count(*) from information_schema.schemata where schema_name = %s", (dataset,)
         )
         assert cursor.fetchone() == (0,)
+
+
+def test_unreachable_postgres_error_omits_duckdb(emu: Emulator, tmp_path: Path) -> None:
+    # Nothing listens on port 1 of the loopback address, so the connection is refused.
+    result = run_cli(
+        [*base(emu, tmp_path), "--destination", "postgres", "--dataset", "jira_unreachable"],
+        env={
+            "JIRA_TOKEN": emu.scoped_token,
+            "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://postgres:unused@127.0.0.1:1/test",
+        },
+    )
+    assert result.exit_code == 1, result.output
+    assert "Connection refused" in result.stderr
+    assert "DuckDB" not in result.stderr
+    assert not any(request["path"].endswith("/search/jql") for request in emu.requests)
