@@ -704,12 +704,14 @@ def check_fields_unchanged(
 
     Incremental runs read only issues updated since the cursor, so a field added to the
     selection would stay empty on every older issue, and a removed one would keep its old
-    values there. Data loaded before the option existed counts as loaded with every field.
+    values there. A run that failed after loading some parts stored its selection but no
+    cursor, and its columns stay too. Data loaded before the option existed counts as loaded
+    with every field.
 
     Raises:
-        ConfigError: a cursor exists and the stored selection is not the current one.
+        ConfigError: data was loaded with a stored selection that is not the current one.
     """
-    if not stored_cursor:
+    if not stored_cursor and "custom_fields" not in state:
         return
     previous = state.get("custom_fields")
     if previous == custom_field_ids:

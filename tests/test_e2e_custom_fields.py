@@ -126,3 +126,26 @@ def test_unknown_or_shared_field_name_stops_before_loading(tmp_path: Path) -> No
 
     # The file may exist, but nothing was loaded into the dataset.
     assert not database.exists() or snapshot(database) == {}
+
+
+def test_changed_fields_after_failed_first_run_require_full_refresh(tmp_path: Path) -> None:
+    database = tmp_path / "failed.duckdb"
+    folder = tmp_path / "p"
+    with Emulator(issues=300, seed=5, start=START) as emu:
+        # The third bulk fetch fails for good, after the first parts are loaded and before the
+        # last one, which would store the cursor.
+        emu.add_fault(r"/issue/bulkfetch$", 400, times=1, every=3)
+        args = emulator_run_args(emu, database, folder, "--issues-per-load", "100")
+        failed = run_cli(
+            [*args, "--custom-fields", "Severity"], env={"JIRA_TOKEN": emu.scoped_token}
+        )
+        emu.clear_faults()
+        assert failed.exit_code == 1, failed.output
+        loaded = query(database, "select count(*) from issues")[0][0]
+        assert 0 < loaded < 300
+        before = snapshot(database)
+
+        changed = run_with_fields(emu, database, folder, "Story Points")
+    assert changed.exit_code == 2, changed.output
+    assert "changed from customfield_10040 to customfield_10026" in changed.output
+    assert snapshot(database) == before
