@@ -1031,6 +1031,21 @@ def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:
     Raises:
         JiraEtlError: the destination cannot be opened.
     """
+    rows = query_state_table(
+        pipeline,
+        "select distinct pipeline_name from {table} where pipeline_name <> %s order by 1",
+        pipeline.pipeline_name,
+    )
+    return [row[0] for row in rows or []]
+
+
+def query_state_table(pipeline: dlt.Pipeline, sql: str, *args: Any) -> list[Any] | None:
+    """Run `sql` on dlt's state table, named `{table}` in it; None when there is none yet.
+
+    Raises:
+        JiraEtlError: the destination cannot be opened (locked file, unreachable server).
+        ConfigError: the destination is not configured.
+    """
     try:
         client_context = pipeline.sql_client()
         client = client_context.__enter__()
@@ -1039,13 +1054,10 @@ def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:
     try:
         table = client.make_qualified_table_name("_dlt_pipeline_state")
         try:
-            rows = client.execute_sql(
-                f"select distinct pipeline_name from {table} where pipeline_name <> %s order by 1",
-                pipeline.pipeline_name,
-            )
+            rows = client.execute_sql(sql.format(table=table), *args)
         except Exception:  # the dataset or the table does not exist yet
-            return []
-        return [row[0] for row in rows or []]
+            return None
+        return list(rows or [])
     finally:
         client_context.__exit__(None, None, None)  # type: ignore[arg-type]
 
@@ -1079,22 +1091,10 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
         JiraEtlError: the destination cannot be opened (locked file, unreachable server); that
             is not the same as having no state, so the local cursor is kept.
     """
-    try:
-        client_context = pipeline.sql_client()
-        client = client_context.__enter__()
-    except Exception as exc:
-        raise destination_open_error(pipeline, exc) from None
-    try:
-        table = client.make_qualified_table_name("_dlt_pipeline_state")
-        try:
-            rows = client.execute_sql(
-                f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
-            )
-        except Exception:  # the dataset or the table does not exist yet
-            return False
-        return bool(rows and rows[0][0])
-    finally:
-        client_context.__exit__(None, None, None)  # type: ignore[arg-type]
+    rows = query_state_table(
+        pipeline, "select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
+    )
+    return bool(rows and rows[0][0])
 
 
 def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | None = None) -> None:
