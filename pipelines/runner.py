@@ -29,6 +29,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.collector import collect_between_steps, fewer_collections
 from pipelines.destinations.duckdb_catalog import qualify_clashing_catalog
 from pipelines.destinations.duckdb_config import (
+    CREDENTIALS_VARIABLE,
+    check_global_values,
     check_temp_directory,
     configured_setting,
     configured_temp_directory,
@@ -146,6 +148,7 @@ def duckdb_credentials(path: Path) -> Any:
     if configured is None:
         settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
     else:
+        check_global_values(configured)
         settings = dict(configured)
     key = setting_key(settings, "temp_directory")
     if key is None:
@@ -682,13 +685,26 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
     if "ConfigFieldMissing" in type(exc).__name__:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return destination_not_configured(first_line)
-    advice = ""
-    if pipeline.destination is not None and pipeline.destination.destination_name == "duckdb":
-        advice = " If another program holds the DuckDB file open, close it and run again."
-    return JiraEtlError(
-        f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: "
-        f"{_reason(exc)}{advice}"
-    )
+    reason = _reason(exc)
+    opening = f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: {reason}"
+    if pipeline.destination is None or pipeline.destination.destination_name != "duckdb":
+        return JiraEtlError(opening)
+    if "Could not set lock on file" in reason:
+        return JiraEtlError(
+            f"{opening} If another program holds the DuckDB file open, close it and run again."
+        )
+    configured = [
+        f"{CREDENTIALS_VARIABLE}__{name.upper()}"
+        for name, kind in (("global_config", dict), ("statements", list), ("local_config", dict))
+        if configured_setting(name, kind, secret=name == "statements")
+    ]
+    if configured:
+        # DuckDB applied the configured settings and ran the statements as it opened the file.
+        return ConfigError(
+            f"{opening} Check the DuckDB settings in {' and '.join(configured)}, or unset them "
+            "to use jira-etl's settings."
+        )
+    return JiraEtlError(opening)
 
 
 def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:

@@ -26,7 +26,7 @@ from pipelines.destinations import duckdb_held
 from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, JiraEtlError
 from pipelines.runner import RunOptions, run
-from tests.helpers import emulator_run_args, query, run_cli
+from tests.helpers import emulator_run_args, query, run_cli, snapshot
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ISSUES = 250
@@ -234,6 +234,51 @@ def test_invalid_duckdb_setting_fails_clearly(
     else:
         assert shown in result.stderr
     assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"memory_limit": "lots"}, "Memory must have a number"),
+        ({"memory_limit": "1GB", "threads": "x"}, "Could not convert string 'x' to INT64"),
+    ],
+    ids=["memory", "threads"],
+)
+def test_rejected_duckdb_setting_stops_before_reading(
+    tmp_path: Path, settings: dict[str, Any], reason: str
+) -> None:
+    database = tmp_path / "values.duckdb"
+    variable = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, variable: json.dumps(settings)}
+        result = run_cli(emulator_run_args(emu, database, tmp_path / "p"), env=env)
+        requests = list(emu.requests)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid DuckDB setting in {variable}: " in result.stderr
+    assert reason in result.stderr
+    assert "Traceback" not in result.output
+    assert requests == []
+    assert not database.exists()
+
+
+def test_rejected_duckdb_statement_names_the_setting(tmp_path: Path) -> None:
+    database = tmp_path / "statements.duckdb"
+    variable = "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS"
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, database, tmp_path / "p")
+        first = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+        assert first.exit_code == 0, first.output
+        before = snapshot(database)
+        sent = len(emu.requests)
+        env = {"JIRA_TOKEN": emu.scoped_token, variable: json.dumps(["SET nosuch = 2"])}
+        result = run_cli(args, env=env)
+        requests = emu.requests[sent:]
+    assert result.exit_code == 2, result.output
+    assert 'unrecognized configuration parameter "nosuch"' in result.stderr
+    assert f"Check the DuckDB settings in {variable}" in result.stderr
+    assert "close it" not in result.output
+    assert requests == []
+    assert snapshot(database) == before
 
 
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])

@@ -78,3 +78,40 @@ def check_temp_directory(folder: str) -> None:
         f"more than its memory_limit, is {kind}. Remove or rename it, or set temp_directory in "
         f"{CREDENTIALS_VARIABLE}__GLOBAL_CONFIG to a folder."
     )
+
+
+def check_global_values(settings: Mapping[str, Any]) -> None:
+    """Apply `settings` to a throwaway in-memory DuckDB, so that a bad value stops the run early.
+
+    dlt applies `global_config` only when it opens the file, which for a new file comes after
+    the window was read. Only DuckDB's own settings are tried here: one that an extension
+    adds, or one that DuckDB takes only at startup, is left to dlt.
+
+    Raises:
+        ConfigError: DuckDB rejects the value of one of its settings. The message names the
+            variable, the setting, the value and DuckDB's reason.
+    """
+    import duckdb
+
+    connection = duckdb.connect(":memory:")
+    try:
+        known = {
+            row[0] for row in connection.execute("select name from duckdb_settings()").fetchall()
+        }
+        for name, value in settings.items():
+            if str(name).lower() not in known:
+                continue
+            quoted = '"' + str(name).replace('"', '""') + '"'
+            try:
+                connection.execute(f"SET GLOBAL {quoted} = ?", (value,))
+            except duckdb.Error as error:
+                reason = str(error).strip().splitlines()[0]
+                if "while database is running" in reason:
+                    continue
+                raise ConfigError(
+                    f"Invalid DuckDB setting in {CREDENTIALS_VARIABLE}__GLOBAL_CONFIG: `{name}` "
+                    f"= `{value}`: {reason}. Fix it, or unset the variable to use jira-etl's "
+                    "settings."
+                ) from None
+    finally:
+        connection.close()
