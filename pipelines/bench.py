@@ -193,6 +193,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_load(args: argparse.Namespace) -> int:
     """Load the emulator once with one strategy in this process; print figures as JSON."""
+    from pipelines.cli import custom_field_list
     from pipelines.runner import RunOptions, run
 
     settings = {
@@ -203,7 +204,7 @@ def run_load(args: argparse.Namespace) -> int:
         "strategy": args.strategy,
         "max_in_flight": args.max_in_flight,
         "issues_per_load": args.issues_per_load,
-        "custom_fields": args.custom_fields.split(",") if args.custom_fields else None,
+        "custom_fields": custom_field_list(args.custom_fields),
     }
     with tempfile.TemporaryDirectory(prefix="jira-bench-") as folder:
         options = RunOptions(
@@ -267,9 +268,7 @@ def record_pages(
         connection = resolve_connection(auth, site_url=emu.site_url, gateway_url=emu.gateway_url)
         with JiraClient(connection) as client:
             fields = client.get(connection.api_path("field"))
-            selected = None
-            if custom_fields is not None:
-                selected = select_custom_fields(fields, custom_fields)
+            selected = select_custom_fields(fields, custom_fields)
             catalog = FieldCatalog.from_fields(fields, previous=None, selected=selected)
             reader = BulkReader(
                 IssueSearch(client), user_jql=None, fields=search_fields(catalog), max_in_flight=8
@@ -380,10 +379,10 @@ def time_dlt_run(
 
 def run_normalize(args: argparse.Namespace) -> int:
     """Time normalization alone, then normalization plus the dlt load, of recorded pages."""
-    wanted = None
-    if args.custom_fields is not None:
-        wanted = [entry.strip() for entry in args.custom_fields.split(",") if entry.strip()]
-    pages, fields, selected = record_pages(args.issues, args.seed, wanted)
+    from pipelines.cli import custom_field_list
+
+    requested = custom_field_list(args.custom_fields)
+    pages, fields, selected = record_pages(args.issues, args.seed, requested)
     pages = regroup(pages, args.normalize_issues)
     # The recorded pages are the benchmark's input, and a run never keeps them all in memory.
     # Frozen, their millions of objects are skipped by the collector, as a run's imports are.

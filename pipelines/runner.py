@@ -129,8 +129,12 @@ DUCKDB_MEMORY_MIN_MIB = 48
 DUCKDB_MEMORY_MAX_SHARE = 0.8
 
 
-def duckdb_credentials(path: Path) -> Any:
+def duckdb_credentials(path: Path) -> tuple[Any, dict[str, Any] | None]:
     """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
+
+    Returns:
+        The credentials, and their `global_config` when jira-etl chose it (None when it is
+        configured the dlt way).
 
     Raises:
         ConfigError: a setting configured the dlt way is invalid, or the temp_directory
@@ -156,7 +160,7 @@ def duckdb_credentials(path: Path) -> Any:
         settings[key] = spill_directory(path)
     check_temp_directory(str(settings[key]))
     credentials.global_config = settings
-    return credentials
+    return credentials, settings if configured is None else None
 
 
 def spill_directory(path: Path) -> str:
@@ -277,12 +281,10 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
         qualify_clashing_catalog()
         path = Path(options.duckdb_path).expanduser()
         check_writable(path)
-        credentials = duckdb_credentials(path)
         # NOTE: dlt 1.31 copies the credentials for each client but shares this dict, so a
         # change made before a load reaches its connections. The 600-column load test fails
         # if a dlt release stops sharing it.
-        configured = dlt.config.get("destination.duckdb.credentials.global_config") is not None
-        options.duckdb_settings = None if configured else credentials.global_config
+        credentials, options.duckdb_settings = duckdb_credentials(path)
         destination: Any = dlt.destinations.duckdb(credentials=credentials)
         # The merged tables are read from the package's Parquet files, not copied into
         # staging tables first.
@@ -691,7 +693,7 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
         return JiraEtlError(opening)
     if "Could not set lock on file" in reason:
         return JiraEtlError(
-            f"{opening} If another program holds the DuckDB file open, close it and run again."
+            f"{opening} If another program has the DuckDB file open, close it and run again."
         )
     configured = [
         f"{CREDENTIALS_VARIABLE}__{name.upper()}"
@@ -1014,7 +1016,7 @@ def check_dataset_owner(pipeline: dlt.Pipeline, options: RunOptions) -> None:
     """Stop when the dataset contains the data of another pipeline.
 
     Pipelines that share a dataset merge into the same tables. The delete sweep of each marks
-    the other's issues deleted where their projects are visible, and a full refresh of one
+    the other's issues deleted where their projects are visible. A full refresh of one
     (`jira-etl demo` runs one) drops the other's rows while that pipeline's cursor stays, so
     its next run loads only recent changes.
 

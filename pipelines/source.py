@@ -746,24 +746,8 @@ def load_field_catalog(
             f"{client.connection.api_path('field')} returned a {type(fields).__name__}, "
             "expected a list of fields."
         )
-    selected = custom_field_ids(fields, requested)
+    selected = select_custom_fields(fields, requested)
     return FieldCatalog.from_fields(fields, previous=previous, selected=selected), selected
-
-
-def custom_field_ids(
-    fields: list[dict[str, Any]], requested: Sequence[str] | None
-) -> list[str] | None:
-    """Resolve `--custom-fields` against the `/field` list; None when every field loads.
-
-    Raises:
-        ConfigError: an entry names no custom field, or several.
-    """
-    if requested is None:
-        return None
-    try:
-        return select_custom_fields(fields, list(requested))
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 def search_fields(catalog: FieldCatalog) -> list[str]:

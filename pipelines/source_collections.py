@@ -35,7 +35,7 @@ from pipelines.collections.worklogs import (
     read_worklogs,
 )
 from pipelines.destinations.sql import id_lists, table_names
-from pipelines.errors import AuthError, ConfigError, NotFoundError, PayloadError
+from pipelines.errors import AuthError, NotFoundError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import quote_value
 from pipelines.normalize import collections as rows_of
@@ -502,12 +502,7 @@ def _fields(requested: list[str] | None) -> Callable[[JiraClient], Iterator[dict
     def rows(client: JiraClient) -> Iterator[dict[str, Any]]:
         path = reference.table_endpoint(client.connection, "fields")
         fields = reference.read_list(client, path)
-        selected = None
-        if requested is not None:
-            try:
-                selected = select_custom_fields(fields, requested)
-            except ValueError as error:
-                raise ConfigError(str(error)) from None
+        selected = select_custom_fields(fields, requested)
         previous = dlt.current.source_state().get("field_columns")
         catalog = FieldCatalog.from_fields(fields, previous=previous, selected=selected)
         yield from rows_of.field_rows(fields, catalog)

@@ -128,7 +128,7 @@ def test_unknown_or_shared_field_name_stops_before_loading(tmp_path: Path) -> No
     assert not database.exists() or snapshot(database) == {}
 
 
-def test_changed_fields_after_failed_first_run_require_full_refresh(tmp_path: Path) -> None:
+def test_changed_fields_after_failed_run(tmp_path: Path) -> None:
     database = tmp_path / "failed.duckdb"
     folder = tmp_path / "p"
     with Emulator(issues=300, seed=5, start=START) as emu:

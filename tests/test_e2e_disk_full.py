@@ -86,16 +86,14 @@ def test_full_disk_fails_clearly_then_recovers(tmp_path: Path) -> None:
         subprocess.run(["umount", str(disk)])
 
 
-def test_disk_filled_during_load_fails_clearly_then_recovers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-    disk = tmp_path / "small"
-    mount_tmpfs(disk, "64m")
-    database = disk / "jira.duckdb"
-    options = RunOptions(
-        pipeline_name="filled", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
-    )
+def fail_load_filling_disk(
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator, options: RunOptions, disk: Path
+) -> tuple[str, dict[str, Any]]:
+    """Run a one-package load that fills `disk` before its third checkpoint.
+
+    Returns:
+        The failure message and the source settings, for the run that follows.
+    """
     checkpoints: list[int] = []
     real_checkpoint = duckdb_held.checkpoint
 
@@ -106,26 +104,40 @@ def test_disk_filled_during_load_fails_clearly_then_recovers(
             fill(disk / "filler")
         real_checkpoint(connection)
 
+    settings = {
+        "auth": "bearer",
+        "token": emu.scoped_token,
+        "site_url": emu.site_url,
+        "gateway_url": emu.gateway_url,
+        "issues_per_load": 0,
+    }
+    monkeypatch.setattr(duckdb_held, "checkpoint", fill_before_third)
+    with pytest.raises(JiraEtlError) as failed:
+        run(options, settings)
+    monkeypatch.undo()
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    assert len(checkpoints) >= 3
+    return str(failed.value), settings
+
+
+def test_disk_filled_during_load_fails_clearly_then_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    disk = tmp_path / "small"
+    mount_tmpfs(disk, "64m")
+    database = disk / "jira.duckdb"
+    options = RunOptions(
+        pipeline_name="filled", duckdb_path=str(database), pipelines_dir=str(tmp_path / "p")
+    )
     try:
         with Emulator(issues=3000, seed=4, start=START) as emu:
-            settings = {
-                "auth": "bearer",
-                "token": emu.scoped_token,
-                "site_url": emu.site_url,
-                "gateway_url": emu.gateway_url,
-                "issues_per_load": 0,
-            }
-            monkeypatch.setattr(duckdb_held, "checkpoint", fill_before_third)
-            with pytest.raises(JiraEtlError) as failed:
-                run(options, settings)
-            monkeypatch.undo()
-            assert len(checkpoints) >= 3
-            message = str(failed.value)
+            message, settings = fail_load_filling_disk(monkeypatch, emu, options, disk)
             assert "No space left on device" in message, message
             assert "Free disk space" in message, message
             assert emu.scoped_token not in message
+
             (disk / "filler").unlink()
-            monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
             run(options, settings)
             truth = {t["id"]: t["key"] for t in emu.truth()}
             assert len(truth) == 3000
@@ -146,37 +158,16 @@ def test_full_working_dir_during_load_names_it(
     options = RunOptions(
         pipeline_name="filled", duckdb_path=str(database), pipelines_dir=str(pipelines)
     )
-    checkpoints: list[int] = []
-    real_checkpoint = duckdb_held.checkpoint
-
-    def fill_before_third(connection: Any) -> None:
-        # Another program fills the disk of dlt's working files while the load is under way.
-        checkpoints.append(1)
-        if len(checkpoints) == 3:
-            fill(disk / "filler")
-        real_checkpoint(connection)
-
     try:
         with Emulator(issues=300, seed=4, start=START) as emu:
-            settings = {
-                "auth": "bearer",
-                "token": emu.scoped_token,
-                "site_url": emu.site_url,
-                "gateway_url": emu.gateway_url,
-                "issues_per_load": 0,
-            }
-            monkeypatch.setattr(duckdb_held, "checkpoint", fill_before_third)
-            with pytest.raises(JiraEtlError) as failed:
-                run(options, settings)
-            monkeypatch.undo()
-            assert len(checkpoints) >= 3
-            message = str(failed.value)
+            # This time the full disk is that of dlt's working files.
+            message, settings = fail_load_filling_disk(monkeypatch, emu, options, disk)
             assert "No space left on device" in message, message
             assert "--pipelines-dir" in message, message
             assert str(pipelines) in message, message
             assert emu.scoped_token not in message
+
             (disk / "filler").unlink()
-            monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
             run(options, settings)
             truth = {t["id"]: t["key"] for t in emu.truth()}
             assert len(truth) == 300

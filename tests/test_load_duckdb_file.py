@@ -816,9 +816,7 @@ def test_other_failures_pass_through() -> None:
         raise KeyError("not a destination failure")
 
 
-def test_too_many_columns_for_postgres_names_the_way_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_postgres_column_limit_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", POSTGRES_DSN)
     dataset = f"wide_{tmp_path.name[-12:].lower()}"

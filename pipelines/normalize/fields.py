@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.errors import ConfigError
 from pipelines.json_text import quote_value
 from pipelines.normalize.columns import ISSUE_COLUMNS
 
@@ -239,7 +240,9 @@ class FieldCatalog:
         return list(self.single)
 
 
-def select_custom_fields(fields: list[dict[str, Any]], requested: list[str]) -> list[str]:
+def select_custom_fields(
+    fields: list[dict[str, Any]], requested: Sequence[str] | None
+) -> list[str] | None:
     """Return the ids of the custom fields that `requested` names, by id or by name.
 
     An entry matches a custom field's id (`customfield_10016`) or, ignoring case, its name
@@ -248,15 +251,17 @@ def select_custom_fields(fields: list[dict[str, Any]], requested: list[str]) -> 
 
     Args:
         fields: the field objects of `GET /rest/api/3/field`.
-        requested: the entries of `--custom-fields`.
+        requested: the entries of `--custom-fields`, or None for every custom field.
 
     Returns:
-        The matched field ids, sorted, each once.
+        The matched field ids, sorted, each once; None when `requested` is None.
 
     Raises:
-        ValueError: an entry matches no custom field, or its name matches several. The
+        ConfigError: an entry matches no custom field, or its name matches several. The
             message names the entry and what to give instead.
     """
+    if requested is None:
+        return None
     by_id: dict[str, str] = {}
     by_name: dict[str, list[str]] = {}
     for field in fields:
@@ -275,13 +280,13 @@ def select_custom_fields(fields: list[dict[str, Any]], requested: list[str]) -> 
             continue
         matches = sorted(by_name.get(entry.strip().casefold(), []))
         if not matches:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown custom field `{entry}` in --custom-fields: no custom field has this "
                 "id or name. Give the id (customfield_NNNNN) as the `fields` table lists it; "
                 "a field renamed in Jira is found by its id only."
             )
         if len(matches) > 1:
-            raise ValueError(
+            raise ConfigError(
                 f"Ambiguous custom field `{entry}` in --custom-fields: {len(matches)} custom "
                 f"fields have this name ({', '.join(matches)}). Give the id of the one to load."
             )
