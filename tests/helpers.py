@@ -32,12 +32,19 @@ class CliResult:
 
 def emulator_run_args(emu: Any, duckdb_path: Path, pipelines_dir: Path, *extra: str) -> list[str]:
     """Build the arguments of `jira-etl run` against an emulator's site and gateway."""
+    return site_run_args(emu.site_url, emu.gateway_url, duckdb_path, pipelines_dir, *extra)
+
+
+def site_run_args(
+    site_url: str, gateway_url: str, duckdb_path: Path, pipelines_dir: Path, *extra: str
+) -> list[str]:
+    """Build the arguments of `jira-etl run` against a site and gateway, such as a proxy's."""
     return [
         "run",
         "--site-url",
-        emu.site_url,
+        site_url,
         "--gateway-url",
-        emu.gateway_url,
+        gateway_url,
         "--duckdb-path",
         str(duckdb_path),
         "--pipelines-dir",

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, RewritingProxy, query, run_cli
+from tests.helpers import CliResult, RewritingProxy, query, run_cli, site_run_args
 
 START = dt.datetime(2026, 5, 4, 12, 0, 2, tzinfo=dt.UTC)
 ISSUES = 40
@@ -69,22 +69,9 @@ def site() -> Iterator[tuple[Emulator, SweepProxy]]:
 
 
 def load(emu: Emulator, proxy: SweepProxy, tmp_path: Path) -> CliResult:
-    return run_cli(
-        [
-            "run",
-            "--site-url",
-            proxy.url,
-            "--gateway-url",
-            proxy.url,
-            "--duckdb-path",
-            str(tmp_path / "jira.duckdb"),
-            "--pipelines-dir",
-            str(tmp_path / "pipelines"),
-            "--tables",
-            "sprints",
-        ],
-        env={"JIRA_TOKEN": emu.scoped_token},
-    )
+    database, pipelines = tmp_path / "jira.duckdb", tmp_path / "pipelines"
+    args = site_run_args(proxy.url, proxy.url, database, pipelines, "--tables", "sprints")
+    return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
 
 
 def ids_where(tmp_path: Path, condition: str) -> set[int]:
