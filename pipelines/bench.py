@@ -344,10 +344,13 @@ def time_dlt_run(
     profiler: cProfile.Profile | None,
     batch_issues: int = BATCH_ISSUES,
     selected: list[str] | None = None,
+    issues_per_load: int = 0,
 ) -> dict[str, float]:
-    """Load `pages` into a new DuckDB file as `jira-etl run` loads a part; return the seconds.
+    """Load `pages` into a new DuckDB file as `jira-etl run` loads its parts; return the seconds.
 
-    The result has the seconds of each step (`extract`, `normalize`, `load`) and `total`.
+    Each part of about `issues_per_load` issues (0: all of them) is extracted, normalized and
+    loaded before the next, as `jira-etl run --issues-per-load` does. The result has the
+    seconds of each step (`extract`, `normalize`, `load`), summed over the parts, and `total`.
     """
     from pipelines.collector import collect_between_steps, fewer_collections
     from pipelines.runner import RunOptions, load_within_memory, make_pipeline
@@ -359,22 +362,49 @@ def time_dlt_run(
             pipelines_dir=str(Path(folder) / "pipelines"),
         )
         pipeline = make_pipeline(options)
-        seconds: dict[str, float] = {}
+        seconds = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
         if profiler:
             profiler.enable()
         with fewer_collections():
             started = time.monotonic()
-            pipeline.extract(recorded_source(pages, fields, batch_issues, selected))
-            collect_between_steps()
-            seconds["extract"] = time.monotonic() - started
-            pipeline.normalize()
-            seconds["normalize"] = time.monotonic() - started - seconds["extract"]
-            load_within_memory(pipeline, options)
+            for part in split_into_loads(pages, issues_per_load):
+                step_started = time.monotonic()
+                pipeline.extract(recorded_source(part, fields, batch_issues, selected))
+                collect_between_steps()
+                extracted = time.monotonic()
+                pipeline.normalize()
+                normalized = time.monotonic()
+                load_within_memory(pipeline, options)
+                seconds["extract"] += extracted - step_started
+                seconds["normalize"] += normalized - extracted
+                seconds["load"] += time.monotonic() - normalized
             seconds["total"] = time.monotonic() - started
         if profiler:
             profiler.disable()
-        seconds["load"] = seconds["total"] - seconds["extract"] - seconds["normalize"]
     return seconds
+
+
+def split_into_loads(
+    pages: list[list[dict[str, Any]]], issues_per_load: int
+) -> list[list[list[dict[str, Any]]]]:
+    """Split `pages` into parts of whole pages, each ending once it has `issues_per_load` issues.
+
+    0 or less keeps every page in one part, as `jira-etl run --issues-per-load 0`.
+    """
+    if issues_per_load <= 0:
+        return [pages]
+    parts: list[list[list[dict[str, Any]]]] = []
+    part: list[list[dict[str, Any]]] = []
+    issues = 0
+    for page in pages:
+        part.append(page)
+        issues += len(page)
+        if issues >= issues_per_load:
+            parts.append(part)
+            part, issues = [], 0
+    if part:
+        parts.append(part)
+    return parts
 
 
 def run_normalize(args: argparse.Namespace) -> int:
@@ -389,17 +419,20 @@ def run_normalize(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     total = sum(len(page) for page in pages)
+    loads = len(split_into_loads(pages, args.issues_per_load))
     print(
         f"normalize: {total} issues recorded from the emulator (seed {args.seed}), "
         f"normalized {args.normalize_issues} at a time, handed to dlt {args.batch_issues} "
-        "at a time, "
+        f"at a time, loaded in {loads} {'part' if loads == 1 else 'parts'}, "
         + ("every custom field" if selected is None else f"custom fields {', '.join(selected)}")
     )
     profiler = cProfile.Profile() if args.profile else None
     best = 0.0
     for number in range(1, args.repeat + 1):
         normalize_seconds = time_normalization(pages, fields, selected)
-        seconds = time_dlt_run(pages, fields, profiler, args.batch_issues, selected)
+        seconds = time_dlt_run(
+            pages, fields, profiler, args.batch_issues, selected, args.issues_per_load
+        )
         best = max(best, total / seconds["total"])
         label = f"run {number}: " if args.repeat > 1 else ""
         print(
@@ -470,6 +503,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=BATCH_ISSUES,
         help="issues whose tables reach dlt together, as the source",
+    )
+    normalize.add_argument(
+        "--issues-per-load",
+        type=int,
+        default=0,
+        help="issues per load package, as `jira-etl run --issues-per-load` (default 0: one "
+        f"load of all the issues; `jira-etl run` loads {ISSUES_PER_LOAD:,} at a time)",
     )
     normalize.add_argument(
         "--profile", type=int, default=0, help="print this many cProfile lines of the load"
