@@ -358,6 +358,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
 def _run_locked(
     pipeline: dlt.Pipeline, options: RunOptions, source_settings: dict[str, Any], started: float
 ) -> RunSummary:
+    check_settings_on_new_file(pipeline, options)
     check_dataset_owner(pipeline, options)
     forget_state_missing_from_destination(pipeline, options)
     source_settings = dict(source_settings)
@@ -695,11 +696,14 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
         return JiraEtlError(
             f"{opening} If another program has the DuckDB file open, close it and run again."
         )
-    configured = [
-        f"{CREDENTIALS_VARIABLE}__{name.upper()}"
-        for name, kind in (("global_config", dict), ("statements", list), ("local_config", dict))
-        if configured_setting(name, kind, secret=name == "statements")
-    ]
+    lowered = reason.lower()
+    storage_fix = next(
+        (fix for marker, fix in _STORAGE_FAILURES if marker.lower() in lowered), None
+    )
+    if storage_fix is not None:
+        # A full disk or spill folder fails the statements too, whatever they are.
+        return JiraEtlError(f"{opening} {_name_spill_folder(storage_fix)}")
+    configured = configured_duckdb_variables()
     if configured:
         # DuckDB applied the configured settings and ran the statements as it opened the file.
         return ConfigError(
@@ -707,6 +711,15 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
             "to use jira-etl's settings."
         )
     return JiraEtlError(opening)
+
+
+def configured_duckdb_variables() -> list[str]:
+    """Return the variables of the DuckDB settings and statements configured the dlt way."""
+    return [
+        f"{CREDENTIALS_VARIABLE}__{name.upper()}"
+        for name, kind in (("global_config", dict), ("statements", list), ("local_config", dict))
+        if configured_setting(name, kind, secret=name == "statements")
+    ]
 
 
 def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
@@ -1041,6 +1054,42 @@ def check_dataset_owner(pipeline: dlt.Pipeline, options: RunOptions) -> None:
         f"`{pipeline.pipeline_name}` would merge into the same tables and mark or drop that "
         f"pipeline's issues. {fix} if its data is no longer needed."
     )
+
+
+def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> None:
+    """Open a DuckDB file that does not exist yet with the configured settings, then delete it.
+
+    The checks before the read open an existing file, so DuckDB applies the configured
+    settings and statements there. Without this check, a new file would first open in the
+    load step, after the window is read, and a setting DuckDB rejects would leave a pending
+    load package. Extension settings (`s3_region` of httpfs) are known to DuckDB only once it
+    opens the file.
+
+    Raises:
+        ConfigError: DuckDB rejected a configured setting or statement.
+        JiraEtlError: the file could not be created or opened for another reason.
+    """
+    if options.destination != "duckdb":
+        return
+    path = Path(options.duckdb_path).expanduser()
+    if path.exists() or path.is_symlink() or not configured_duckdb_variables():
+        return
+    # DuckDB creates the file, its write-ahead log and perhaps its spill folder.
+    created = [path, Path(f"{path}.wal"), Path(spill_directory(path))]
+    existing = {candidate for candidate in created if os.path.lexists(candidate)}
+    try:
+        with pipeline.sql_client():
+            pass
+    except Exception as exc:
+        raise destination_open_error(pipeline, exc) from None
+    finally:
+        for candidate in created:
+            if candidate in existing:
+                continue
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
 
 
 def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:

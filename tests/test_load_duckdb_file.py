@@ -281,6 +281,40 @@ def test_rejected_duckdb_statement_names_the_setting(tmp_path: Path) -> None:
     assert snapshot(database) == before
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("STATEMENTS", ["SET nosuch = 2"], 'unrecognized configuration parameter "nosuch"'),
+        ("LOCAL_CONFIG", {"nosuch": 2}, 'unrecognized configuration parameter "nosuch"'),
+        # An extension's setting is unknown until the extension loads, so only opening the
+        # file with it shows that DuckDB rejects it.
+        ("GLOBAL_CONFIG", {"s3_nosuch": "x"}, "s3_nosuch"),
+    ],
+)
+def test_rejected_setting_on_new_file_reads_nothing(
+    tmp_path: Path, variable: str, value: Any, reason: str
+) -> None:
+    database = tmp_path / "new.duckdb"
+    pipelines_dir = tmp_path / "p"
+    name = f"DESTINATION__DUCKDB__CREDENTIALS__{variable}"
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, database, pipelines_dir)
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, name: json.dumps(value)})
+        searches = [r for r in emu.requests if "/search" in r["path"] or "bulkfetch" in r["path"]]
+    assert result.exit_code == 2, result.output
+    assert reason in result.stderr
+    assert f"Check the DuckDB settings in {name}" in result.stderr
+    assert searches == []
+    # Nothing is left behind: no database file, and no load package for a later run to finish.
+    assert sorted(path.name for path in tmp_path.iterdir() if "new.duckdb" in path.name) == []
+    packages = [
+        package
+        for pattern in ("*/normalize/extracted/*", "*/load/new/*", "*/load/normalized/*")
+        for package in pipelines_dir.glob(pattern)
+    ]
+    assert packages == []
+
+
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])
 def test_temp_directory_that_is_no_folder_stops_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
