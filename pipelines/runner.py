@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Collection, Iterator
@@ -1057,39 +1058,52 @@ def check_dataset_owner(pipeline: dlt.Pipeline, options: RunOptions) -> None:
 
 
 def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> None:
-    """Open a DuckDB file that does not exist yet with the configured settings, then delete it.
+    """Open a new DuckDB file with the configured settings before Jira is read.
 
     The checks before the read open an existing file, so DuckDB applies the configured
     settings and statements there. Without this check, a new file would first open in the
     load step, after the window is read, and a setting DuckDB rejects would leave a pending
     load package. Extension settings (`s3_region` of httpfs) are known to DuckDB only once it
-    opens the file.
+    opens a file.
+
+    The file opened has the same name as `--duckdb-path`, so it gets the same catalog name,
+    but it lies in a new folder beside it that is deleted afterwards. Another process that
+    creates `--duckdb-path` meanwhile keeps its file.
 
     Raises:
         ConfigError: DuckDB rejected a configured setting or statement.
         JiraEtlError: the file could not be created or opened for another reason.
     """
+    from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
     if options.destination != "duckdb":
         return
     path = Path(options.duckdb_path).expanduser()
-    if path.exists() or path.is_symlink() or not configured_duckdb_variables():
+    if os.path.lexists(path) or not configured_duckdb_variables():
         return
-    # DuckDB creates the file, its write-ahead log and perhaps its spill folder.
-    created = [path, Path(f"{path}.wal"), Path(spill_directory(path))]
-    existing = {candidate for candidate in created if os.path.lexists(candidate)}
     try:
-        with pipeline.sql_client():
+        folder = Path(tempfile.mkdtemp(prefix=".jira-etl-settings-", dir=path.parent))
+    except OSError as exc:
+        raise JiraEtlError(
+            f"Could not create a folder beside --duckdb-path `{path}` to check the DuckDB "
+            f"settings: {exc.strerror or exc}. Choose a writable --duckdb-path."
+        ) from None
+    try:
+        credentials, _ = duckdb_credentials(folder / path.name)
+        credentials.conn_pool = DuckDbConnectionPool(credentials)
+        capabilities = pipeline.destination.capabilities()  # type: ignore[union-attr]
+        client = DuckDbSqlClient(
+            options.dataset, f"{options.dataset}_staging", credentials, capabilities
+        )
+        with client:
             pass
+    except JiraEtlError:
+        raise
     except Exception as exc:
         raise destination_open_error(pipeline, exc) from None
     finally:
-        for candidate in created:
-            if candidate in existing:
-                continue
-            if candidate.is_dir() and not candidate.is_symlink():
-                shutil.rmtree(candidate, ignore_errors=True)
-            else:
-                candidate.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:

@@ -306,7 +306,7 @@ def test_rejected_setting_on_new_file_reads_nothing(
     assert f"Check the DuckDB settings in {name}" in result.stderr
     assert searches == []
     # Nothing is left behind: no database file, and no load package for a later run to finish.
-    assert sorted(path.name for path in tmp_path.iterdir() if "new.duckdb" in path.name) == []
+    assert sorted(path.name for path in tmp_path.iterdir() if path != pipelines_dir) == []
     packages = [
         package
         for pattern in ("*/normalize/extracted/*", "*/load/new/*", "*/load/normalized/*")
@@ -396,6 +396,8 @@ def test_configured_connection_settings_still_load(
         summary = run(options, settings(emu))
     assert summary.issues_read == ISSUES
     assert query(tmp_path / "agent.duckdb", "select count(*) from issues") == [(ISSUES,)]
+    # The file that checked the settings before the read is gone with its folder.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["agent.duckdb", "p"]
 
 
 def test_write_ahead_log_stays_small_during_load(
