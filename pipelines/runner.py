@@ -935,11 +935,20 @@ def check_writable(path: Path) -> None:
     """Fail early, with the path in the message, when the DuckDB file cannot be written.
 
     Raises:
-        ConfigError: the file name is one of DuckDB's own catalog names, the folder is
-            missing or not a folder, the path is a folder, or a probe write fails (read-only
-            file system, permissions).
+        ConfigError: the path contains `?`, the file name is one of DuckDB's own catalog
+            names, the folder is missing or not a folder, the path is a folder, or a probe
+            write fails (read-only file system, permissions).
         JiraEtlError: the disk is full.
     """
+    resolved = str(path.resolve())
+    if "?" in resolved:
+        # Seen with DuckDB 1.5: for `/data/a?b/jira.duckdb` every commit failed on the log
+        # `/data/a.wal?b/jira.duckdb`, after the whole window was read.
+        raise ConfigError(
+            f"Invalid --duckdb-path `{path}` (`{resolved}`): it contains `?`, and DuckDB names "
+            "the write-ahead log of such a file by putting `.wal` before the first `?`, so its "
+            "commits fail. Choose a path without `?`."
+        )
     # DuckDB names a database after its file name up to the first dot, and every program that
     # opens the file with DuckDB gets that name.
     name = path.name.split(".")[0]

@@ -315,6 +315,22 @@ def test_rejected_setting_on_new_file_reads_nothing(
     assert packages == []
 
 
+@pytest.mark.parametrize("where", ["folder", "file"])
+def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None:
+    folder = tmp_path / ("a?b" if where == "folder" else "plain")
+    folder.mkdir()
+    database = folder / ("jira.duckdb" if where == "folder" else "ji?ra.duckdb")
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, database, tmp_path / "p")
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+        searches = [r for r in emu.requests if "/search" in r["path"] or "bulkfetch" in r["path"]]
+    assert result.exit_code == 2, result.output
+    assert f"Invalid --duckdb-path `{database}`" in result.stderr
+    assert "Choose a path without `?`" in result.stderr
+    assert searches == []
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])
 def test_temp_directory_that_is_no_folder_stops_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
