@@ -1088,8 +1088,10 @@ def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> N
 
     if options.destination != "duckdb":
         return
-    path = Path(options.duckdb_path).expanduser()
-    if os.path.lexists(path) or not configured_duckdb_variables():
+    # dlt opens the resolved path (see `duckdb_credentials`), so a symbolic link to a file
+    # that does not exist yet names a new file too.
+    path = Path(options.duckdb_path).expanduser().resolve()
+    if path.exists() or not configured_duckdb_variables():
         return
     try:
         folder = Path(tempfile.mkdtemp(prefix=".jira-etl-settings-", dir=path.parent))

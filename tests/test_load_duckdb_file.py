@@ -331,6 +331,44 @@ def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None
     assert list(folder.iterdir()) == []
 
 
+def test_rejected_setting_on_linked_new_file(tmp_path: Path) -> None:
+    # The link exists but its target does not, so the run would create the target.
+    target = tmp_path / "files" / "target.duckdb"
+    target.parent.mkdir()
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(target)
+    pipelines_dir = tmp_path / "p"
+    name = "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS"
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, link, pipelines_dir)
+        rejected = run_cli(
+            args, env={"JIRA_TOKEN": emu.scoped_token, name: json.dumps(["SET nosuch = 2"])}
+        )
+        searches = [r for r in emu.requests if "/search" in r["path"] or "bulkfetch" in r["path"]]
+        packages = [
+            package
+            for pattern in ("*/normalize/extracted/*", "*/load/new/*", "*/load/normalized/*")
+            for package in pipelines_dir.glob(pattern)
+        ]
+        left_behind = list(target.parent.iterdir())
+
+        accepted = run_cli(
+            args, env={"JIRA_TOKEN": emu.scoped_token, name: json.dumps(["SET threads = 1"])}
+        )
+
+    assert rejected.exit_code == 2, rejected.output
+    assert f"Check the DuckDB settings in {name}" in rejected.stderr
+    assert searches == []
+    assert packages == []
+    assert left_behind == []
+
+    # A valid setting loads through the link, which stays a link.
+    assert accepted.exit_code == 0, accepted.output
+    assert link.is_symlink()
+    assert query(target, "select count(*) from issues") == [(5,)]
+
+
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])
 def test_temp_directory_that_is_no_folder_stops_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
