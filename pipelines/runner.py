@@ -961,9 +961,22 @@ def check_writable(path: Path) -> None:
             f"Choose another file name, such as jira.duckdb."
         )
     folder = path.parent if str(path.parent) else Path(".")
+    if path.is_symlink():
+        # DuckDB opens the link's target (see `duckdb_credentials`), which must be reachable.
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            pass  # The target is created, so only its folder has to exist.
+        except OSError as exc:
+            raise ConfigError(
+                f"--duckdb-path `{path}` is a symbolic link that cannot be followed "
+                f"({exc.strerror or exc}). Point it at a file, or choose another path."
+            ) from None
+        folder = path.resolve().parent
     if not folder.exists():
         raise ConfigError(
-            f"The folder of --duckdb-path `{path}` does not exist. Create it or choose another path."
+            f"The folder `{folder}` of --duckdb-path `{path}` does not exist. Create it or "
+            "choose another path."
         )
     if not folder.is_dir():
         raise ConfigError(f"--duckdb-path `{path}` is inside `{folder}`, which is not a folder.")

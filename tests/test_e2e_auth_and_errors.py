@@ -189,7 +189,16 @@ def test_malformed_env_file_is_a_usage_error(cloud: Emulator, tmp_path: Path) ->
     assert "not an assignment" not in result.stderr
 
 
-@pytest.mark.parametrize("case", ["read_only_mount", "parent_is_a_file", "path_is_a_folder"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "read_only_mount",
+        "parent_is_a_file",
+        "path_is_a_folder",
+        "link_loop",
+        "link_into_missing_folder",
+    ],
+)
 def test_unwritable_output_path_fails_clearly(cloud: Emulator, tmp_path: Path, case: str) -> None:
     if case == "read_only_mount":
         # Root ignores permission bits, so a read-only file system is the honest test.
@@ -201,6 +210,12 @@ def test_unwritable_output_path_fails_clearly(cloud: Emulator, tmp_path: Path, c
     elif case == "parent_is_a_file":
         (tmp_path / "afile").write_text("x")
         target = tmp_path / "afile" / "jira.duckdb"
+    elif case == "link_loop":
+        target = tmp_path / "loop.duckdb"
+        target.symlink_to(target)
+    elif case == "link_into_missing_folder":
+        target = tmp_path / "link.duckdb"
+        target.symlink_to(tmp_path / "missing" / "jira.duckdb")
     else:
         target = tmp_path / "adir"
         target.mkdir()
