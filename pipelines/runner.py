@@ -704,6 +704,11 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
     if storage_fix is not None:
         # A full disk or spill folder fails the statements too, whatever they are.
         return JiraEtlError(f"{opening} {_name_spill_folder(storage_fix)}")
+    database = getattr(pipeline.destination.config_params.get("credentials"), "database", None)
+    if database and str(database) in reason:
+        # An error that names the database file is about the file (not a DuckDB database,
+        # for example) rather than about the configured settings.
+        return JiraEtlError(opening)
     configured = configured_duckdb_variables()
     if configured:
         # DuckDB applied the configured settings and ran the statements as it opened the file.

@@ -331,6 +331,23 @@ def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None
     assert list(folder.iterdir()) == []
 
 
+def test_invalid_file_not_blamed_on_settings(tmp_path: Path) -> None:
+    database = tmp_path / "other.duckdb"
+    database.write_text("not a database")
+    name = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, database, tmp_path / "p")
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, name: '{"threads": 1}'})
+        searches = [r for r in emu.requests if "/search" in r["path"] or "bulkfetch" in r["path"]]
+
+    assert result.exit_code == 1, result.output
+    assert "not a valid DuckDB database file" in result.stderr
+    assert "Check the DuckDB settings" not in result.stderr
+    assert searches == []
+    assert database.read_text() == "not a database"
+
+
 def test_rejected_setting_on_linked_new_file(tmp_path: Path) -> None:
     # The link exists but its target does not, so the run would create the target.
     target = tmp_path / "files" / "target.duckdb"
