@@ -35,6 +35,7 @@ from pipelines.destinations.duckdb_config import (
     check_temp_directory,
     configured_setting,
     configured_temp_directory,
+    hide_statements,
     setting_key,
 )
 from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
@@ -585,9 +586,10 @@ def _reason(exc: BaseException) -> str:
     """Return an exception's text on one line, at most 500 characters, ending with a period.
 
     dlt wraps a failed connection in advice about credentials, and only the database's own
-    text after it is kept. Lines of a multi-line driver message become sentences.
+    text after it is kept. Lines of a multi-line driver message become sentences. DuckDB's
+    copy of a failed statement and the strings of the configured statements are left out.
     """
-    text = str(exc)
+    text = hide_statements(str(exc))
     dlt_prefix_end = "The actual reason given is:"
     if dlt_prefix_end in text:
         text = text.split(dlt_prefix_end, 1)[1]

@@ -331,6 +331,33 @@ def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # A missing comma: DuckDB copies the whole statement into its message.
+        "CREATE SECRET s1 (TYPE s3, KEY_ID 'canary-key-5e1d' SECRET 'canary-secret-5e1d')",
+        # DuckDB names the string it could not convert in the message itself.
+        "SELECT 'canary-secret-5e1d'::INTEGER",
+    ],
+)
+def test_rejected_statement_keeps_its_secret(tmp_path: Path, statement: str) -> None:
+    pipelines_dir = tmp_path / "p"
+    name = "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS"
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, tmp_path / "new.duckdb", pipelines_dir)
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, name: json.dumps([statement])})
+
+    assert result.exit_code == 2, result.output
+    assert f"Check the DuckDB settings in {name}" in result.stderr
+    assert "canary-secret-5e1d" not in result.output
+    assert "canary-key-5e1d" not in result.output
+    # `jira-etl status` shows the error stored in the run record.
+    stored = "".join(path.read_text() for path in pipelines_dir.rglob("*.json"))
+    assert "canary-secret-5e1d" not in stored
+    assert "canary-key-5e1d" not in stored
+
+
 def test_invalid_file_not_blamed_on_settings(tmp_path: Path) -> None:
     database = tmp_path / "other.duckdb"
     database.write_text("not a database")

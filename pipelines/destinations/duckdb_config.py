@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,10 @@ from pipelines.errors import ConfigError
 
 CREDENTIALS_KEY = "destination.duckdb.credentials"
 CREDENTIALS_VARIABLE = "DESTINATION__DUCKDB__CREDENTIALS"
+# DuckDB 1.5 ends the message of a failed statement with a copy of it, "LINE 1: <statement>",
+# and a line with a caret under the error.
+_STATEMENT_COPY = re.compile(r"\n+LINE \d+:.*", re.DOTALL)
+_STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'")
 _EXPECTED: dict[type, str] = {
     dict: 'a JSON object, such as {"memory_limit": "1GB"}',
     list: 'a JSON list of SQL statements, such as ["SET threads = 2"]',
@@ -43,6 +48,21 @@ def configured_setting(name: str, kind: type, *, secret: bool = False) -> Any:
             f"Invalid DuckDB setting {CREDENTIALS_VARIABLE}__{name.upper()} ({key}){value}: "
             f"expected {_EXPECTED[kind]}. Fix it, or unset it to use jira-etl's settings."
         ) from None
+
+
+def hide_statements(text: str) -> str:
+    """Remove DuckDB's copy of a failed statement and the configured statements' strings.
+
+    The statements are secrets, because they can create DuckDB secrets with keys. DuckDB
+    repeats a failed statement after its message, and some values (a string it could not
+    convert) in the message itself. String literals shorter than 4 characters stay.
+    """
+    text = _STATEMENT_COPY.sub("", text)
+    for statement in configured_setting("statements", list, secret=True) or []:
+        for literal in _STRING_LITERAL.findall(str(statement)):
+            if len(literal) >= 4:
+                text = text.replace(literal, "***")
+    return text
 
 
 def setting_key(settings: Mapping[str, Any], name: str) -> str | None:
