@@ -455,6 +455,14 @@ def run_normalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def non_negative_int(text: str) -> int:
+    """Parse a count of 0 or more, as `jira-etl run --issues-per-load` accepts."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value `{text}`: expected 0 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one benchmark."""
     parser = argparse.ArgumentParser(prog="python -m pipelines.bench", description=__doc__)
@@ -473,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     fetch.add_argument(
         "--issues-per-load",
-        type=int,
+        type=non_negative_int,
         default=ISSUES_PER_LOAD,
         help="issues per load package (0: one load), as `jira-etl run --issues-per-load`",
     )
@@ -506,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     normalize.add_argument(
         "--issues-per-load",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="issues per load package, as `jira-etl run --issues-per-load` (default 0: one "
         f"load of all the issues; `jira-etl run` loads {ISSUES_PER_LOAD:,} at a time)",
