@@ -947,15 +947,6 @@ def check_writable(path: Path) -> None:
             write fails (read-only file system, permissions).
         JiraEtlError: the disk is full.
     """
-    resolved = str(path.resolve())
-    if "?" in resolved:
-        # Seen with DuckDB 1.5: for `/data/a?b/jira.duckdb` every commit failed on the log
-        # `/data/a.wal?b/jira.duckdb`, after the whole window was read.
-        raise ConfigError(
-            f"Invalid --duckdb-path `{path}` (`{resolved}`): it contains `?`, and DuckDB names "
-            "the write-ahead log of such a file by putting `.wal` before the first `?`, so its "
-            "commits fail. Choose a path without `?`."
-        )
     # DuckDB names a database after its file name up to the first dot, and every program that
     # opens the file with DuckDB gets that name.
     name = path.name.split(".")[0]
@@ -980,6 +971,15 @@ def check_writable(path: Path) -> None:
                 f"({exc.strerror or exc}). Point it at a file, or choose another path."
             ) from None
         folder = path.resolve().parent
+    resolved = str(path.resolve())
+    if "?" in resolved:
+        # Seen with DuckDB 1.5: for `/data/a?b/jira.duckdb` every commit failed on the log
+        # `/data/a.wal?b/jira.duckdb`, after the whole window was read.
+        raise ConfigError(
+            f"Invalid --duckdb-path `{path}` (`{resolved}`): it contains `?`, and DuckDB names "
+            "the write-ahead log of such a file by putting `.wal` before the first `?`, so its "
+            "commits fail. Choose a path without `?`."
+        )
     if not folder.exists():
         raise ConfigError(
             f"The folder `{folder}` of --duckdb-path `{path}` does not exist. Create it or "
@@ -1127,8 +1127,11 @@ def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> N
         client = DuckDbSqlClient(
             options.dataset, f"{options.dataset}_staging", credentials, capabilities
         )
-        with client:
-            pass
+        # DuckDB runs the statements each time a run opens the file, so a statement that can
+        # run only once (CREATE TABLE without IF NOT EXISTS) fails at the second opening.
+        for _ in range(2):
+            with client:
+                pass
     except JiraEtlError:
         raise
     except Exception as exc:

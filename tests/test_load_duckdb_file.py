@@ -285,6 +285,8 @@ def test_rejected_duckdb_statement_names_the_setting(tmp_path: Path) -> None:
     ("variable", "value", "reason"),
     [
         ("STATEMENTS", ["SET nosuch = 2"], 'unrecognized configuration parameter "nosuch"'),
+        # Each run opens the file more than once, and the statement fails at the second.
+        ("STATEMENTS", ["CREATE TABLE main.once AS SELECT 1 AS x"], '"once" already exists'),
         ("LOCAL_CONFIG", {"nosuch": 2}, 'unrecognized configuration parameter "nosuch"'),
         # An extension's setting is unknown until the extension loads, so only opening the
         # file with it shows that DuckDB rejects it.
