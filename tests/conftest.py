@@ -10,6 +10,22 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop before any test when the checkout has a `.env`.
+
+    Many tests start `jira-etl` from the checkout, which reads `.env` there. A user's real
+    token and filter would then configure those runs, and a run given only a site URL would
+    send the token to Atlassian's gateway.
+    """
+    env_file = REPO_ROOT / ".env"
+    if env_file.exists():
+        raise pytest.UsageError(
+            f"Found `{env_file}`: the tests start jira-etl in this folder, where it would read "
+            "your settings and token from that file. Move it away while the tests run, or keep "
+            "it elsewhere and pass it with `jira-etl --env-file PATH`."
+        )
+
+
 def find_samples_dir() -> Path:
     """Locate the recorded Jira payloads: `$JIRA_SAMPLES_DIR`, else `tests/jira-samples`."""
     configured = os.environ.get("JIRA_SAMPLES_DIR")
