@@ -695,6 +695,9 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
     opening = f"Could not open the destination of pipeline `{pipeline.pipeline_name}`: {reason}"
     if pipeline.destination is None or pipeline.destination.destination_name != "duckdb":
         return JiraEtlError(opening)
+    if "Query interrupted" in reason:
+        # DuckDB 1.5 raises this for Ctrl-C during a configured statement; no setting is wrong.
+        return JiraEtlError(f"{opening} The run was interrupted; nothing was read or loaded.")
     if "Could not set lock on file" in reason:
         return JiraEtlError(
             f"{opening} If another program has the DuckDB file open, close it and run again."

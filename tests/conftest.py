@@ -11,19 +11,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop before any test when the checkout has a `.env`.
+    """Stop before any test when the checkout has a `.env` or a `.dlt/secrets.toml`.
 
-    Many tests start `jira-etl` from the checkout, which reads `.env` there. A user's real
-    token and filter would then configure those runs, and a run given only a site URL would
-    send the token to Atlassian's gateway.
+    Many tests start `jira-etl` from the checkout, which reads both files there. A user's real
+    token, filter and destination settings would then configure those runs, and a run given
+    only a site URL would send the token to Atlassian's gateway.
     """
-    env_file = REPO_ROOT / ".env"
-    if env_file.exists():
-        raise pytest.UsageError(
-            f"Found `{env_file}`: the tests start jira-etl in this folder, where it would read "
-            "your settings and token from that file. Move it away while the tests run, or keep "
-            "it elsewhere and pass it with `jira-etl --env-file PATH`."
-        )
+    for settings_file in (REPO_ROOT / ".env", REPO_ROOT / ".dlt" / "secrets.toml"):
+        if settings_file.exists():
+            raise pytest.UsageError(
+                f"Found `{settings_file}`: the tests start jira-etl in this folder, where it "
+                "would read your settings and token from that file. Move it away while the "
+                "tests run, or keep your settings in another folder (for `.env`, pass it with "
+                "`jira-etl --env-file PATH`)."
+            )
 
 
 def find_samples_dir() -> Path:

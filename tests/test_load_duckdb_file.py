@@ -317,6 +317,20 @@ def test_rejected_setting_on_new_file_reads_nothing(
     assert packages == []
 
 
+def test_interrupted_statement_blames_no_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB turns Ctrl-C during a configured statement into this error.
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS", '["SET threads = 1"]')
+    _, options = file_options(tmp_path, "interrupted")
+    pipeline = runner.make_pipeline(options)
+    error = runner.destination_open_error(pipeline, RuntimeError("Query interrupted"))
+    assert not isinstance(error, ConfigError)
+    assert "The run was interrupted" in str(error)
+    assert "Check the DuckDB settings" not in str(error)
+
+
 @pytest.mark.parametrize("where", ["folder", "file"])
 def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None:
     folder = tmp_path / ("a?b" if where == "folder" else "plain")
