@@ -346,7 +346,7 @@ def time_dlt_run(
     selected: list[str] | None = None,
     issues_per_load: int = 0,
 ) -> dict[str, float]:
-    """Load `pages` into a new DuckDB file as `jira-etl run` loads its parts; return the seconds.
+    """Load `pages` into a new DuckDB file as `jira-etl run` loads its parts, and time the steps.
 
     Each part of about `issues_per_load` issues (0: all of them) is extracted, normalized and
     loaded before the next, as `jira-etl run --issues-per-load` does. The result has the

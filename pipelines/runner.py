@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -696,16 +696,13 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
     if pipeline.destination is None or pipeline.destination.destination_name != "duckdb":
         return JiraEtlError(opening)
     if "Query interrupted" in reason:
-        # DuckDB 1.5 raises this for Ctrl-C during a configured statement; no setting is wrong.
-        return JiraEtlError(f"{opening} The run was interrupted; nothing was read or loaded.")
+        # DuckDB 1.5 raises this for Ctrl-C during a configured statement, so no setting is wrong.
+        return JiraEtlError(f"{opening} The run was interrupted before it read or loaded anything.")
     if "Could not set lock on file" in reason:
         return JiraEtlError(
             f"{opening} If another program has the DuckDB file open, close it and run again."
         )
-    lowered = reason.lower()
-    storage_fix = next(
-        (fix for marker, fix in _STORAGE_FAILURES if marker.lower() in lowered), None
-    )
+    storage_fix = _fix_for(reason, _STORAGE_FAILURES)
     if storage_fix is not None:
         # A full disk or spill folder fails the statements too, whatever they are.
         return JiraEtlError(f"{opening} {_name_spill_folder(storage_fix)}")
@@ -828,9 +825,13 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 
 def _advice(reason: str, default: str) -> str:
     """Return what to do about the destination failure described by `reason`."""
+    return _name_spill_folder(_fix_for(reason, _DESTINATION_FAILURES) or default)
+
+
+def _fix_for(reason: str, failures: Iterable[tuple[str, str]]) -> str | None:
+    """Return the fix of the first failure whose marker `reason` contains, ignoring case."""
     lowered = reason.lower()
-    fix = next((fix for marker, fix in _DESTINATION_FAILURES if marker.lower() in lowered), default)
-    return _name_spill_folder(fix)
+    return next((fix for marker, fix in failures if marker.lower() in lowered), None)
 
 
 _MEMORY_LIMIT_FIX = (
@@ -952,6 +953,8 @@ def check_writable(path: Path) -> None:
     """
     # DuckDB names a database after its file name up to the first dot, and every program that
     # opens the file with DuckDB gets that name.
+    # NOTE: jira-etl itself attaches the file under its stem (`jira.prod` for
+    # `jira.prod.duckdb`), and that is the name configured statements see.
     name = path.name.split(".")[0]
     if name.lower() in RESERVED_CATALOG_NAMES or (
         name.lower() in LOWER_CASE_ONLY_CATALOG_NAMES and name != name.lower()
