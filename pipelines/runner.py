@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -105,6 +106,13 @@ class RunSummary:
     deleted_unchecked_reason: str | None = None
 
 
+# The DuckDB settings a user can configure the dlt way, under `destination.duckdb.credentials`.
+DUCKDB_SETTING_NAMES = ("global_config", "statements", "local_config")
+_SETTING_KINDS: dict[str, type] = {"global_config": dict, "statements": list, "local_config": dict}
+# Beside a new DuckDB file, the check of the configured settings opens a file of the same name
+# in a folder named with this prefix, the host and the process id, then deletes it.
+SETTINGS_FOLDER_PREFIX = ".jira-etl-settings-"
+
 # DuckDB settings for the loads, unless `destination.duckdb.credentials.global_config` is
 # configured the dlt way. DuckDB otherwise caches up to 80% of the RAM, and each merge scans
 # the whole table, so its memory grew with the dataset. Above memory_limit DuckDB writes
@@ -131,8 +139,13 @@ DUCKDB_MEMORY_MIN_MIB = 48
 DUCKDB_MEMORY_MAX_SHARE = 0.8
 
 
-def duckdb_credentials(path: Path) -> tuple[Any, dict[str, Any] | None]:
+def duckdb_credentials(
+    path: Path, only: Collection[str] = DUCKDB_SETTING_NAMES
+) -> tuple[Any, dict[str, Any] | None]:
     """Build the DuckDB credentials of `path` with `DUCKDB_LOAD_SETTINGS` unless configured.
+
+    `only` names the settings read from the configuration (`global_config`, `statements`,
+    `local_config`); the others are taken as not configured.
 
     Returns:
         The credentials, and their `global_config` when jira-etl chose it (None when it is
@@ -144,13 +157,16 @@ def duckdb_credentials(path: Path) -> tuple[Any, dict[str, Any] | None]:
     """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+    def read(name: str, kind: type) -> Any:
+        return configured_setting(name, kind, secret=name == "statements") if name in only else None
+
     credentials = DuckDbCredentials(str(path.resolve()))
     # Fields set here are no longer read from the configuration, so the configured ones are
     # read first and the ATTACH statement is added to them.
-    credentials.statements = configured_setting("statements", list, secret=True)
-    credentials.local_config = configured_setting("local_config", dict)
+    credentials.statements = read("statements", list)
+    credentials.local_config = read("local_config", dict)
     attach_with_row_groups(credentials)
-    configured = configured_setting("global_config", dict)
+    configured = read("global_config", dict)
     if configured is None:
         settings = {**DUCKDB_LOAD_SETTINGS, "memory_limit": f"{DUCKDB_MEMORY_MIN_MIB}MiB"}
     else:
@@ -682,11 +698,14 @@ def destination_not_configured(text: str) -> ConfigError:
     )
 
 
-def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlError:
+def destination_open_error(
+    pipeline: dlt.Pipeline, exc: Exception, blamed: Collection[str] | None = None
+) -> JiraEtlError:
     """Translate a failure to open the destination's SQL client into a jira-etl error.
 
     A missing setting, such as the password dlt requires in a PostgreSQL connection string,
     is a usage error. Anything else (a locked file, an unreachable server) fails the run.
+    `blamed` names the configured DuckDB settings a rejection is blamed on (default: all).
     """
     if "ConfigFieldMissing" in type(exc).__name__:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -711,7 +730,11 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
         # An error that names the database file is about the file (not a DuckDB database,
         # for example) rather than about the configured settings.
         return JiraEtlError(opening)
-    configured = configured_duckdb_variables()
+    configured = (
+        configured_duckdb_variables()
+        if blamed is None
+        else [duckdb_setting_source(name) for name in blamed]
+    )
     if configured:
         # DuckDB applied the configured settings and ran the statements as it opened the file.
         return ConfigError(
@@ -721,13 +744,31 @@ def destination_open_error(pipeline: dlt.Pipeline, exc: Exception) -> JiraEtlErr
     return JiraEtlError(opening)
 
 
-def configured_duckdb_variables() -> list[str]:
-    """Return the variables of the DuckDB settings and statements configured the dlt way."""
+def configured_duckdb_settings() -> list[str]:
+    """Return the names, of `DUCKDB_SETTING_NAMES`, of the DuckDB settings configured the dlt way."""
     return [
-        f"{CREDENTIALS_VARIABLE}__{name.upper()}"
-        for name, kind in (("global_config", dict), ("statements", list), ("local_config", dict))
-        if configured_setting(name, kind, secret=name == "statements")
+        name
+        for name in DUCKDB_SETTING_NAMES
+        if configured_setting(name, _SETTING_KINDS[name], secret=name == "statements")
     ]
+
+
+def configured_duckdb_variables() -> list[str]:
+    """Return the source of each configured DuckDB setting, for messages."""
+    return [duckdb_setting_source(name) for name in configured_duckdb_settings()]
+
+
+def duckdb_setting_source(name: str) -> str:
+    """Return the variable that sets DuckDB setting `name`, or else its key in dlt's TOML files.
+
+    dlt reads the statements, which are secrets, from the environment and `secrets.toml`
+    only, and the other settings also from `config.toml`.
+    """
+    variable = f"{CREDENTIALS_VARIABLE}__{name.upper()}"
+    if variable in os.environ:
+        return variable
+    files = ".dlt/secrets.toml" if name == "statements" else ".dlt/config.toml or .dlt/secrets.toml"
+    return f"`{name}` of [destination.duckdb.credentials] in {files}"
 
 
 def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
@@ -1103,31 +1144,61 @@ def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> N
 
     The file opened has the same name as `--duckdb-path`, so it gets the same catalog name,
     but it lies in a new folder beside it that is deleted afterwards. Another process that
-    creates `--duckdb-path` meanwhile keeps its file.
+    creates `--duckdb-path` meanwhile keeps its file. When DuckDB rejects the settings and
+    more than one is configured, each is tried alone, so the message names the one rejected.
 
     Raises:
         ConfigError: DuckDB rejected a configured setting or statement.
         JiraEtlError: the file could not be created or opened for another reason.
     """
-    from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
-    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
-
     if options.destination != "duckdb":
         return
     # dlt opens the resolved path (see `duckdb_credentials`), so a symbolic link to a file
     # that does not exist yet names a new file too.
     path = Path(options.duckdb_path).expanduser().resolve()
-    if path.exists() or not configured_duckdb_variables():
+    remove_abandoned_settings_folders(path.parent)
+    configured = configured_duckdb_settings()
+    if path.exists() or not configured:
         return
+    failure = _open_new_file(pipeline, options, path, configured)
+    if failure is None:
+        return
+    error = destination_open_error(pipeline, failure)
+    if isinstance(error, ConfigError) and len(configured) > 1:
+        rejected = [
+            name
+            for name in configured
+            if _open_new_file(pipeline, options, path, [name]) is not None
+        ]
+        # When only the settings together fail, all of them are named.
+        if rejected and len(rejected) < len(configured):
+            error = destination_open_error(pipeline, failure, blamed=rejected)
+    raise error from None
+
+
+def _open_new_file(
+    pipeline: dlt.Pipeline, options: RunOptions, path: Path, settings: Collection[str]
+) -> Exception | None:
+    """Open a file named like `path` twice, in a new folder beside it, with `settings` only.
+
+    Returns:
+        DuckDB's failure, or None when the file opened.
+
+    Raises:
+        JiraEtlError: the folder could not be created.
+    """
+    from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
     try:
-        folder = Path(tempfile.mkdtemp(prefix=".jira-etl-settings-", dir=path.parent))
+        folder = Path(tempfile.mkdtemp(prefix=settings_folder_prefix(), dir=path.parent))
     except OSError as exc:
         raise JiraEtlError(
             f"Could not create a folder beside --duckdb-path `{path}` to check the DuckDB "
             f"settings: {exc.strerror or exc}. Choose a writable --duckdb-path."
         ) from None
     try:
-        credentials, _ = duckdb_credentials(folder / path.name)
+        credentials, _ = duckdb_credentials(folder / path.name, settings)
         credentials.conn_pool = DuckDbConnectionPool(credentials)
         capabilities = pipeline.destination.capabilities()  # type: ignore[union-attr]
         client = DuckDbSqlClient(
@@ -1141,9 +1212,52 @@ def check_settings_on_new_file(pipeline: dlt.Pipeline, options: RunOptions) -> N
     except JiraEtlError:
         raise
     except Exception as exc:
-        raise destination_open_error(pipeline, exc) from None
+        return exc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return None
+
+
+def settings_folder_prefix(pid: int | None = None) -> str:
+    """Return the name prefix of the settings check's folder for this host and process `pid`.
+
+    The host is in the name because a folder on a shared file system may belong to a process
+    of another machine, which no process id here describes.
+    """
+    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:64]
+    return f"{SETTINGS_FOLDER_PREFIX}{host}-{os.getpid() if pid is None else pid}-"
+
+
+def remove_abandoned_settings_folders(folder: Path) -> None:
+    """Delete the settings check folders in `folder` whose process on this host has ended.
+
+    A run killed during the check (SIGKILL, or SIGTERM before its cleanup) leaves its folder.
+    """
+    own = settings_folder_prefix(pid=0)[: -len("0-")]
+    try:
+        entries = [entry for entry in folder.iterdir() if entry.name.startswith(own)]
+    except OSError:
+        return  # `check_writable` reports a folder that cannot be read.
+    for entry in entries:
+        pid_text = entry.name[len(own) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _process_running(int(pid_text)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.info(
+                "Deleted %s, which a killed run left when it checked the DuckDB settings", entry
+            )
+
+
+def _process_running(pid: int) -> bool:
+    """Return whether process `pid` may be running on this host; True when that is unknown."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # another user's process, or a number no process has
+    return True
 
 
 def other_pipelines_in_dataset(pipeline: dlt.Pipeline) -> list[str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -427,6 +430,66 @@ def test_rejected_setting_on_linked_new_file(tmp_path: Path) -> None:
     assert accepted.exit_code == 0, accepted.output
     assert link.is_symlink()
     assert query(target, "select count(*) from issues") == [(5,)]
+
+
+def test_only_rejected_setting_is_named(tmp_path: Path) -> None:
+    accepted = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+    rejected = "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS"
+    env = {accepted: '{"threads": 1}', rejected: json.dumps(["SET nosuch = 2"])}
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, tmp_path / "new.duckdb", tmp_path / "p")
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token, **env})
+        searches = [r for r in emu.requests if "/search" in r["path"] or "bulkfetch" in r["path"]]
+
+    assert result.exit_code == 2, result.output
+    assert f"Check the DuckDB settings in {rejected}, or unset" in result.stderr
+    assert accepted not in result.stderr
+    assert searches == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["p"]
+
+
+def test_secrets_file_setting_named_by_key(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".dlt").mkdir(parents=True)
+    (project / ".dlt" / "secrets.toml").write_text(
+        '[destination.duckdb.credentials]\nstatements = ["SET nosuch = 2"]\n'
+    )
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, tmp_path / "new.duckdb", tmp_path / "p")
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token}, cwd=project)
+
+    assert result.exit_code == 2, result.output
+    assert 'unrecognized configuration parameter "nosuch"' in result.stderr
+    assert (
+        "Check the DuckDB settings in `statements` of [destination.duckdb.credentials] in "
+        ".dlt/secrets.toml" in result.stderr
+    )
+    assert "DESTINATION__DUCKDB__CREDENTIALS__STATEMENTS" not in result.stderr
+
+
+def test_killed_check_folder_is_deleted(tmp_path: Path) -> None:
+    # The check's folder is named after the host and the process that made it.
+    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    killed = tmp_path / f".jira-etl-settings-{host}-{ended.pid}-k1"
+    running = tmp_path / f".jira-etl-settings-{host}-{os.getpid()}-r1"
+    elsewhere = tmp_path / f".jira-etl-settings-other_host-{ended.pid}-e1"
+    for folder in (killed, running, elsewhere):
+        folder.mkdir()
+        (folder / "new.duckdb").write_text("left by the check")
+
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, tmp_path / "new.duckdb", tmp_path / "p")
+        result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+    assert result.exit_code == 0, result.output
+    assert not killed.exists()
+    assert (running / "new.duckdb").read_text() == "left by the check"
+    assert (elsewhere / "new.duckdb").read_text() == "left by the check"
+    assert query(tmp_path / "new.duckdb", "select count(*) from issues") == [(5,)]
 
 
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])
