@@ -9,9 +9,9 @@ of several batches into one `TableBatch` per table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 import pyarrow as pa
@@ -23,6 +23,24 @@ NORMALIZE_ISSUES = 250
 BATCH_ISSUES = 2000
 
 TableFunction = Callable[[Any], pa.Table | None]
+Item = TypeVar("Item")
+
+
+def gather_pages(pages: Iterable[list[Item]], size: int) -> Iterator[list[Item] | None]:
+    """Join consecutive pages into batches of at least `size` items, and mark where loads end.
+
+    An empty page ends a load: the items gathered before it are yielded, then None.
+    """
+    pending: list[Item] = []
+    for page in pages:
+        pending.extend(page)
+        if pending and (len(pending) >= size or not page):
+            yield pending
+            pending = []
+        if not page:
+            yield None
+    if pending:
+        yield pending
 
 
 @dataclass

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines.batches import BATCH_ISSUES, NORMALIZE_ISSUES
+from pipelines.batches import BATCH_ISSUES, NORMALIZE_ISSUES, gather_pages
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_CEILING
 from pipelines.source import ISSUES_PER_LOAD
 
@@ -277,10 +277,9 @@ def record_pages(
     return pages, fields, selected
 
 
-def regroup(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str, Any]]]:
-    """Regroup recorded pages into lists of `size` issues, as a reader with that batch yields."""
-    issues = [issue for page in pages for issue in page]
-    return [issues[start : start + size] for start in range(0, len(issues), size)]
+def normalize_batches(pages: list[list[dict[str, Any]]], size: int) -> list[list[dict[str, Any]]]:
+    """Join recorded pages into the batches the source normalizes, of at least `size` issues."""
+    return [batch for batch in gather_pages(pages, size) if batch is not None]
 
 
 def recorded_source(
@@ -339,18 +338,17 @@ def time_normalization(
 
 
 def time_dlt_run(
-    pages: list[list[dict[str, Any]]],
+    parts: list[list[list[dict[str, Any]]]],
     fields: list[dict],
     profiler: cProfile.Profile | None,
     batch_issues: int = BATCH_ISSUES,
     selected: list[str] | None = None,
-    issues_per_load: int = 0,
 ) -> dict[str, float]:
-    """Load `pages` into a new DuckDB file as `jira-etl run` loads its parts, and time the steps.
+    """Load `parts` into a new DuckDB file as `jira-etl run` loads its parts, and time the steps.
 
-    Each part of about `issues_per_load` issues (0: all of them) is extracted, normalized and
-    loaded before the next, as `jira-etl run --issues-per-load` does. The result has the
-    seconds of each step (`extract`, `normalize`, `load`), summed over the parts, and `total`.
+    Each part, a list of batches of issues, is extracted, normalized and loaded before the
+    next, as `jira-etl run --issues-per-load` does. The result has the seconds of each step
+    (`extract`, `normalize`, `load`), summed over the parts, and `total`.
     """
     from pipelines.collector import collect_between_steps, fewer_collections
     from pipelines.runner import RunOptions, load_within_memory, make_pipeline
@@ -367,7 +365,7 @@ def time_dlt_run(
             profiler.enable()
         with fewer_collections():
             started = time.monotonic()
-            for part in split_into_loads(pages, issues_per_load):
+            for part in parts:
                 step_started = time.monotonic()
                 pipeline.extract(recorded_source(part, fields, batch_issues, selected))
                 collect_between_steps()
@@ -413,26 +411,30 @@ def run_normalize(args: argparse.Namespace) -> int:
 
     requested = custom_field_list(args.custom_fields)
     pages, fields, selected = record_pages(args.issues, args.seed, requested)
-    pages = regroup(pages, args.normalize_issues)
+    # A run ends each part at a fetched page, then joins the part's pages into batches.
+    parts = [
+        normalize_batches(part, args.normalize_issues)
+        for part in split_into_loads(pages, args.issues_per_load)
+    ]
+    batches = [batch for part in parts for batch in part]
     # The recorded pages are the benchmark's input, and a run never keeps them all in memory.
     # Frozen, their millions of objects are skipped by the collector, as a run's imports are.
     gc.collect()
     gc.freeze()
-    total = sum(len(page) for page in pages)
-    loads = len(split_into_loads(pages, args.issues_per_load))
+    total = sum(len(batch) for batch in batches)
+    loads = len(parts)
     print(
-        f"normalize: {total} issues recorded from the emulator (seed {args.seed}), "
-        f"normalized {args.normalize_issues} at a time, handed to dlt {args.batch_issues} "
+        f"normalize: {total} issues recorded from the emulator (seed {args.seed}) in pages of "
+        f"up to {max((len(page) for page in pages), default=0)}, normalized in batches of "
+        f"{args.normalize_issues} or more, handed to dlt {args.batch_issues} "
         f"at a time, loaded in {loads} {'part' if loads == 1 else 'parts'}, "
         + ("every custom field" if selected is None else f"custom fields {', '.join(selected)}")
     )
     profiler = cProfile.Profile() if args.profile else None
     best = 0.0
     for number in range(1, args.repeat + 1):
-        normalize_seconds = time_normalization(pages, fields, selected)
-        seconds = time_dlt_run(
-            pages, fields, profiler, args.batch_issues, selected, args.issues_per_load
-        )
+        normalize_seconds = time_normalization(batches, fields, selected)
+        seconds = time_dlt_run(parts, fields, profiler, args.batch_issues, selected)
         best = max(best, total / seconds["total"])
         label = f"run {number}: " if args.repeat > 1 else ""
         print(

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from pipelines.batches import NORMALIZE_ISSUES, TableBatch, TableBatches
+from pipelines.batches import NORMALIZE_ISSUES, TableBatch, TableBatches, gather_pages
 from pipelines.client.factory import (
     auth_from_settings,
     connection_from_settings,
@@ -467,16 +467,8 @@ class IssueRead:
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
         """Yield normalized batches of `NORMALIZE_ISSUES` issues, and None where a load ends."""
         with ProgressReporter(self.client, self.reader):
-            pending: list[dict[str, Any]] = []
-            for page in self._checked_pages(state):
-                pending.extend(page)
-                if pending and (len(pending) >= NORMALIZE_ISSUES or not page):
-                    yield self._normalize(pending)
-                    pending = []
-                if not page:
-                    yield None
-            if pending:
-                yield self._normalize(pending)
+            for issues in gather_pages(self._checked_pages(state), NORMALIZE_ISSUES):
+                yield None if issues is None else self._normalize(issues)
 
     def _normalize(self, batch_issues: list[dict[str, Any]]) -> IssueBatch:
         # Child rows carry their issue's version, so two versions of one issue in one batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.batches import gather_pages
 from pipelines.bench import main, split_into_loads
 
 
@@ -35,6 +36,26 @@ def test_exact_sizes_give_one_page_each() -> None:
     parts = split_into_loads(pages_of(3, 3, 3), 3)
     assert [len(part) for part in parts] == [1, 1, 1]
     assert [issue_ids(part) for part in parts] == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+
+
+def test_pages_gathered_into_batches() -> None:
+    batches = list(gather_pages(pages_of(100, 100, 100, 100, 50), 250))
+    assert [len(batch) for batch in batches if batch is not None] == [300, 150]
+    assert None not in batches
+
+
+def test_empty_page_ends_batch_and_load() -> None:
+    batches = list(gather_pages(pages_of(100, 100, 0, 100), 250))
+    assert [None if batch is None else len(batch) for batch in batches] == [200, None, 100]
+
+
+def test_bench_parts_end_at_fetched_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    # The emulator returns 100 issues per page, so parts of 100 issues hold one page each.
+    assert main(["normalize", "--issues", "350", "--issues-per-load", "100"]) == 0
+
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "in pages of up to 100," in header
+    assert "loaded in 4 parts" in header
 
 
 # Small sizes keep the benchmark short if it runs despite the negative value.
