@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,9 +22,25 @@ if TYPE_CHECKING:
     from pipelines.client.connection import Connection
 
 
-def jira_messages(response: httpx.Response) -> list[str]:
-    """Extract Jira's own messages from an error body: JSON `errorMessages`/`errors`, or text."""
-    text = response.text.strip()
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace each secret in `text` with `***`.
+
+    Proxies and login pages sometimes echo the request headers in their body, so any text taken
+    from a response passes through here before it is shortened or put in a message.
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def jira_messages(response: httpx.Response, secrets: Iterable[str] = ()) -> list[str]:
+    """Extract Jira's own messages from an error body: JSON `errorMessages`/`errors`, or text.
+
+    Every message has `secrets` replaced with `***`.
+    """
+    secrets = tuple(secrets)
+    text = redact(response.text.strip(), secrets)
     try:
         body = json_text.loads(text) if text else None
     except ValueError:
@@ -41,7 +58,8 @@ def jira_messages(response: httpx.Response) -> list[str]:
         messages.append(text[:200])
     elif text:
         messages.append("(an HTML error page)")
-    return messages
+    # A JSON string may spell a secret with escapes, so the decoded messages are redacted too.
+    return [redact(message, secrets) for message in messages]
 
 
 def _message_text(value: Any) -> str:
@@ -65,7 +83,7 @@ def translate_error(
             url=shown_url,
         )
     status = response.status_code
-    messages = jira_messages(response)
+    messages = jira_messages(response, connection.auth.secrets)
     detail = f" Jira's message: {'; '.join(messages)}" if messages else ""
 
     if status == 401:

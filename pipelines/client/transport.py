@@ -15,13 +15,15 @@ import httpx
 
 from pipelines import json_text
 from pipelines.client.connection import Connection
-from pipelines.client.errors import translate_error
+from pipelines.client.errors import redact, translate_error
 from pipelines.client.urls import clean_url, join_url
 from pipelines.errors import PayloadError, RetryableError
 
 logger = logging.getLogger("jira_etl.http")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Characters of a body that is not JSON quoted in the error message.
+SNIPPET_CHARS = 80
 USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
 
 # Called with the status and headers of every response, retried ones included.
@@ -178,6 +180,7 @@ class JiraClient:
                 status,
                 response.headers.get("Content-Type", "unknown content type"),
                 shown,
+                self.connection.auth.secrets,
             )
             return body.decode() if decode else body
 
@@ -261,6 +264,8 @@ class JsonBody:
     content_type: str
     # The request URL without user info or secret query values (`clean_url`).
     url: str
+    # Credentials sent with the request, replaced with `***` in the quoted body of an error.
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def decode(self) -> Any:
         """Decode the body; None for an empty body or status 204.
@@ -275,7 +280,11 @@ class JsonBody:
         except json_text.JsonDepthError as error:
             raise _depth_failure(error, self.url) from None
         except ValueError:
-            snippet = self.content[:80].decode("utf-8", "replace").replace("\n", " ")
+            # A UTF-8 character takes at most 4 bytes, so this head contains the quoted characters
+            # and the whole of any secret that starts among them, which redact then replaces.
+            longest = max((len(secret) for secret in self.secrets), default=0)
+            head = self.content[: 4 * SNIPPET_CHARS + longest].decode("utf-8", "replace")
+            snippet = redact(head, self.secrets)[:SNIPPET_CHARS].replace("\n", " ")
             raise PayloadError(
                 f"{self.url} returned {self.status} with a body that is not JSON "
                 f"({self.content_type}): `{snippet}`. A proxy or login page may be in the way; "
