@@ -9,7 +9,7 @@ from typing import Any
 
 from pipelines.client.connection import Connection
 from pipelines.client.transport import JiraClient, JsonBody
-from pipelines.errors import PaginationError, PayloadError
+from pipelines.errors import PaginationError, PayloadError, RetryableError
 
 logger = logging.getLogger("jira_etl.search")
 
@@ -142,19 +142,61 @@ class IssueSearch:
     ) -> list[BulkPage] | None:
         """Fetch full issues by id with Cloud's bulk fetch, and keep the bodies undecoded.
 
+        Bulk fetch leaves out issues that are gone or hidden, and lists in `issueErrors` those
+        it could not return because of a retriable error or the size of the response. Those are
+        requested again one at a time, within the client's `--max-retries` attempts.
+
         Returns None on Data Center, which has no bulk fetch.
+
+        Raises:
+            RetryableError: an issue stayed in `issueErrors` through every attempt.
         """
         if self.connection.flavor != "cloud":
             return None
         path = self.connection.api_path("issue/bulkfetch")
         pages: list[BulkPage] = []
+        failed: dict[str, str] = {}
         for start in range(0, len(ids), BULK_FETCH_SIZE):
-            chunk = ids[start : start + BULK_FETCH_SIZE]
-            body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in chunk], "fields": fields}
-            if expand:
-                body["expand"] = [part for part in expand.split(",") if part]
-            pages.append(BulkPage(path, self.client.post(path, body, decode=False)))
+            page = self._bulk_page(path, ids[start : start + BULK_FETCH_SIZE], fields, expand)
+            pages.append(page)
+            failed.update(page.errors())
+        for id_or_key, message in failed.items():
+            pages.append(self._fetch_one_again(path, id_or_key, message, fields, expand))
         return pages
+
+    def _bulk_page(
+        self, path: str, ids: list[int] | list[str], fields: list[str], expand: str | None
+    ) -> BulkPage:
+        body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in ids], "fields": fields}
+        if expand:
+            body["expand"] = [part for part in expand.split(",") if part]
+        return BulkPage(path, self.client.post(path, body, decode=False))
+
+    def _fetch_one_again(
+        self, path: str, id_or_key: str, message: str, fields: list[str], expand: str | None
+    ) -> BulkPage:
+        """Request an issue that bulk fetch listed in `issueErrors` until it comes back."""
+        attempts = self.client.retry.max_attempts
+        for attempt in range(1, attempts):
+            logger.warning(
+                "Bulk fetch could not return issue %s (%s), retry %d of %d",
+                id_or_key,
+                message,
+                attempt,
+                attempts - 1,
+            )
+            self.client.pause(attempt)
+            page = self._bulk_page(path, [id_or_key], fields, expand)
+            errors = page.errors()
+            if id_or_key not in errors:
+                return page
+            message = errors[id_or_key]
+        raise RetryableError(
+            f"{path} listed issue {id_or_key} in `issueErrors` in each of {attempts} requests. "
+            f"Jira's message: {message.rstrip('.')}. The issue changed in this window, so the "
+            "run stops instead of loading without it. Run again later, or raise --max-retries.",
+            url=path,
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +213,24 @@ class BulkPage:
             PayloadError: the body is not JSON or has no `issues` list.
         """
         return _issues_of(self.body.decode(), self.path, 1)
+
+    def errors(self) -> dict[str, str]:
+        """Decode the page and return the issues listed in `issueErrors`, with Jira's message.
+
+        Raises:
+            PayloadError: the body is not JSON, or `issueErrors` is not a list of objects.
+        """
+        page = self.body.decode()
+        _issues_of(page, self.path, 1)  # raises for a body without an issues list
+        listed = page.get("issueErrors") or []
+        if not isinstance(listed, list) or not all(isinstance(e, dict) for e in listed):
+            raise PayloadError(f"{self.path} returned an `issueErrors` value that is not a list.")
+        errors: dict[str, str] = {}
+        for entry in listed:
+            messages = entry.get("errorMessages") or []
+            text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else ""
+            errors[str(entry.get("issueIdOrKey"))] = text or "no message"
+        return errors
 
 
 def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:

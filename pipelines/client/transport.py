@@ -184,6 +184,12 @@ class JiraClient:
             )
             return body.decode() if decode else body
 
+    def pause(self, attempt: int) -> None:
+        """Sleep the backoff before retry `attempt` (1-based) of an item a response named failed."""
+        wait = self.retry.backoff(attempt)
+        self.stats.record(None, retried=True, waited=wait)
+        self._sleep(wait)
+
     def _next_wait(
         self,
         attempt: int,
