@@ -90,10 +90,7 @@ def translate_error(
         return AuthError(_unauthorized(connection, messages) + detail, status=status, url=shown_url)
     if status == 403:
         return AuthError(
-            f"403 from {host} for {shown_url}: the account lacks permission for this resource."
-            f"{detail} Ask a Jira admin for Browse Projects permission, or narrow --jql.",
-            status=status,
-            url=shown_url,
+            _forbidden(host, shown_url, messages) + detail, status=status, url=shown_url
         )
     if status == 404:
         return NotFoundError(
@@ -115,6 +112,19 @@ def translate_error(
             url=shown_url,
         )
     return FatalHttpError(f"HTTP {status} from {shown_url}.{detail}", status=status, url=shown_url)
+
+
+def _forbidden(host: str, shown_url: str, messages: list[str]) -> str:
+    if any("scope" in message.lower() for message in messages):
+        return (
+            f"403 from {host} for {shown_url}: the token lacks a scope this call needs. Create a "
+            "token with the scope that Jira's message names, because the scopes of a token "
+            "cannot be changed. For an OAuth app, add the scope and authorize the app again."
+        )
+    return (
+        f"403 from {host} for {shown_url}: the account lacks permission for this resource. "
+        "Ask a Jira admin for Browse Projects permission, or narrow --jql."
+    )
 
 
 def _unauthorized(connection: Connection, messages: list[str]) -> str:
