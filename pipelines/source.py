@@ -19,7 +19,7 @@ import logging
 import sys
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -51,7 +51,7 @@ from pipelines.reader import sort_key
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
 from pipelines.versions import VersionMap
-from pipelines.window import compute_window, parse_start_date, user_filter
+from pipelines.window import compute_window, cursor_after_read, parse_start_date, user_filter
 
 logger = logging.getLogger("jira_etl.source")
 
@@ -385,6 +385,8 @@ class IssueRead:
         self.observer = observer
         self.settings = settings
         self.stored_cursor: str | None = state.get("issues_cursor")
+        # The stored cursor never passes this instant (see `cursor_after_read`).
+        self.read_started = datetime.now(UTC)
 
         self._opened = open_client(settings)
         client = self._opened.__enter__()
@@ -496,8 +498,18 @@ class IssueRead:
                 check_filter_unchanged(state, self.options.jql, self.stored_cursor)
             self.save_columns(state)
             reached = self.reader.stats.max_updated
-            if reached is not None and (self.cursor is None or reached > self.cursor):
-                state["issues_cursor"] = format_utc(reached)
+            cursor = cursor_after_read(self.cursor, reached, self.read_started)
+            # Less than the lookback past the start is taken as clock skew between here and Jira.
+            if reached is not None and reached > self.read_started + self.options.lookback:
+                logger.warning(
+                    "An issue has `updated` %s, later than the start of this run (%s). The "
+                    "cursor stops at %s, so that edits made meanwhile are read next time",
+                    format_utc(reached),
+                    format_utc(self.read_started),
+                    format_utc(cursor) if cursor else "none",
+                )
+            if cursor is not None and cursor != self.cursor:
+                state["issues_cursor"] = format_utc(cursor)
             self.observer.cursor = (
                 parse_instant(state["issues_cursor"]) if state.get("issues_cursor") else None
             )

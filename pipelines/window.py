@@ -48,6 +48,23 @@ def compute_window(
     return Window(start_date)
 
 
+def cursor_after_read(
+    previous: datetime | None, reached: datetime | None, read_started: datetime
+) -> datetime | None:
+    """Return the cursor to store after a read: the largest `updated` read, capped.
+
+    If an issue's `updated` lies in the future, a cursor at that date would make every later run
+    skip the edits made before it. So the cursor stops at the start of the read, and each run
+    reads the future-dated issue again. The cursor never moves back.
+    """
+    if reached is None:
+        return previous
+    capped = min(reached, read_started)
+    if previous is not None and capped <= previous:
+        return previous
+    return capped
+
+
 def to_epoch_ms(moment: datetime) -> int:
     """Convert an aware datetime to epoch milliseconds."""
     if moment.tzinfo is None:

@@ -1,0 +1,99 @@
+"""An issue whose `updated` lies in the future.
+
+The cursor must not follow that date, or every later run would skip the edits made before it.
+A small proxy on 127.0.0.1 between the CLI and the emulator gives one issue a date in 2031
+in the search and bulk fetch responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.emulator import Emulator
+from pipelines.window import cursor_after_read
+from tests.helpers import CliResult, RewritingProxy, query, run_cli
+
+FUTURE_KEY = "ABC-2"
+FUTURE_UPDATED = "2031-01-02T03:04:05.678+0000"
+T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+class FutureDateProxy(RewritingProxy):
+    """Forward to the emulator, and set `FUTURE_KEY`'s `updated` to `FUTURE_UPDATED`."""
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if not path.endswith(("/search/jql", "/issue/bulkfetch")):
+            return answer.content
+        page = json.loads(answer.content)
+        for issue in page.get("issues", []):
+            if issue.get("key") == FUTURE_KEY and "updated" in issue.get("fields", {}):
+                issue["fields"]["updated"] = FUTURE_UPDATED
+        return json.dumps(page).encode()
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Emulator, FutureDateProxy]]:
+    # The cursor is compared with the local clock, so the emulator runs on it.
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with Emulator(issues=20, seed=5, start=start) as emu:
+        proxy = FutureDateProxy(emu.site_url)
+        try:
+            yield emu, proxy
+        finally:
+            proxy.close()
+
+
+def load(proxy: FutureDateProxy, emu: Emulator, tmp_path: Path) -> CliResult:
+    args = [
+        "run",
+        "--site-url",
+        proxy.url,
+        "--gateway-url",
+        proxy.url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+        "--tables",
+        "issue_changelog",
+        "--skip-delete-sweep",
+    ]
+    return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+
+
+def test_edit_after_future_dated_issue_loads(
+    site: tuple[Emulator, FutureDateProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    first = load(proxy, emu, tmp_path)
+    assert first.exit_code == 0, first.output
+    emu.advance(60)
+    emu.edit_issue("ABC-1", summary="edited after the future-dated import")
+    second = load(proxy, emu, tmp_path)
+    assert second.exit_code == 0, second.output
+    rows = query(tmp_path / "jira.duckdb", "select summary from issues where key = 'ABC-1'")
+    assert rows == [("edited after the future-dated import",)]
+    assert "later than the start of this run" in first.stderr
+
+
+@pytest.mark.parametrize(
+    ("previous", "reached", "expected"),
+    [
+        (None, None, None),
+        (None, T0 - dt.timedelta(hours=1), T0 - dt.timedelta(hours=1)),
+        (None, T0 + dt.timedelta(days=900), T0),
+        (T0 - dt.timedelta(hours=2), T0 + dt.timedelta(days=900), T0),
+        (T0 - dt.timedelta(hours=2), T0 - dt.timedelta(hours=3), T0 - dt.timedelta(hours=2)),
+        (T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2), T0 + dt.timedelta(days=1)),
+    ],
+)
+def test_cursor_capped_at_read_start(
+    previous: dt.datetime | None, reached: dt.datetime | None, expected: dt.datetime | None
+) -> None:
+    assert cursor_after_read(previous, reached, T0) == expected
