@@ -97,10 +97,20 @@ def translate_error(
             _not_found(connection, shown_url) + detail, status=status, url=shown_url
         )
     if status == 410:
+        if connection.flavor == "dc":
+            advice = (
+                "--auth pat reads Jira Data Center, but this is a Jira Cloud site, which removed "
+                "the Data Center search. Use --auth bearer with a scoped token, or --auth basic "
+                "with --email and an API token."
+            )
+        else:
+            advice = (
+                "Upgrade jira-etl; Jira Cloud search now goes through /rest/api/3/search/jql, "
+                "and --auth pat selects the Data Center search."
+            )
         return RemovedEndpoint(
             f"410 from {host}: the endpoint {shown_url} was removed by Atlassian.{detail} "
-            "Upgrade jira-etl; Jira Cloud search now goes through /rest/api/3/search/jql, and "
-            "--auth pat selects the Data Center search.",
+            + advice,
             status=status,
             url=shown_url,
         )
