@@ -51,7 +51,13 @@ from pipelines.reader import sort_key
 from pipelines.source_collections import collection_resources, reference_resources
 from pipelines.sweep import run_sweep
 from pipelines.versions import VersionMap
-from pipelines.window import compute_window, cursor_after_read, parse_start_date, user_filter
+from pipelines.window import (
+    check_cursor_not_future,
+    compute_window,
+    cursor_after_read,
+    parse_start_date,
+    user_filter,
+)
 
 logger = logging.getLogger("jira_etl.source")
 
@@ -398,6 +404,7 @@ class IssueRead:
             )
             check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
+            check_cursor_not_future(self.stored_cursor, self.read_started + options.lookback)
             self.window = compute_window(
                 self.cursor, lookback=options.lookback, start_date=options.start
             )
@@ -499,13 +506,15 @@ class IssueRead:
             self.save_columns(state)
             reached = self.reader.stats.max_updated
             cursor = cursor_after_read(self.cursor, reached, self.read_started)
-            # Less than the lookback past the start is taken as clock skew between here and Jira.
-            if reached is not None and reached > self.read_started + self.options.lookback:
+            # Edits made during a long read are later than its start but not than now. Less
+            # than the lookback past now is taken as clock skew between here and Jira.
+            now = datetime.now(UTC)
+            if reached is not None and reached > now + self.options.lookback:
                 logger.warning(
-                    "An issue has `updated` %s, later than the start of this run (%s). The "
-                    "cursor stops at %s, so that edits made meanwhile are read next time",
+                    "An issue has `updated` %s, later than the time now (%s). The cursor stops "
+                    "at %s, the start of this run, so that edits made meanwhile are read next time",
                     format_utc(reached),
-                    format_utc(self.read_started),
+                    format_utc(now),
                     format_utc(cursor) if cursor else "none",
                 )
             if cursor is not None and cursor != self.cursor:

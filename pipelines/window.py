@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, JiraEtlError
+from pipelines.normalize.timestamps import parse_instant
 
 ORDER_CLAUSE = "ORDER BY updated ASC, id ASC"
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -63,6 +64,24 @@ def cursor_after_read(
     if previous is not None and capped <= previous:
         return previous
     return capped
+
+
+def check_cursor_not_future(stored: str | None, latest: datetime) -> None:
+    """Stop a run whose stored cursor is later than `latest`, the time now plus the lookback.
+
+    Earlier code stored the `updated` of an issue dated in the future as the cursor, and every
+    run since read only the issues updated after that date.
+
+    Raises:
+        JiraEtlError: the cursor is later than `latest`.
+    """
+    if stored is None or parse_instant(stored) <= latest:
+        return
+    raise JiraEtlError(
+        f"The stored cursor {stored} is later than the time now. An issue dated in the future "
+        "set it, so the runs since then read only the issues updated after it and skipped the "
+        "other edits. Run once with --full-refresh to read every issue again."
+    )
 
 
 def to_epoch_ms(moment: datetime) -> int:

@@ -15,10 +15,13 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from pipelines.client.search import BulkPage
+from pipelines.client.transport import JsonBody
 from pipelines.emulator import Emulator
 from tests.helpers import CliResult, RewritingProxy, query, run_cli, snapshot
 
@@ -28,11 +31,15 @@ MESSAGE = "The issue could not be retrieved in time. Try again."
 
 
 class IssueErrorProxy(RewritingProxy):
-    """Forward to the emulator, and list `TARGET` in `issueErrors` for `failures` responses."""
+    """Forward to the emulator, and list `TARGET` in `issueErrors` for `failures` responses.
+
+    Jira's API reference gives each entry as `{"id", "errorMessage"}`; `entry` builds it.
+    """
 
     def __init__(self, upstream: str, target_id: str) -> None:
         self.target_id = target_id
         self.failures = 0
+        self.entry: dict[str, Any] = {"id": target_id, "errorMessage": MESSAGE}
         super().__init__(upstream)
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
@@ -44,9 +51,7 @@ class IssueErrorProxy(RewritingProxy):
             return answer.content
         self.failures -= 1
         page["issues"] = remaining_issues
-        page["issueErrors"] = [
-            {"issueIdOrKey": self.target_id, "errorMessages": [MESSAGE], "errors": {}}
-        ]
+        page["issueErrors"] = [self.entry]
         return json.dumps(page).encode()
 
 
@@ -85,10 +90,15 @@ def summary_of(tmp_path: Path, key: str) -> str:
     return rows[0][0]
 
 
+@pytest.mark.parametrize(
+    "shape", ["documented", "key and message list"], ids=["documented", "alternative"]
+)
 def test_issue_error_retried_and_loaded(
-    site: tuple[Emulator, IssueErrorProxy], tmp_path: Path
+    site: tuple[Emulator, IssueErrorProxy], tmp_path: Path, shape: str
 ) -> None:
     emu, proxy = site
+    if shape != "documented":
+        proxy.entry = {"issueIdOrKey": proxy.target_id, "errorMessages": [MESSAGE], "errors": {}}
     assert load(proxy, emu, tmp_path).exit_code == 0
     emu.advance(30)
     emu.edit_issue(TARGET, summary="edited while bulk fetch failed on it")
@@ -120,3 +130,43 @@ def test_lasting_issue_error_fails_without_changes(
     assert "Traceback" not in failed.stderr, failed.stderr
     assert snapshot(tmp_path / "jira.duckdb") == before
     assert json.loads(state_file.read_text())["sources"] == json.loads(state_before)["sources"]
+
+
+def test_issue_error_without_id_fails(
+    site: tuple[Emulator, IssueErrorProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path).exit_code == 0
+    before = snapshot(tmp_path / "jira.duckdb")
+    emu.advance(30)
+    emu.edit_issue(TARGET, summary="edited while bulk fetch named no issue")
+    proxy.failures = 1
+    proxy.entry = {"errorMessage": MESSAGE}
+
+    failed = load(proxy, emu, tmp_path)
+
+    assert failed.exit_code == 1, failed.output
+    assert "listed an entry without an issue id in `issueErrors`" in failed.stderr
+    assert snapshot(tmp_path / "jira.duckdb") == before
+
+
+def bulk_page(text: str) -> BulkPage:
+    body = JsonBody(text.encode(), 200, "application/json", "https://jira.test/bulkfetch")
+    return BulkPage("/rest/api/3/issue/bulkfetch", body)
+
+
+def test_empty_issue_errors_read_without_decoding() -> None:
+    # The issues are cut short, so decoding the body would fail.
+    assert bulk_page('{"issues": [{"id": "1"}, {"id": "2"  ], "issueErrors": [ ]}').errors() == {}
+    assert bulk_page('{"issues": [{"id": "1"}').errors() == {}
+
+
+def test_nested_issue_errors_key_not_mistaken() -> None:
+    # An issue field has an `issueErrors` key, so only decoding finds the page's own list.
+    text = json.dumps(
+        {
+            "issues": [{"id": "1", "fields": {"customfield_1": {"issueErrors": []}}}],
+            "issueErrors": [{"id": "2", "errorMessage": MESSAGE}],
+        }
+    )
+    assert bulk_page(text).errors() == {"2": MESSAGE}

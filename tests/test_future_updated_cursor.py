@@ -49,7 +49,7 @@ def site() -> Iterator[tuple[Emulator, FutureDateProxy]]:
             proxy.close()
 
 
-def load(proxy: FutureDateProxy, emu: Emulator, tmp_path: Path) -> CliResult:
+def load(proxy: FutureDateProxy, emu: Emulator, tmp_path: Path, *extra: str) -> CliResult:
     args = [
         "run",
         "--site-url",
@@ -63,6 +63,7 @@ def load(proxy: FutureDateProxy, emu: Emulator, tmp_path: Path) -> CliResult:
         "--tables",
         "issue_changelog",
         "--skip-delete-sweep",
+        *extra,
     ]
     return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
 
@@ -79,7 +80,7 @@ def test_edit_after_future_dated_issue_loads(
     assert second.exit_code == 0, second.output
     rows = query(tmp_path / "jira.duckdb", "select summary from issues where key = 'ABC-1'")
     assert rows == [("edited after the future-dated import",)]
-    assert "later than the start of this run" in first.stderr
+    assert "later than the time now" in first.stderr
 
 
 @pytest.mark.parametrize(
@@ -97,3 +98,31 @@ def test_cursor_capped_at_read_start(
     previous: dt.datetime | None, reached: dt.datetime | None, expected: dt.datetime | None
 ) -> None:
     assert cursor_after_read(previous, reached, T0) == expected
+
+
+def test_future_stored_cursor_stops_run(
+    site: tuple[Emulator, FutureDateProxy], tmp_path: Path
+) -> None:
+    # Earlier code stored a future-dated issue's `updated` as the cursor.
+    emu, proxy = site
+    assert load(proxy, emu, tmp_path).exit_code == 0
+    state_file = tmp_path / "pipelines" / "jira_jira" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["sources"]["jira"]["issues_cursor"] = "2031-01-02T03:04:05.678Z"
+    state_file.write_text(json.dumps(state))
+    before = query(tmp_path / "jira.duckdb", "select key, summary from issues order by key")
+    emu.advance(60)
+    emu.edit_issue("ABC-1", summary="edited while the cursor was in the future")
+
+    stopped = load(proxy, emu, tmp_path)
+
+    assert stopped.exit_code == 1, stopped.output
+    assert "The stored cursor 2031-01-02T03:04:05.678Z is later than the time now" in stopped.stderr
+    assert "Run once with --full-refresh" in stopped.stderr
+    assert query(tmp_path / "jira.duckdb", "select key, summary from issues order by key") == before
+    stored = json.loads(state_file.read_text())["sources"]["jira"]["issues_cursor"]
+    assert stored == "2031-01-02T03:04:05.678Z"
+    refreshed = load(proxy, emu, tmp_path, "--full-refresh")
+    assert refreshed.exit_code == 0, refreshed.output
+    rows = query(tmp_path / "jira.duckdb", "select summary from issues where key = 'ABC-1'")
+    assert rows == [("edited while the cursor was in the future",)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -215,11 +216,21 @@ class BulkPage:
         return _issues_of(self.body.decode(), self.path, 1)
 
     def errors(self) -> dict[str, str]:
-        """Decode the page and return the issues listed in `issueErrors`, with Jira's message.
+        """Return the issues listed in `issueErrors`, by id, with Jira's message.
+
+        Jira documents each entry as `{"id": ..., "errorMessage": ...}`; entries with
+        `issueIdOrKey` and `errorMessages` are read too. A body whose only `issueErrors` is an
+        empty list is not decoded, because the loader decodes each page later anyway.
 
         Raises:
-            PayloadError: the body is not JSON, or `issueErrors` is not a list of objects.
+            PayloadError: the body is not JSON, has no `issues` list, `issueErrors` is not a
+                list of objects, or an entry names no issue.
         """
+        content = self.body.content
+        if content.count(b'"issueErrors"') == 0 or (
+            content.count(b'"issueErrors"') == 1 and _NO_ISSUE_ERRORS.search(content)
+        ):
+            return {}
         page = self.body.decode()
         _issues_of(page, self.path, 1)  # raises for a body without an issues list
         listed = page.get("issueErrors") or []
@@ -227,10 +238,22 @@ class BulkPage:
             raise PayloadError(f"{self.path} returned an `issueErrors` value that is not a list.")
         errors: dict[str, str] = {}
         for entry in listed:
-            messages = entry.get("errorMessages") or []
-            text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else ""
-            errors[str(entry.get("issueIdOrKey"))] = text or "no message"
+            issue = entry.get("id", entry.get("issueIdOrKey"))
+            if not isinstance(issue, str | int) or isinstance(issue, bool) or issue == "":
+                raise PayloadError(
+                    f"{self.path} listed an entry without an issue id in `issueErrors`, so the "
+                    "issue it could not return is unknown and the run stops. Run again later."
+                )
+            message = entry.get("errorMessage")
+            messages = entry.get("errorMessages")
+            if not isinstance(message, str) and isinstance(messages, list):
+                message = "; ".join(str(m) for m in messages)
+            errors[str(issue)] = message if isinstance(message, str) and message else "no message"
         return errors
+
+
+# `"issueErrors": []` in the compact or spaced JSON that Jira writes.
+_NO_ISSUE_ERRORS = re.compile(rb'"issueErrors"\s*:\s*\[\s*\]')
 
 
 def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
