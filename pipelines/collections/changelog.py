@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipelines.client.transport import JiraClient
-from pipelines.collections.paging import offset_pages
+from pipelines.collections.paging import whole_listing
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import quote_value
@@ -139,8 +139,7 @@ def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | N
     """Read every history of one issue; None when the issue is gone or the list is partial."""
     path = client.connection.api_path(f"issue/{issue_id}/changelog")
     try:
-        histories = [h for page in offset_pages(client, path, "values") for h in page]
-        return histories
+        return whole_listing(client, path, "values")
     except NotFoundError:
         pass
     # Issue endpoints answer 404 both for a missing endpoint and a missing issue.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.client.transport import JiraClient
-from pipelines.collections.paging import offset_pages
+from pipelines.collections.paging import whole_listing
 from pipelines.errors import NotFoundError
 
 PAGE_SIZE = 1000
@@ -47,10 +47,6 @@ def read_comments(
     path = client.connection.api_path(f"issue/{issue_id}/comment")
     params = {"orderBy": "created"}
     try:
-        return [
-            c
-            for page in offset_pages(client, path, "comments", params=params, page_size=PAGE_SIZE)
-            for c in page
-        ]
+        return whole_listing(client, path, "comments", params=params, page_size=PAGE_SIZE)
     except NotFoundError:
         return None

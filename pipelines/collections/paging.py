@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 from pipelines.client.transport import JiraClient
-from pipelines.errors import PaginationError, PayloadError
+from pipelines.errors import PaginationError, PayloadError, RetryableError
+
+logger = logging.getLogger("jira_etl.collections")
 
 # A bound on pages per listing, so a server that never ends a listing cannot loop forever.
 MAX_PAGES = 100_000
@@ -55,3 +58,82 @@ def offset_pages(
         if isinstance(total, int) and start_at >= total:
             return
     raise PaginationError(f"{path} did not end after {MAX_PAGES} pages.")
+
+
+# Readings of a listing that changed while it was read, before the run stops.
+LISTING_ATTEMPTS = 3
+
+
+def whole_listing(
+    client: JiraClient,
+    path: str,
+    items_key: str,
+    *,
+    params: dict[str, Any] | None = None,
+    page_size: int = 100,
+) -> list[dict[str, Any]]:
+    """Return every item of an issue's offset-paged listing, read while it does not change.
+
+    Jira runs the listing again for each page, so an item deleted before the offset of the
+    next page shifts the rest: one item is skipped and the deleted one was already read. Each
+    page after the first therefore starts one item early, and the listing is read again from
+    the start when that item is not the last one read. Items added at the end of the listing
+    shift nothing.
+
+    Raises:
+        RetryableError: the listing changed in each of `LISTING_ATTEMPTS` readings.
+        PayloadError, PaginationError: as `offset_pages`.
+    """
+    for attempt in range(1, LISTING_ATTEMPTS + 1):
+        items = _overlapping_listing(client, path, items_key, params, page_size)
+        if items is not None:
+            return items
+        logger.info(
+            "%s changed while it was read, reading it again (%d of %d)",
+            path,
+            attempt,
+            LISTING_ATTEMPTS,
+        )
+    raise RetryableError(
+        f"{path} changed while it was read, in each of {LISTING_ATTEMPTS} readings, so its "
+        "items could not be read whole. Run again later.",
+        url=path,
+    )
+
+
+def _overlapping_listing(
+    client: JiraClient,
+    path: str,
+    items_key: str,
+    params: dict[str, Any] | None,
+    page_size: int,
+) -> list[dict[str, Any]] | None:
+    """Read a listing with pages that overlap by one item; None when the overlap differs."""
+    items: list[Any] = []
+    for _ in range(MAX_PAGES):
+        start_at = max(len(items) - 1, 0)
+        page = client.get(path, {**(params or {}), "startAt": start_at, "maxResults": page_size})
+        found = (page or {}).get(items_key) if isinstance(page, dict) else None
+        if not isinstance(found, list):
+            raise PayloadError(
+                f"{path} returned a page without a `{items_key}` of items "
+                f"(got {type(page).__name__}). The endpoint may have changed; check the URL."
+            )
+        if items:
+            if not found or _item_id(found[0]) != _item_id(items[-1]):
+                return None
+            found = found[1:]
+        items.extend(found)
+        total = page.get("total")
+        if (
+            not found
+            or page.get("isLast") is True
+            or (isinstance(total, int) and len(items) >= total)
+        ):
+            return items
+    raise PaginationError(f"{path} did not end after {MAX_PAGES} pages.")
+
+
+def _item_id(item: Any) -> Any:
+    """Return an item's `id`, or the item itself when it is not an object."""
+    return item.get("id") if isinstance(item, dict) else item

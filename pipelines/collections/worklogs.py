@@ -13,7 +13,7 @@ from typing import Any
 
 from pipelines.client.transport import JiraClient
 from pipelines.collections.comments import embedded_items
-from pipelines.collections.paging import MAX_PAGES, offset_pages
+from pipelines.collections.paging import MAX_PAGES, whole_listing
 from pipelines.errors import NotFoundError, PaginationError, PayloadError
 from pipelines.json_text import quote_value
 
@@ -33,9 +33,7 @@ def read_worklogs(
         return embedded
     path = client.connection.api_path(f"issue/{issue_id}/worklog")
     try:
-        return [
-            w for page in offset_pages(client, path, "worklogs", page_size=PAGE_SIZE) for w in page
-        ]
+        return whole_listing(client, path, "worklogs", page_size=PAGE_SIZE)
     except NotFoundError:
         return None
 
