@@ -255,7 +255,8 @@ def destination_options(func: Any) -> Any:
 @click.option(
     "--start-date",
     envvar="JIRA_START_DATE",
-    help="First run only: load issues updated on or after this date (YYYY-MM-DD).",
+    help="First run only: load issues updated on or after this date (YYYY-MM-DD, midnight "
+    "UTC) or instant (ISO 8601 with an offset, such as 2024-05-01T00:00:00+02:00).",
 )
 @click.option(
     "--full-refresh",
