@@ -8,6 +8,7 @@ a comment of ABC-1 while the second page of its comments is requested.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -115,3 +116,36 @@ def test_comments_changing_every_reading_fail(emu: Emulator, tmp_path: Path) -> 
     assert exit_code == 1, output
     assert f"changed while it was read, in each of {LISTING_ATTEMPTS} readings" in output
     assert snapshot(tmp_path / "jira.duckdb") == before
+
+
+class OneCommentProxy(RewritingProxy):
+    """Return only the first comment of each page of an issue's comments, fewer than requested."""
+
+    def __init__(self, upstream: str, issue_id: int) -> None:
+        self.issue_id = issue_id
+        super().__init__(upstream)
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if not urlsplit(path).path.endswith(f"/issue/{self.issue_id}/comment"):
+            return answer.content
+        page = answer.json()
+        page["comments"] = page["comments"][:1]
+        page["maxResults"] = 1
+        return json.dumps(page).encode()
+
+
+def test_comments_whole_in_pages_of_one(tmp_path: Path) -> None:
+    with Emulator(issues=5, seed=9, start=START) as emu:
+        for number in range(5):
+            emu.add_comment(KEY, f"comment {number} before the run")
+        expected = {str(comment["id"]) for comment in emu.comments_of(KEY)}
+        proxy = OneCommentProxy(emu.site_url, emu.store.get(KEY).id)
+        try:
+            args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
+            result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+        finally:
+            proxy.close()
+
+    assert result.exit_code == 0, result.output
+    assert len(expected) >= 5
+    assert stored_comment_ids(tmp_path, proxy.issue_id) == expected

@@ -108,10 +108,16 @@ def _overlapping_listing(
     params: dict[str, Any] | None,
     page_size: int,
 ) -> list[dict[str, Any]] | None:
-    """Read a listing with pages that overlap by one item; None when the overlap differs."""
+    """Read a listing with pages that overlap by one item; None when the overlap differs.
+
+    Jira may return fewer items than `maxResults`, down to one when the items are large. A
+    page that contains only the overlapping item while `isLast` or `total` shows more remain is
+    followed by a page that starts right after the items read, so the listing goes on.
+    """
     items: list[Any] = []
+    overlap = False
     for _ in range(MAX_PAGES):
-        start_at = max(len(items) - 1, 0)
+        start_at = len(items) - 1 if overlap else len(items)
         page = client.get(path, {**(params or {}), "startAt": start_at, "maxResults": page_size})
         found = (page or {}).get(items_key) if isinstance(page, dict) else None
         if not isinstance(found, list):
@@ -119,18 +125,25 @@ def _overlapping_listing(
                 f"{path} returned a page without a `{items_key}` of items "
                 f"(got {type(page).__name__}). The endpoint may have changed; check the URL."
             )
-        if items:
+        if overlap:
             if not found or _item_id(found[0]) != _item_id(items[-1]):
                 return None
             found = found[1:]
         items.extend(found)
         total = page.get("total")
+        more = page.get("isLast") is False or (isinstance(total, int) and len(items) < total)
+        if not found and overlap and more:
+            # NOTE: the next page starts without an overlap, so an item deleted between this
+            # request and the next is not noticed.
+            overlap = False
+            continue
         if (
             not found
             or page.get("isLast") is True
             or (isinstance(total, int) and len(items) >= total)
         ):
             return items
+        overlap = True
     raise PaginationError(f"{path} did not end after {MAX_PAGES} pages.")
 
 
