@@ -357,6 +357,11 @@ def test_question_mark_in_path_reads_nothing(tmp_path: Path, where: str) -> None
         "CREATE SECRET s1 (TYPE s3, KEY_ID 'canary-key-5e1d' SECRET 'canary-secret-5e1d')",
         # DuckDB names the string it could not convert in the message itself.
         "SELECT 'canary-secret-5e1d'::INTEGER",
+        # DuckDB quotes the value read from these literals, not the literal as written.
+        "SELECT $$canary-secret-5e1d$$::INTEGER",
+        "SELECT $k$canary-secret-5e1d$k$::INTEGER",
+        "SELECT 'canary''s canary-secret-5e1d'::INTEGER",
+        "SELECT E'canary-secret-\\x35e1d'::INTEGER",
     ],
 )
 def test_rejected_statement_keeps_its_secret(tmp_path: Path, statement: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,9 @@ CREDENTIALS_VARIABLE = "DESTINATION__DUCKDB__CREDENTIALS"
 # DuckDB 1.5 ends the message of a failed statement with a copy of it, "LINE 1: <statement>",
 # and a line with a caret under the error.
 _STATEMENT_COPY = re.compile(r"\n+LINE \d+:.*", re.DOTALL)
-_STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+# A string literal: `'...'` with `''` for a quote, `E'...'` with backslash escapes, or
+# `$tag$...$tag$`. DuckDB quotes the value it could not convert, not the literal as written.
+_STRING_LITERAL = re.compile(r"([eE]?)'((?:[^']|'')*)'|\$(\w*)\$(.*?)\$\3\$", re.DOTALL)
 _EXPECTED: dict[type, str] = {
     dict: 'a JSON object, such as {"memory_limit": "1GB"}',
     list: 'a JSON list of SQL statements, such as ["SET threads = 2"]',
@@ -59,10 +62,27 @@ def hide_statements(text: str) -> str:
     """
     text = _STATEMENT_COPY.sub("", text)
     for statement in configured_setting("statements", list, secret=True) or []:
-        for literal in _STRING_LITERAL.findall(str(statement)):
-            if len(literal) >= 4:
-                text = text.replace(literal, "***")
+        # Longer values first, so that a value contained in another does not split it.
+        for value in sorted(_string_values(str(statement)), key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, "***")
     return text
+
+
+def _string_values(statement: str) -> set[str]:
+    """Return each string literal of `statement` as written and as DuckDB reads it."""
+    values: set[str] = set()
+    for match in _STRING_LITERAL.finditer(statement):
+        prefix, quoted, _tag, dollar_quoted = match.groups()
+        if dollar_quoted is not None:
+            values.add(dollar_quoted)
+            continue
+        values.update({quoted, quoted.replace("''", "'")})
+        if prefix:
+            # An invalid escape leaves only the literal as written in `values`.
+            with contextlib.suppress(UnicodeDecodeError):
+                values.add(quoted.replace("''", "'").encode().decode("unicode_escape"))
+    return values
 
 
 def setting_key(settings: Mapping[str, Any], name: str) -> str | None:
