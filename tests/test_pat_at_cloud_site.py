@@ -14,8 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from pipelines.client.auth import JiraAuth
+from pipelines.client.connection import resolve_connection
+from pipelines.client.errors import translate_error
 from tests.helpers import run_cli
 
 REMOVED = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
@@ -75,3 +79,20 @@ def test_pat_at_cloud_names_auth(cloud_site: str, tmp_path: Path) -> None:
     assert "this is a Jira Cloud site" in result.stderr
     assert "--auth bearer" in result.stderr
     assert "Upgrade jira-etl" not in result.stderr
+
+
+def test_pat_rejected_at_cloud_host_names_auth() -> None:
+    auth = JiraAuth("pat", token="pat-token-value")
+    connection = resolve_connection(auth, site_url="https://acme.atlassian.net")
+    url = "https://acme.atlassian.net/rest/api/2/myself"
+    response = httpx.Response(
+        401,
+        json={"errorMessages": ["Client must be authenticated to access this resource."]},
+        request=httpx.Request("GET", url),
+    )
+
+    message = str(translate_error(response, url, connection))
+
+    assert "acme.atlassian.net is a Jira Cloud site" in message
+    assert "Use --auth bearer" in message
+    assert "Data Center does not accept Cloud API tokens" not in message

@@ -137,6 +137,10 @@ def _forbidden(host: str, shown_url: str, messages: list[str]) -> str:
     )
 
 
+# Host name endings of Jira Cloud sites, which reject Data Center Personal Access Tokens.
+CLOUD_SITE_SUFFIXES = (".atlassian.net", ".jira.com")
+
+
 def _unauthorized(connection: Connection, messages: list[str]) -> str:
     host = host_of(connection.api_root)
     tried = connection.auth.describe()
@@ -165,6 +169,12 @@ def _unauthorized(connection: Connection, messages: list[str]) -> str:
         return (
             f"401 from {host} with {tried}: the e-mail and API token were rejected. Check both; "
             "a scoped or service-account token needs --auth bearer through the gateway instead."
+        )
+    if host.lower().endswith(CLOUD_SITE_SUFFIXES):
+        return (
+            f"401 from {host} with {tried}: {host} is a Jira Cloud site, and --auth pat reads "
+            "Jira Data Center. Use --auth bearer with a scoped token, or --auth basic with "
+            "--email and an API token."
         )
     return (
         f"401 from {host} with {tried}: the Personal Access Token was rejected. Check that it "
