@@ -6,11 +6,13 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import re
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -1221,10 +1223,18 @@ def _open_new_file(
 def settings_folder_prefix(pid: int | None = None) -> str:
     """Return the name prefix of the settings check's folder for this host and process `pid`.
 
-    The host is in the name because a folder on a shared file system may belong to a process
-    of another machine, which no process id here describes.
+    The name contains the host, because a folder on a shared file system may belong to a process
+    of another machine, which no process id here describes. Containers that share a host name
+    have their own process ids, so the host part also covers the process id namespace, and a
+    hash of both keeps host names that differ only in punctuation apart.
     """
-    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:64]
+    hostname = socket.gethostname()
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    digest = hashlib.sha256(f"{hostname}\n{namespace}".encode()).hexdigest()[:12]
+    host = f"{re.sub(r'[^A-Za-z0-9]', '_', hostname)[:40]}_{digest}"
     return f"{SETTINGS_FOLDER_PREFIX}{host}-{os.getpid() if pid is None else pid}-"
 
 
@@ -1232,6 +1242,7 @@ def remove_abandoned_settings_folders(folder: Path) -> None:
     """Delete the settings check folders in `folder` whose process on this host has ended.
 
     A run killed during the check (SIGKILL, or SIGTERM before its cleanup) leaves its folder.
+    Only folders of the user running jira-etl are deleted.
     """
     own = settings_folder_prefix(pid=0)[: -len("0-")]
     try:
@@ -1242,8 +1253,20 @@ def remove_abandoned_settings_folders(folder: Path) -> None:
         pid_text = entry.name[len(own) :].split("-", 1)[0]
         if not pid_text.isdigit() or _process_running(int(pid_text)):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+        try:
+            details = entry.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(details.st_mode) or details.st_uid != os.getuid():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if entry.exists():
+            logger.warning(
+                "Could not delete %s, which a killed run left when it checked the DuckDB "
+                "settings; delete it by hand",
+                entry,
+            )
+        else:
             logger.info(
                 "Deleted %s, which a killed run left when it checked the DuckDB settings", entry
             )

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.client.errors import redact
 from tests.helpers import run_cli
 
 TOKEN = "tk7Q" + "3f9c0a5e1b7d" * 5
@@ -99,3 +100,23 @@ def test_echoed_credential_is_redacted(echo_server: str, auth: str, tmp_path: Pa
     assert written, "the run should record its failure in the pipelines folder"
     for path in written:
         assert leaked_pieces(path.read_bytes().decode("latin-1")) == [], path
+
+
+@pytest.mark.parametrize(
+    ("echo", "expected"),
+    [
+        (f"Authorization: Bearer {TOKEN}.", "Authorization: Bearer ***."),
+        (f"authorization: bearer {TOKEN.lower()}.", "authorization: bearer ***."),
+        (f"header cut: {TOKEN[:17]}", "header cut: ***"),
+        (f"tail: {TOKEN[-20:]}!", "tail: ***!"),
+        (f"twice: {TOKEN}{TOKEN}", "twice: ***"),
+        ("no credential in this page", "no credential in this page"),
+    ],
+    ids=["whole", "lower case", "cut short", "end", "twice", "none"],
+)
+def test_credential_in_response_text_replaced(echo: str, expected: str) -> None:
+    assert redact(echo, [TOKEN, BASIC_CREDENTIAL]) == expected
+
+
+def test_short_secret_replaced_in_any_case() -> None:
+    assert redact("key s3cr3t and S3CR3T", ["s3cr3t"]) == "key *** and ***"

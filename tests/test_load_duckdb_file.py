@@ -475,16 +475,21 @@ def test_secrets_file_setting_named_by_key(tmp_path: Path) -> None:
 
 
 def test_killed_check_folder_is_deleted(tmp_path: Path) -> None:
-    # The check's folder is named after the host and the process that made it.
-    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    killed = tmp_path / f".jira-etl-settings-{host}-{ended.pid}-k1"
-    running = tmp_path / f".jira-etl-settings-{host}-{os.getpid()}-r1"
-    elsewhere = tmp_path / f".jira-etl-settings-other_host-{ended.pid}-e1"
-    for folder in (killed, running, elsewhere):
+    killed = tmp_path / f"{runner.settings_folder_prefix(ended.pid)}k1"
+    running = tmp_path / f"{runner.settings_folder_prefix(os.getpid())}r1"
+    elsewhere = tmp_path / f".jira-etl-settings-other_host_0123456789ab-{ended.pid}-e1"
+    folders = [killed, running, elsewhere]
+    if os.getuid() == 0:
+        # Another user's folder stays, even when its process has ended.
+        others = tmp_path / f"{runner.settings_folder_prefix(ended.pid)}o1"
+        folders.append(others)
+    for folder in folders:
         folder.mkdir()
         (folder / "new.duckdb").write_text("left by the check")
+    if os.getuid() == 0:
+        os.chown(others, 12345, 12345)
 
     with Emulator(issues=5, seed=5, start=START) as emu:
         args = emulator_run_args(emu, tmp_path / "new.duckdb", tmp_path / "p")
@@ -492,9 +497,18 @@ def test_killed_check_folder_is_deleted(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert not killed.exists()
-    assert (running / "new.duckdb").read_text() == "left by the check"
-    assert (elsewhere / "new.duckdb").read_text() == "left by the check"
+    for kept in folders[1:]:
+        assert (kept / "new.duckdb").read_text() == "left by the check"
     assert query(tmp_path / "new.duckdb", "select count(*) from issues") == [(5,)]
+
+
+def test_check_folder_names_host_and_process() -> None:
+    prefix = runner.settings_folder_prefix(4321)
+    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40]
+
+    assert prefix.startswith(f".jira-etl-settings-{host}_")
+    assert prefix.endswith("-4321-")
+    assert runner.settings_folder_prefix(4321) == prefix
 
 
 @pytest.mark.parametrize("kind", ["file", "broken link", "configured file"])

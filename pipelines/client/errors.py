@@ -23,15 +23,74 @@ if TYPE_CHECKING:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace each secret in `text` with `***`.
+    """Replace each secret in `text`, and each long run of its characters, with `***`.
 
     Proxies and login pages sometimes echo the request headers in their body, so any text taken
-    from a response passes through here before it is shortened or put in a message.
+    from a response passes through here before it is shortened or put in a message. Letters
+    match in either case, because some echo headers in lower case, and runs match because
+    some cut long values short. A run is found from the aligned windows of `SECRET_RUN`
+    characters it contains, so runs of at least `SECRET_RUN` + `SECRET_RUN // 2 - 1`
+    characters are always found, and shorter ones when they happen to align.
     """
+    lowered = text.translate(_ASCII_LOWER)
+    spans: list[tuple[int, int]] = []
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
-    return text
+            spans.extend(_secret_spans(lowered, secret.translate(_ASCII_LOWER)))
+    if not spans:
+        return text
+    # Spans that overlap or touch become one `***`.
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts: list[str] = []
+    position = 0
+    for start, end in merged:
+        parts.extend((text[position:start], "***"))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+# Characters of a secret that count as a leak when they appear together in a response.
+SECRET_RUN = 12
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _secret_spans(text: str, secret: str) -> list[tuple[int, int]]:
+    """Return the spans of `text` that hold `secret`, or a run of its characters."""
+    if len(secret) <= SECRET_RUN:
+        return [(start, start + len(secret)) for start in _occurrences(text, secret)]
+    spans = []
+    for offset in range(0, len(secret) - SECRET_RUN + 1, SECRET_RUN // 2):
+        window = secret[offset : offset + SECRET_RUN]
+        for start in _occurrences(text, window):
+            # Widen the match while the characters on either side continue the secret.
+            left, secret_left = start, offset
+            while left and secret_left and text[left - 1] == secret[secret_left - 1]:
+                left, secret_left = left - 1, secret_left - 1
+            right, secret_right = start + SECRET_RUN, offset + SECRET_RUN
+            while (
+                right < len(text)
+                and secret_right < len(secret)
+                and text[right] == secret[secret_right]
+            ):
+                right, secret_right = right + 1, secret_right + 1
+            spans.append((left, right))
+    return spans
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    """Return the start of each occurrence of `part` in `text`."""
+    found = []
+    start = text.find(part)
+    while start != -1:
+        found.append(start)
+        start = text.find(part, start + 1)
+    return found
 
 
 def jira_messages(response: httpx.Response, secrets: Iterable[str] = ()) -> list[str]:
