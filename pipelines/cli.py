@@ -561,7 +561,7 @@ def print_summary(summary: Any) -> None:
         click.echo("  deleted issues: not checked (--skip-delete-sweep)")
     click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
     cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
-    click.echo(f"  cursor (largest updated loaded): {cursor}")
+    click.echo(f"  cursor (largest updated loaded, at most the run's start): {cursor}")
 
 
 def main() -> None:
