@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from pipelines.batches import gather_pages
@@ -50,12 +52,15 @@ def test_empty_page_ends_batch_and_load() -> None:
 
 
 def test_bench_parts_end_at_fetched_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    frozen_before = gc.get_freeze_count()
     # The emulator returns 100 issues per page, so parts of 100 issues hold one page each.
     assert main(["normalize", "--issues", "350", "--issues-per-load", "100"]) == 0
 
     header = capsys.readouterr().out.splitlines()[0]
     assert "in pages of up to 100," in header
     assert "loaded in 4 parts" in header
+    # The benchmark unfreezes the objects it froze, so later code in the process collects them.
+    assert gc.get_freeze_count() == frozen_before
 
 
 # Small sizes keep the benchmark short if it runs despite the negative value.

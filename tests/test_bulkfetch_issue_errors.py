@@ -23,7 +23,7 @@ import pytest
 from pipelines.client.search import BulkPage
 from pipelines.client.transport import JsonBody
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, RewritingProxy, query, run_cli, snapshot
+from tests.helpers import CliResult, RewritingProxy, query, run_cli, site_run_args, snapshot
 
 START = dt.datetime(2026, 7, 1, 8, 0, 2, tzinfo=dt.UTC)
 TARGET = "ABC-3"
@@ -66,21 +66,16 @@ def site() -> Iterator[tuple[Emulator, IssueErrorProxy]]:
 
 
 def load(proxy: IssueErrorProxy, emu: Emulator, tmp_path: Path) -> CliResult:
-    args = [
-        "run",
-        "--site-url",
+    args = site_run_args(
         proxy.url,
-        "--gateway-url",
         proxy.url,
-        "--duckdb-path",
-        str(tmp_path / "jira.duckdb"),
-        "--pipelines-dir",
-        str(tmp_path / "pipelines"),
+        tmp_path / "jira.duckdb",
+        tmp_path / "pipelines",
         "--tables",
         "issue_changelog",
         "--max-retries",
         "3",
-    ]
+    )
     return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
 
 

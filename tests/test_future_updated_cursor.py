@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.emulator import Emulator
 from pipelines.window import cursor_after_read
-from tests.helpers import CliResult, RewritingProxy, query, run_cli
+from tests.helpers import CliResult, RewritingProxy, query, run_cli, site_run_args
 
 FUTURE_KEY = "ABC-2"
 FUTURE_UPDATED = "2031-01-02T03:04:05.678+0000"
@@ -50,21 +50,16 @@ def site() -> Iterator[tuple[Emulator, FutureDateProxy]]:
 
 
 def load(proxy: FutureDateProxy, emu: Emulator, tmp_path: Path, *extra: str) -> CliResult:
-    args = [
-        "run",
-        "--site-url",
+    args = site_run_args(
         proxy.url,
-        "--gateway-url",
         proxy.url,
-        "--duckdb-path",
-        str(tmp_path / "jira.duckdb"),
-        "--pipelines-dir",
-        str(tmp_path / "pipelines"),
+        tmp_path / "jira.duckdb",
+        tmp_path / "pipelines",
         "--tables",
         "issue_changelog",
         "--skip-delete-sweep",
         *extra,
-    ]
+    )
     return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
 
 
