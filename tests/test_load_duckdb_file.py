@@ -497,8 +497,8 @@ def test_killed_check_folder_is_deleted(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert not killed.exists()
-    for kept in folders[1:]:
-        assert (kept / "new.duckdb").read_text() == "left by the check"
+    for folder in folders[1:]:
+        assert (folder / "new.duckdb").read_text() == "left by the check"
     assert query(tmp_path / "new.duckdb", "select count(*) from issues") == [(5,)]
 
 

@@ -227,9 +227,8 @@ class BulkPage:
                 list of objects, or an entry names no issue.
         """
         content = self.body.content
-        if content.count(b'"issueErrors"') == 0 or (
-            content.count(b'"issueErrors"') == 1 and _NO_ISSUE_ERRORS.search(content)
-        ):
+        listed_keys = content.count(b'"issueErrors"')
+        if listed_keys == 0 or (listed_keys == 1 and _NO_ISSUE_ERRORS.search(content)):
             return {}
         page = self.body.decode()
         _issues_of(page, self.path, 1)  # raises for a body without an issues list

@@ -44,12 +44,7 @@ def offset_pages(
     start_at = 0
     for _ in range(MAX_PAGES):
         page = client.get(path, {**(params or {}), "startAt": start_at, "maxResults": page_size})
-        items = page if items_key is None else (page or {}).get(items_key)
-        if not isinstance(items, list):
-            raise PayloadError(
-                f"{path} returned a page without a `{items_key or 'list'}` of items "
-                f"(got {type(page).__name__}). The endpoint may have changed; check the URL."
-            )
+        items = _page_items(page, path, items_key)
         yield items
         start_at += len(items)
         if not items or (isinstance(page, dict) and page.get("isLast") is True):
@@ -119,12 +114,7 @@ def _overlapping_listing(
     for _ in range(MAX_PAGES):
         start_at = len(items) - 1 if overlap else len(items)
         page = client.get(path, {**(params or {}), "startAt": start_at, "maxResults": page_size})
-        found = (page or {}).get(items_key) if isinstance(page, dict) else None
-        if not isinstance(found, list):
-            raise PayloadError(
-                f"{path} returned a page without a `{items_key}` of items "
-                f"(got {type(page).__name__}). The endpoint may have changed; check the URL."
-            )
+        found = _page_items(page, path, items_key)
         if overlap:
             if not found or _item_id(found[0]) != _item_id(items[-1]):
                 return None
@@ -150,3 +140,20 @@ def _overlapping_listing(
 def _item_id(item: Any) -> Any:
     """Return an item's `id`, or the item itself when it is not an object."""
     return item.get("id") if isinstance(item, dict) else item
+
+
+def _page_items(page: Any, path: str, items_key: str | None) -> list[Any]:
+    """Return the list of items of a page: `page[items_key]`, or the page itself when None.
+
+    Raises:
+        PayloadError: the page has no such list.
+    """
+    items = page
+    if items_key is not None:
+        items = page.get(items_key) if isinstance(page, dict) else None
+    if not isinstance(items, list):
+        raise PayloadError(
+            f"{path} returned a page without a `{items_key or 'list'}` of items "
+            f"(got {type(page).__name__}). The endpoint may have changed; check the URL."
+        )
+    return items
