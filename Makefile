@@ -24,7 +24,7 @@ check: $(STAMP)  ## Verify the connection configured in .env
 	$(BIN)/jira-etl check
 
 test: $(STAMP)  ## The test suite
-	$(BIN)/pytest -n 3 -q
+	$(BIN)/pytest -n 3 --dist worksteal -q
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check pipelines tests
