@@ -120,3 +120,17 @@ def test_credential_in_response_text_replaced(echo: str, expected: str) -> None:
 
 def test_short_secret_replaced_in_any_case() -> None:
     assert redact("key s3cr3t and S3CR3T", ["s3cr3t"]) == "key *** and ***"
+
+
+def test_runs_of_twelve_or_more_replaced() -> None:
+    for length in range(12, 17):
+        for offset in range(len(TOKEN) - length + 1):
+            run = TOKEN[offset : offset + length]
+            text = f"echo <{run}> end"
+            assert redact(text, [TOKEN]) == "echo <***> end", (offset, length)
+
+
+def test_runs_of_eleven_kept() -> None:
+    # Shorter runs occur in ordinary text, so they are kept.
+    text = f"echo <{TOKEN[5:16]}> end"
+    assert redact(text, [TOKEN]) == text

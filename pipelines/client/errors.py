@@ -28,9 +28,8 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     Proxies and login pages sometimes echo the request headers in their body, so any text taken
     from a response passes through here before it is shortened or put in a message. Letters
     match in either case, because some echo headers in lower case, and runs match because
-    some cut long values short. A run is found from the aligned windows of `SECRET_RUN`
-    characters it contains, so runs of at least `SECRET_RUN` + `SECRET_RUN // 2 - 1`
-    characters are always found, and shorter ones when they happen to align.
+    some cut long values short. Every run of at least `SECRET_RUN` characters of a secret is
+    replaced.
     """
     lowered = text.translate(_ASCII_LOWER)
     spans: list[tuple[int, int]] = []
@@ -61,26 +60,19 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def _secret_spans(text: str, secret: str) -> list[tuple[int, int]]:
-    """Return the spans of `text` that hold `secret`, or a run of its characters."""
+    """Return the spans of `text` that contain `secret`, or a run of its characters.
+
+    Each window of `SECRET_RUN` characters of the secret is looked for, at every offset, so the
+    windows found in a run cover the whole run.
+    """
     if len(secret) <= SECRET_RUN:
         return [(start, start + len(secret)) for start in _occurrences(text, secret)]
-    spans = []
-    for offset in range(0, len(secret) - SECRET_RUN + 1, SECRET_RUN // 2):
-        window = secret[offset : offset + SECRET_RUN]
-        for start in _occurrences(text, window):
-            # Widen the match while the characters on either side continue the secret.
-            left, secret_left = start, offset
-            while left and secret_left and text[left - 1] == secret[secret_left - 1]:
-                left, secret_left = left - 1, secret_left - 1
-            right, secret_right = start + SECRET_RUN, offset + SECRET_RUN
-            while (
-                right < len(text)
-                and secret_right < len(secret)
-                and text[right] == secret[secret_right]
-            ):
-                right, secret_right = right + 1, secret_right + 1
-            spans.append((left, right))
-    return spans
+    windows = {
+        secret[offset : offset + SECRET_RUN] for offset in range(len(secret) - SECRET_RUN + 1)
+    }
+    return [
+        (start, start + SECRET_RUN) for window in windows for start in _occurrences(text, window)
+    ]
 
 
 def _occurrences(text: str, part: str) -> list[int]:
