@@ -1,4 +1,5 @@
-"""The advice of a 403 error. A missing scope needs a new token, a missing permission a Jira admin."""
+"""The advice of a 401 or 403 error: a missing scope needs a new token, a missing permission a
+Jira admin, and a scoped token at a site needs the gateway."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ PERMISSION_MESSAGE = "You do not have permission to view this resource."
 
 def serve_forbidden(message: str) -> ThreadingHTTPServer:
     """Start a server on 127.0.0.1 that responds to every request with 403 and `message`."""
-    body = json.dumps({"errorMessages": [message], "errors": {}}).encode()
+    return serve_error(403, {"errorMessages": [message], "errors": {}})
+
+
+def serve_error(status: int, payload: dict[str, Any]) -> ThreadingHTTPServer:
+    """Start a server on 127.0.0.1 that responds to every request with `status` and `payload`."""
+    body = json.dumps(payload).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             return None
 
         def do_GET(self) -> None:  # noqa: N802
-            self.send_response(403)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -61,7 +67,7 @@ def run_against(url: str, tmp_path: Path) -> str:
         "--pipelines-dir",
         str(tmp_path / "pipelines"),
     ]
-    result = run_cli(args, env={"JIRA_TOKEN": "token-for-403-tests"})
+    result = run_cli(args, env={"JIRA_TOKEN": "token-for-error-tests"})
     assert result.exit_code == 1, result.output
     assert result.stderr.count("Error:") == 1, result.stderr
     return result.stderr
@@ -81,3 +87,31 @@ def test_permission_403_advises_jira_admin(forbidden: dict[str, str], tmp_path: 
     assert "Browse Projects" in stderr
     assert PERMISSION_MESSAGE in stderr
     assert "scope" not in stderr
+
+
+# The bodies of a 401 from the gateway for a missing scope and from a site for a scoped token.
+GATEWAY_SCOPE_401 = {"code": 401, "message": "Unauthorized; scope does not match"}
+SITE_401 = {"errorMessages": ["Client must be authenticated to access this resource."]}
+
+
+@pytest.mark.parametrize(
+    ("payload", "advice", "other_advice"),
+    [
+        (GATEWAY_SCOPE_401, "lacks a scope", "through the gateway"),
+        (SITE_401, "through the gateway", "lacks a scope"),
+    ],
+    ids=["scope", "site"],
+)
+def test_bearer_401_at_base_url_advice(
+    payload: dict[str, Any], advice: str, other_advice: str, tmp_path: Path
+) -> None:
+    # A --base-url without /ex/jira/, such as a proxy in front of the gateway.
+    server = serve_error(401, payload)
+    try:
+        stderr = run_against(f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "401" in stderr
+    assert advice in stderr
+    assert other_advice not in stderr

@@ -195,15 +195,17 @@ CLOUD_SITE_SUFFIXES = (".atlassian.net", ".jira.com")
 def _unauthorized(connection: Connection, messages: list[str]) -> str:
     host = host_of(connection.api_root)
     tried = connection.auth.describe()
+    # The gateway's 401 for a missing scope names the scope, also when a --base-url reaches the
+    # gateway through a proxy, so the message decides here and not the URL.
     scope_hint = any("scope" in m.lower() for m in messages)
+    if scope_hint and (connection.host_kind == "gateway" or connection.auth.mode == "bearer"):
+        return (
+            f"401 from {host}: the token sent as {tried} lacks a scope this call needs, or "
+            "it is a classic API token, which has no scopes. Give the service account or "
+            "app the read:jira-work and read:jira-user scopes (and the agile read scopes for "
+            "sprints); a classic API token needs --auth basic with --email at the site URL."
+        )
     if connection.host_kind == "gateway":
-        if scope_hint:
-            return (
-                f"401 from {host}: the token sent as {tried} lacks a scope this call needs, or "
-                "it is a classic API token, which has no scopes. Give the service account or "
-                "app the read:jira-work and read:jira-user scopes (and the agile read scopes for "
-                "sprints); a classic API token needs --auth basic with --email at the site URL."
-            )
         return (
             f"401 from {host} with {tried}: the token was rejected at the gateway (cloud id "
             f"`{connection.cloud_id}`). Check that it is a scoped service-account token or a "
