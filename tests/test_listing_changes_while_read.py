@@ -149,3 +149,35 @@ def test_comments_whole_in_pages_of_one(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert len(expected) >= 5
     assert stored_comment_ids(tmp_path, proxy.issue_id) == expected
+
+
+def test_deletion_after_page_of_overlap_only(tmp_path: Path) -> None:
+    with Emulator(issues=5, seed=9, start=START) as emu:
+        for number in range(5):
+            emu.add_comment(KEY, f"comment {number} before the run")
+        first = emu.comments_of(KEY)[0]["id"]
+        proxy = OneCommentProxy(emu.site_url, emu.store.get(KEY).id)
+        forward = proxy.server.RequestHandlerClass.forward
+        requests = []
+
+        def forward_after_change(handler, method: str) -> None:  # type: ignore[no-untyped-def]
+            if urlsplit(handler.path).path.endswith(f"/issue/{proxy.issue_id}/comment"):
+                requests.append(handler.path)
+                # The first page, then a page of only the overlapping first comment: the
+                # third request starts after it, as the first comment is deleted.
+                if len(requests) == 3:
+                    emu.delete_comment(first)
+            forward(handler, method)
+
+        proxy.server.RequestHandlerClass.forward = forward_after_change
+        try:
+            args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
+            result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+        finally:
+            proxy.close()
+        expected = {str(comment["id"]) for comment in emu.comments_of(KEY)}
+
+    assert result.exit_code == 0, result.output
+    assert len(requests) > 3
+    assert str(first) not in expected
+    assert stored_comment_ids(tmp_path, proxy.issue_id) == expected

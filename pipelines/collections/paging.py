@@ -107,10 +107,13 @@ def _overlapping_listing(
 
     Jira may return fewer items than `maxResults`, down to one when the items are large. A
     page that contains only the overlapping item while `isLast` or `total` shows more remain is
-    followed by a page that starts right after the items read, so the listing goes on.
+    followed by a page that starts right after the items read. The item before that page is
+    then requested again, and it must not have changed either.
     """
     items: list[Any] = []
     overlap = False
+    # The number of items read before a page without an overlap, checked after that page.
+    check_before: int | None = None
     for _ in range(MAX_PAGES):
         start_at = len(items) - 1 if overlap else len(items)
         page = client.get(path, {**(params or {}), "startAt": start_at, "maxResults": page_size})
@@ -120,12 +123,15 @@ def _overlapping_listing(
                 return None
             found = found[1:]
         items.extend(found)
+        if check_before is not None:
+            if not _item_unchanged(client, path, items_key, params, items, check_before - 1):
+                return None
+            check_before = None
         total = page.get("total")
         more = page.get("isLast") is False or (isinstance(total, int) and len(items) < total)
         if not found and overlap and more:
-            # NOTE: the next page starts without an overlap, so an item deleted between this
-            # request and the next is not noticed.
             overlap = False
+            check_before = len(items)
             continue
         if (
             not found
@@ -135,6 +141,20 @@ def _overlapping_listing(
             return items
         overlap = True
     raise PaginationError(f"{path} did not end after {MAX_PAGES} pages.")
+
+
+def _item_unchanged(
+    client: JiraClient,
+    path: str,
+    items_key: str,
+    params: dict[str, Any] | None,
+    items: list[Any],
+    position: int,
+) -> bool:
+    """Return True when the listing still has `items[position]` at that position."""
+    page = client.get(path, {**(params or {}), "startAt": position, "maxResults": 1})
+    found = _page_items(page, path, items_key)
+    return bool(found) and _item_id(found[0]) == _item_id(items[position])
 
 
 def _item_id(item: Any) -> Any:
