@@ -11,6 +11,7 @@ import httpx
 
 from pipelines import json_text
 from pipelines.client.auth import JiraAuth
+from pipelines.client.tls import shared_tls_context
 from pipelines.client.urls import clean_url, join_url
 from pipelines.errors import ConfigError, JiraHttpError
 
@@ -133,7 +134,7 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
         ConfigError: the site did not return a cloud id.
     """
     url = join_url(site_url, "/_edge/tenant_info")
-    client = http or httpx.Client(timeout=httpx.Timeout(10.0))
+    client = http or httpx.Client(timeout=httpx.Timeout(10.0), verify=shared_tls_context())
     try:
         response = client.get(url)
     except httpx.HTTPError as exc:

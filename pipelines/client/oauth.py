@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from pipelines import json_text
+from pipelines.client.tls import shared_tls_context
 from pipelines.client.urls import clean_url, host_of
 from pipelines.errors import AuthError, ConfigError, PayloadError, RetryableError
 from pipelines.logs import register_secret
@@ -326,7 +327,9 @@ class TokenProvider:
         for attempt in range(1, TOKEN_ATTEMPTS + 1):
             self.token_requests += 1
             try:
-                with httpx.Client(timeout=self._timeout, follow_redirects=False) as http:
+                with httpx.Client(
+                    timeout=self._timeout, follow_redirects=False, verify=shared_tls_context()
+                ) as http:
                     response = http.post(url, json=body, headers={"Accept": "application/json"})
             except httpx.TransportError as exc:
                 fault = exc.__class__.__name__
@@ -488,7 +491,9 @@ def list_accessible_resources(provider: TokenProvider, *, timeout: float = 30.0)
     shown = clean_url(url)
     token = provider.access_token()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, verify=shared_tls_context()
+        ) as http:
             response = http.get(
                 url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
             )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import os
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +16,7 @@ import httpx
 from pipelines import json_text
 from pipelines.client.connection import Connection
 from pipelines.client.errors import redact, translate_error
+from pipelines.client.tls import shared_tls_context
 from pipelines.client.urls import clean_url, join_url
 from pipelines.errors import PayloadError, RetryableError
 
@@ -30,26 +29,6 @@ USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
 
 # Called with the status and headers of every response, retried ones included.
 ResponseHook = Callable[[int, Mapping[str, str]], None]
-
-# TLS contexts by the CA settings they were built with (`SSL_CERT_FILE`, `SSL_CERT_DIR`).
-_tls_contexts: dict[tuple[str, str], ssl.SSLContext] = {}
-_tls_lock = threading.Lock()
-
-
-def shared_tls_context() -> ssl.SSLContext:
-    """Return the TLS context that every `JiraClient` of this process verifies Jira with.
-
-    Building a context reads the whole CA bundle (about 20 ms measured here), and a run opens a client for
-    each reference table and for the collections of each batch. The context is built once for
-    each value of `SSL_CERT_FILE` and `SSL_CERT_DIR`, which httpx reads as it would for a
-    client of its own.
-    """
-    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
-    with _tls_lock:
-        context = _tls_contexts.get(key)
-        if context is None:
-            context = _tls_contexts[key] = httpx.create_ssl_context()
-    return context
 
 
 @dataclass
