@@ -64,9 +64,11 @@ def resolve_connection(
     (`{gateway_url}/ex/jira/{cloud_id}`), `basic` to the site and `pat` to the server.
 
     Raises:
-        ConfigError: no URL to work from, or the cloud id cannot be discovered.
+        ConfigError: no URL to work from, an invalid URL, or the cloud id cannot be discovered.
     """
-    gateway_root = (gateway_url or DEFAULT_GATEWAY_URL).rstrip("/")
+    gateway_root = DEFAULT_GATEWAY_URL
+    if gateway_url:
+        gateway_root = _check_url(gateway_url, "--gateway-url / JIRA_GATEWAY_URL")
     flavor: Literal["cloud", "dc"] = "dc" if auth.mode == "pat" else "cloud"
 
     if base_url:

@@ -1,0 +1,44 @@
+"""--gateway-url: checked like the other URL settings before any request is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.client.auth import build_auth
+from pipelines.client.connection import resolve_connection
+from pipelines.errors import ConfigError
+from tests.helpers import run_cli
+
+CLOUD_ID = "ac9afd3b-424d-5b92-bf60-6b8cf2c99d62"
+INVALID_URLS = ["not a url", "ftp://127.0.0.1:9", "127.0.0.1:9", "https://"]
+
+
+@pytest.mark.parametrize("url", INVALID_URLS)
+def test_invalid_gateway_url_is_rejected(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_connection(
+            build_auth("bearer", "not-a-real-token"), cloud_id=CLOUD_ID, gateway_url=url
+        )
+    assert f"Invalid URL `{url}` in --gateway-url / JIRA_GATEWAY_URL" in str(raised.value)
+
+
+def test_gateway_url_sets_api_root() -> None:
+    connection = resolve_connection(
+        build_auth("bearer", "not-a-real-token"),
+        cloud_id=CLOUD_ID,
+        gateway_url=" http://127.0.0.1:9/ ",
+    )
+    assert connection.api_root == f"http://127.0.0.1:9/ex/jira/{CLOUD_ID}"
+
+
+def test_run_with_invalid_gateway_url_exits_2(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    args = ["run", "--cloud-id", CLOUD_ID, "--gateway-url", "not a url"]
+    args += ["--duckdb-path", str(db), "--pipelines-dir", str(tmp_path / "p")]
+    result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-token"})
+    assert result.exit_code == 2, result.stderr
+    assert "Error: Invalid URL `not a url` in --gateway-url / JIRA_GATEWAY_URL" in result.stderr
+    assert "retry" not in result.stderr
+    assert not db.exists()
