@@ -42,3 +42,26 @@ def test_run_with_invalid_gateway_url_exits_2(tmp_path: Path) -> None:
     assert "Error: Invalid URL `not a url` in --gateway-url / JIRA_GATEWAY_URL" in result.stderr
     assert "retry" not in result.stderr
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    "site_url", ["http://127.0.0.1:9", "http://localhost:9/", "http://[::1]:9", "http://127.8.0.1"]
+)
+def test_local_site_without_gateway_is_rejected(site_url: str) -> None:
+    # Nothing listens on port 9, so a request would fail with another message.
+    with pytest.raises(ConfigError) as raised:
+        resolve_connection(build_auth("bearer", "not-a-real-token"), site_url=site_url)
+    message = str(raised.value)
+    assert "is on this machine" in message
+    assert "--gateway-url / JIRA_GATEWAY_URL" in message
+
+
+def test_run_at_emulator_without_gateway_exits_2(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    args = ["run", "--site-url", "http://127.0.0.1:9", "--duckdb-path", str(db)]
+    args += ["--pipelines-dir", str(tmp_path / "p")]
+    result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-token"})
+    assert result.exit_code == 2, result.stderr
+    assert "is on this machine" in result.stderr
+    assert result.stderr.count("Error:") == 1, result.stderr
+    assert not db.exists()

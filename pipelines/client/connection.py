@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -64,7 +66,8 @@ def resolve_connection(
     (`{gateway_url}/ex/jira/{cloud_id}`), `basic` to the site and `pat` to the server.
 
     Raises:
-        ConfigError: no URL to work from, an invalid URL, or the cloud id cannot be discovered.
+        ConfigError: no URL to work from, an invalid URL, a site on this machine without a
+            gateway URL, or the cloud id cannot be discovered.
     """
     gateway_root = DEFAULT_GATEWAY_URL
     if gateway_url:
@@ -117,7 +120,15 @@ def resolve_connection(
                 f"{gateway_root}/ex/jira/{{cloudId}}. Give the cloud id (--cloud-id / "
                 "JIRA_CLOUD_ID) or the site URL (--site-url / JIRA_SITE_URL) to discover it."
             )
-        cloud_id = discover_cloud_id(_check_url(site_url, "--site-url / JIRA_SITE_URL"), http)
+        site_root = _check_url(site_url, "--site-url / JIRA_SITE_URL")
+        if not gateway_url and _on_this_machine(site_root):
+            raise ConfigError(
+                f"The site URL `{clean_url(site_root)}` is on this machine, such as the bundled "
+                f"emulator or a tunnel, and no gateway URL is set, so the token would go to "
+                f"{DEFAULT_GATEWAY_URL}. Set --gateway-url / JIRA_GATEWAY_URL: the emulator's "
+                f"address for the emulator, or {DEFAULT_GATEWAY_URL} for a tunnel to Jira Cloud."
+            )
+        cloud_id = discover_cloud_id(site_root, http)
         source = "tenant_info"
     cloud_id = cloud_id.strip()
     if not _UUID.match(cloud_id):
@@ -162,6 +173,17 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
         )
     logger.info("Discovered cloud id %s from %s", found, clean_url(url))
     return found
+
+
+def _on_this_machine(url: str) -> bool:
+    """Return True when `url` names this machine: `localhost` or a loopback address."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_url(url: str, option: str) -> str:
