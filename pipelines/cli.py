@@ -531,6 +531,7 @@ def print_summary(summary: Any) -> None:
                 "deleted_marked": getattr(summary, "deleted_marked", 0),
                 "deleted_checked": getattr(summary, "deleted_checked", False),
                 "deleted_unchecked_reason": getattr(summary, "deleted_unchecked_reason", None),
+                "skipped": dict(getattr(summary, "skipped", {})),
             },
         },
     )
@@ -549,6 +550,11 @@ def print_summary(summary: Any) -> None:
     click.echo("  rows per table now:")
     for table, count in sorted(summary.rows.items()):
         click.echo(f"    {table}: {count}")
+    skipped = getattr(summary, "skipped", {})
+    if skipped:
+        click.echo("  tables not loaded in full:")
+        for table, reason in sorted(skipped.items()):
+            click.echo(f"    {table}: {reason}")
     marked = getattr(summary, "deleted_marked", 0)
     unmarked = getattr(summary, "deleted_unmarked", 0)
     unchecked_reason = getattr(summary, "deleted_unchecked_reason", None)

@@ -225,6 +225,9 @@ def status(
         click.echo(f"  pending load packages: {info['pending_packages']}")
         for table, count in sorted(info["rows"].items()):
             click.echo(f"  {table}: {count} rows")
+        skipped = (record.get("summary") or {}).get("skipped") or {}
+        for table, reason in sorted(skipped.items()):
+            click.echo(f"  {table}: not loaded in full by the last run: {reason}")
         if info.get("rows_error"):
             click.echo(f"  rows: unavailable ({info['rows_error']})")
         last_error = record.get("last_error")

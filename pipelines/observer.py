@@ -24,6 +24,8 @@ class RunObserver:
     more_to_load: bool = False
     # Issues handed to dlt twice in this run because they changed while it read.
     read_again: set[int] = field(default_factory=set)
+    # The tables this run did not load in full, with the reason as a clause.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

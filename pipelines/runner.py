@@ -106,6 +106,8 @@ class RunSummary:
     deleted_checked: bool = False
     # Why the sweep ran but marked nothing, as a clause. None when it checked or was skipped.
     deleted_unchecked_reason: str | None = None
+    # The tables the run did not load in full, with the reason as a clause.
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 # The DuckDB settings a user can configure the dlt way, under `destination.duckdb.credentials`.
@@ -505,6 +507,7 @@ def _run_locked(
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows
+    summary.skipped = dict(observer.skipped)
     return summary
 
 

@@ -306,6 +306,7 @@ def jira_source(
     settings["tables"] = list(tables) if tables is not None else None
     settings["changelog_mode"] = changelog_mode
     settings["custom_fields"] = list(custom_fields) if custom_fields is not None else None
+    settings["_skipped"] = run_observer.skipped
     collections = collection_resources(issue_batches, settings, batch_tables)
     if continuing:
         # Reference tables and the worklog feed load once, with the run's first load.

@@ -78,6 +78,9 @@ class ClientFactory:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
         self._connection: Connection | None = None
+        # The run's tables not loaded in full, shared with its `RunObserver` when it has one.
+        skipped = settings.get("_skipped")
+        self.skipped: dict[str, str] = skipped if isinstance(skipped, dict) else {}
 
     def open(self) -> JiraClient:
         return open_jira_client(self.settings)
@@ -428,7 +431,12 @@ def _as_arrow(
 ) -> Callable[[], Iterator[pa.Table]]:
     def rows() -> Iterator[pa.Table]:
         with clients.open() as client:
-            found = list(read(client))
+            try:
+                found = list(read(client))
+            except TableSkipped as skipped:
+                logger.warning("Skipped the %s table: %s.", table, skipped)
+                clients.skipped[table] = str(skipped)
+                return
             endpoint = reference.endpoint_path(client.connection, table)
         if found:
             key = {"users": "account_id", "fields": "field_id"}.get(table, "id")
@@ -438,21 +446,21 @@ def _as_arrow(
     return rows
 
 
+class TableSkipped(Exception):
+    """A reference table left as it was; the message is the reason, as a clause."""
+
+
 def _users(client: JiraClient) -> Iterator[dict[str, Any]]:
     try:
         users = list(reference.read_users(client))
     except AuthError as error:
-        logger.warning(
-            "Skipped the users table: the token lacks the scope `%s` (%s).",
-            reference.USER_SCOPE,
-            error.url,
-        )
-        return
+        raise TableSkipped(
+            f"the token lacks the scope `{reference.USER_SCOPE}` ({error.url})"
+        ) from None
     except NotFoundError as error:
         # NOTE: some Data Center versions return 404 for the user search. The users table is
         # then left as it was rather than failing the whole run.
-        logger.warning("Skipped the users table: %s returned 404.", error.url)
-        return
+        raise TableSkipped(f"{error.url} returned 404") from None
     for user in users:
         row = rows_of.user_row(user)
         if row["account_id"]:
@@ -517,7 +525,7 @@ def _agile_sprints(clients: ClientFactory) -> Callable[[], Iterator[pa.Table]]:
             try:
                 boards = list(agile.read_boards(client))
             except (AuthError, NotFoundError) as error:
-                _warn_agile(agile.BOARD_SCOPE, error)
+                _warn_agile(clients, agile.BOARD_SCOPE, error)
                 return
             for board in boards:
                 board_id = board.get("id")
@@ -526,7 +534,7 @@ def _agile_sprints(clients: ClientFactory) -> Callable[[], Iterator[pa.Table]]:
                 try:
                     found = agile.read_board_sprints(client, board_id)
                 except (AuthError, NotFoundError) as error:
-                    _warn_agile(agile.SPRINT_SCOPE, error)
+                    _warn_agile(clients, agile.SPRINT_SCOPE, error)
                     return
                 for value in found:
                     sprints.update(_board_sprint(board_id, value))
@@ -557,8 +565,16 @@ def _board_sprint(board_id: int, value: Any) -> dict[int, dict[str, Any]]:
     return {sprint["id"]: sprint}
 
 
-def _warn_agile(scope: str, error: AuthError | NotFoundError) -> None:
+def _warn_agile(clients: ClientFactory, scope: str, error: AuthError | NotFoundError) -> None:
+    """Log why the agile API did not complete the sprints, and mark them when a scope is missing.
+
+    A 404, as when Jira Software is not installed, marks nothing: there are no boards then.
+    """
     if isinstance(error, AuthError):
+        clients.skipped["sprints"] = (
+            f"the token lacks the scope `{scope}` ({error.url}), so only the sprints named in "
+            "the issues' Sprint field are loaded"
+        )
         logger.warning(
             "Sprints were not completed from the agile API: the token lacks the scope `%s` "
             "(401 from %s). Sprints named in the issues' Sprint field are still loaded; grant "

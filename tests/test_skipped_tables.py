@@ -1,0 +1,44 @@
+"""Tables a token cannot read in full: the run loads the rest and names them in its summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import emulator_run_args, query, run_cli
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def test_missing_scopes_named_in_summary_and_status(tmp_path: Path) -> None:
+    db, pipelines_dir = tmp_path / "jira.duckdb", tmp_path / "p"
+    with Emulator(issues=12, seed=4, start=START) as emu:
+        # Issues and their collections, but neither users nor the agile API.
+        emu.add_token("work-only-token", {"read:jira-work"})
+        result = run_cli(
+            emulator_run_args(emu, db, pipelines_dir), env={"JIRA_TOKEN": "work-only-token"}
+        )
+        issues = len(emu.truth())
+    status = run_cli(["status", "--duckdb-path", str(db), "--pipelines-dir", str(pipelines_dir)])
+
+    assert result.exit_code == 0, result.output
+    assert query(db, "select count(*) from issues") == [(issues,)]
+    assert "tables not loaded in full:" in result.stdout
+    assert "users: the token lacks the scope `read:jira-user`" in result.stdout
+    assert "sprints: the token lacks the scope `read:board-scope:jira-software`" in result.stdout
+    assert status.exit_code == 0, status.output
+    assert "users: not loaded in full by the last run: the token lacks the scope" in status.stdout
+
+
+def test_full_scopes_name_no_table(tmp_path: Path) -> None:
+    db, pipelines_dir = tmp_path / "jira.duckdb", tmp_path / "p"
+    with Emulator(issues=12, seed=4, start=START) as emu:
+        result = run_cli(
+            emulator_run_args(emu, db, pipelines_dir), env={"JIRA_TOKEN": emu.scoped_token}
+        )
+    status = run_cli(["status", "--duckdb-path", str(db), "--pipelines-dir", str(pipelines_dir)])
+
+    assert result.exit_code == 0, result.output
+    assert "not loaded in full" not in result.stdout
+    assert "not loaded in full" not in status.stdout
