@@ -59,8 +59,54 @@ def load_env_file(path: str | None) -> None:
                 f"Invalid line {line} in `{env_path}`{shown}: expected NAME=value, with quotes "
                 "closed and no spaces around `=`."
             )
+        if binding.key and binding.key.startswith("JIRA_"):
+            _check_variable_known(binding.key, binding.original.line, env_path)
         if binding.key and binding.key not in os.environ and binding.value:
             os.environ[binding.key] = binding.value
+
+
+# Variables that jira-etl reads without an option: the shortest wait between retries (tests set
+# it) and the folder of the reporting layer's SQL.
+_VARIABLES_WITHOUT_OPTION = ("JIRA_MIN_RETRY_WAIT", "JIRA_SQL_DIR")
+
+
+def _check_variable_known(name: str, line: int, env_path: Path) -> None:
+    """Reject a `JIRA_*` name in `.env` that jira-etl does not read, such as a misspelled one.
+
+    Otherwise a line like `JIRA_DATSET=other` would be ignored, and the run would load into the
+    default dataset with exit 0.
+
+    Raises:
+        click.UsageError: no option or setting of jira-etl reads `name`.
+    """
+    known = _known_variables()
+    if name in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise click.UsageError(
+        f"Unknown setting {name} on line {line} of `{env_path}`: no option of jira-etl reads "
+        f"it.{hint} Correct the name, or remove the line."
+    )
+
+
+def _known_variables() -> set[str]:
+    """Return the environment variables that the options of every command read."""
+    names = set(_VARIABLES_WITHOUT_OPTION)
+    pending: list[click.Command] = [cli]
+    while pending:
+        command = pending.pop()
+        if isinstance(command, click.Group):
+            pending.extend(command.commands.values())
+        for parameter in command.params:
+            envvar = getattr(parameter, "envvar", None)
+            if isinstance(envvar, str):
+                names.add(envvar)
+            elif envvar:
+                names.update(envvar)
+    return names
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -189,6 +189,29 @@ def test_malformed_env_file_is_a_usage_error(cloud: Emulator, tmp_path: Path) ->
     assert "not an assignment" not in result.stderr
 
 
+def test_misspelled_env_setting_is_a_usage_error(cloud: Emulator, tmp_path: Path) -> None:
+    db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
+    (tmp_path / ".env").write_text(f"JIRA_TOKEN={cloud.scoped_token}\nJIRA_DATSET=other\n")
+    args = ["run", "--site-url", cloud.site_url, "--gateway-url", cloud.gateway_url]
+    result = run_cli([*args, *common(db, pdir)], cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "Unknown setting JIRA_DATSET on line 2" in result.stderr
+    assert "Did you mean JIRA_DATASET?" in result.stderr
+    assert cloud.scoped_token not in result.output
+    assert not db.exists()
+
+
+def test_env_file_with_known_settings_loads(cloud: Emulator, tmp_path: Path) -> None:
+    db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
+    (tmp_path / ".env").write_text(
+        f"JIRA_TOKEN={cloud.scoped_token}\nJIRA_DATASET=other\nJIRA_MIN_RETRY_WAIT=0.01\n"
+    )
+    args = ["run", "--site-url", cloud.site_url, "--gateway-url", cloud.gateway_url]
+    result = run_cli([*args, *common(db, pdir)], cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert query(db, "select count(*) from issues", dataset="other") == [(len(cloud.truth()),)]
+
+
 @pytest.mark.parametrize(
     "case",
     [
