@@ -169,7 +169,7 @@ def status(
     """
     import json
 
-    from pipelines.runner import RunOptions, make_pipeline, rows_loaded
+    from pipelines.runner import RunOptions, destination_open_error, make_pipeline, rows_loaded
     from pipelines.status import pipeline_status
 
     names = pipeline_names or (f"jira_{dataset}",)
@@ -192,7 +192,9 @@ def status(
             try:
                 info["rows"] = rows_loaded(pipeline)
             except Exception as exc:  # an unreachable destination is reported, not raised
-                info["rows_error"] = " ".join(str(exc).split())[:300]
+                # The same message as a run's, such as the advice for a file another program
+                # holds, rather than dlt's advice about credentials and the network.
+                info["rows_error"] = str(destination_open_error(pipeline, exc))
         recorded_path = (info.get("record") or {}).get("duckdb_path")
         if (
             destination == "duckdb"

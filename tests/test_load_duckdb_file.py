@@ -1084,3 +1084,23 @@ def test_lost_postgres_server_fails_clearly() -> None:
     assert message.startswith("Could not count the rows in the destination: ")
     assert "port 5432 failed" in message
     assert "database server is unreachable" in message
+
+
+def test_status_names_file_held_by_another_program(tmp_path: Path) -> None:
+    database, pipelines_dir = tmp_path / "held.duckdb", tmp_path / "p"
+    with Emulator(issues=5, seed=2) as emu:
+        loaded = run_cli(
+            emulator_run_args(emu, database, pipelines_dir), env={"JIRA_TOKEN": emu.scoped_token}
+        )
+    assert loaded.exit_code == 0, loaded.output
+    holder = hold_file(database)
+    try:
+        status = run_cli(
+            ["status", "--duckdb-path", str(database), "--pipelines-dir", str(pipelines_dir)]
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "rows: unavailable (Could not open the destination" in status.stdout
+    assert "If another program has the DuckDB file open, close it" in status.stdout
+    assert "internet connection" not in status.stdout
