@@ -105,6 +105,17 @@ def test_exhausted_retries_then_next_run_completes(emu: Emulator, tmp_path: Path
     assert_matches_truth(emu, tmp_path)
 
 
+@pytest.mark.parametrize(("attempts", "counted"), [("1", "1 attempt "), ("2", "2 attempts ")])
+def test_failure_counts_attempts(
+    emu: Emulator, tmp_path: Path, attempts: str, counted: str
+) -> None:
+    emu.add_fault(SEARCH, 503, times=None)
+    failed = run_cli(args(emu, tmp_path, "--max-retries", attempts), env=env(emu))
+    assert failed.exit_code == 1, failed.output
+    assert "503 from " in failed.stderr, failed.stderr
+    assert f"after {counted}(waits in seconds: " in failed.stderr, failed.stderr
+
+
 def test_long_retry_after_fails_clearly(emu: Emulator, tmp_path: Path) -> None:
     emu.add_fault(SEARCH, 429, times=1, retry_after=3600)
     failed = run_cli(args(emu, tmp_path, "--max-retry-wait", "5"), env=env(emu))

@@ -212,15 +212,16 @@ class JiraClient:
             )
         if attempt >= self.retry.max_attempts:
             tried = ", ".join(f"{w:.1f}" for w in waits) or "none"
+            attempts = "1 attempt" if attempt == 1 else f"{attempt} attempts"
             if response is None:
                 raise RetryableError(
-                    f"Could not connect to {shown} ({fault}) after {attempt} attempts (waits in "
+                    f"Could not connect to {shown} ({fault}) after {attempts} (waits in "
                     f"seconds: {tried}). Check the URL, the host name and the network or proxy "
                     "between this machine and Jira.",
                     url=shown,
                 )
             raise RetryableError(
-                f"{fault} from {shown} after {attempt} attempts (waits in seconds: {tried}). "
+                f"{fault} from {shown} after {attempts} (waits in seconds: {tried}). "
                 "Jira is rate-limiting or unavailable; the next run resumes from the last "
                 "loaded cursor. Raise --max-retries to keep trying longer.",
                 status=response.status_code if response is not None else None,
