@@ -182,3 +182,21 @@ def test_unreachable_postgres_error_omits_duckdb(emu: Emulator, tmp_path: Path) 
     assert "Connection refused" in result.stderr
     assert "DuckDB" not in result.stderr
     assert not any(request["path"].endswith("/search/jql") for request in emu.requests)
+
+
+def test_missing_endpoint_not_blamed_on_cloud_id(emu: Emulator, tmp_path: Path) -> None:
+    emu.add_fault(r"/rest/api/3/priority$", 404, times=None)
+    result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code == 1, result.output
+    assert "404 from" in result.stderr
+    assert "where earlier requests of this run succeeded" in result.stderr
+    assert "does not know cloud id" not in result.stderr
+
+
+def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:
+    wrong = "0b5e7a0c-1111-4222-8333-944455556666"
+    args = ["run", "--cloud-id", wrong, "--gateway-url", emu.gateway_url]
+    args += base(emu, tmp_path)[5:]
+    result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code != 0, result.output
+    assert f"does not know cloud id `{wrong}`" in result.stderr

@@ -124,8 +124,13 @@ def translate_error(
     connection: Connection,
     *,
     fault: str = "",
+    answered_before: bool = False,
 ) -> JiraHttpError:
-    """Build the most specific error for a failed exchange with Jira."""
+    """Build the most specific error for a failed exchange with Jira.
+
+    `answered_before` is True when an earlier request of the run succeeded at the same API root,
+    so a 404 there is about the path, not the cloud id or the URL.
+    """
     host = host_of(connection.api_root)
     if response is None:
         return FatalHttpError(
@@ -145,7 +150,9 @@ def translate_error(
         )
     if status == 404:
         return NotFoundError(
-            _not_found(connection, shown_url) + detail, status=status, url=shown_url
+            _not_found(connection, shown_url, answered_before) + detail,
+            status=status,
+            url=shown_url,
         )
     if status == 410:
         if connection.flavor == "dc":
@@ -235,8 +242,14 @@ def _unauthorized(connection: Connection, messages: list[str]) -> str:
     )
 
 
-def _not_found(connection: Connection, shown_url: str) -> str:
+def _not_found(connection: Connection, shown_url: str, answered_before: bool) -> str:
     host = host_of(connection.api_root)
+    if answered_before:
+        return (
+            f"404 from {host} for {shown_url}, where earlier requests of this run succeeded: "
+            "this Jira does not offer that endpoint, or no longer does. Look for a newer "
+            "jira-etl, or leave out the table that reads it with --skip-tables."
+        )
     if connection.host_kind == "gateway":
         return (
             f"404 from {host} for {shown_url}: the gateway does not know cloud id "

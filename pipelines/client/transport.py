@@ -74,6 +74,11 @@ class RequestStats:
                 self.retries += 1
                 self.waited_seconds += waited
 
+    def succeeded(self) -> bool:
+        """Return True when any request counted here got a 2xx response."""
+        with self.lock:
+            return any(200 <= status < 300 for status in self.by_status)
+
 
 class JiraClient:
     """Send requests to one Jira deployment and return parsed JSON.
@@ -176,7 +181,9 @@ class JiraClient:
                 continue
             self.stats.record(status)
             if status >= 400:
-                raise translate_error(response, shown, self.connection)
+                raise translate_error(
+                    response, shown, self.connection, answered_before=self.stats.succeeded()
+                )
             body = JsonBody(
                 response.content,
                 status,
