@@ -278,7 +278,8 @@ def destination_options(func: Any) -> Any:
             "--pipelines-dir",
             envvar="JIRA_PIPELINES_DIR",
             default=None,
-            help="Folder for dlt's local pipeline state [default: dlt's, ~/.dlt/pipelines].",
+            help="Folder for dlt's local pipeline state [default: dlt's, ~/.dlt/pipelines, or "
+            "/var/dlt/pipelines for root].",
         ),
     ]
     for option in reversed(options):
