@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dlt
 import numpy as np
@@ -411,15 +411,16 @@ def _run_locked(
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
+        file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
             # is extracted, normalized and loaded before the next is read, so memory does not
             # grow with the window. The cursor is stored with the last part only.
             if refresh:
-                pipeline.extract(source, refresh="drop_sources")
+                pipeline.extract(source, refresh="drop_sources", loader_file_format=file_format)
                 refresh = False
             else:
-                pipeline.extract(source)
+                pipeline.extract(source, loader_file_format=file_format)
             # The issues handed to dlt: an issue the search listed but bulk fetch no longer
             # returned was deleted meanwhile, and is neither new nor updated.
             read = observer.issue_read
@@ -1356,6 +1357,22 @@ def destination_has_state(pipeline: dlt.Pipeline) -> bool:
         pipeline, "select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
     )
     return bool(rows and rows[0][0])
+
+
+def loader_file_format(pipeline: dlt.Pipeline) -> Literal["insert_values"] | None:
+    """Choose the load file format: INSERT statements for PostgreSQL, dlt's choice elsewhere.
+
+    dlt loads arrow tables into PostgreSQL as CSV through `COPY ... FORCE_NULL`, which reads an
+    empty string as null (dlt 1.31), so an emptied summary or changelog value became null. INSERT
+    statements keep the two apart. A format set in dlt's `normalize.loader_file_format` wins.
+    """
+    if pipeline.destination is None or pipeline.destination.destination_name != "postgres":
+        return None
+    if dlt.config.get("normalize.loader_file_format"):
+        return None
+    # NOTE: dlt converts arrow tables to INSERT statements in Python and warns that this is
+    # slower than COPY. The cost on large loads is not measured.
+    return "insert_values"
 
 
 def remove_superseded_child_rows(pipeline: dlt.Pipeline, issue_ids: set[int] | None = None) -> None:
