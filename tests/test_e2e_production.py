@@ -232,3 +232,29 @@ def test_status_reports_a_failed_run(emu, tmp_path) -> None:
     assert "last run: failed" in report.stdout
     assert "HTTP 500" in report.stdout
     assert "issues: 80 rows" in report.stdout
+
+
+def test_postgres_keeps_empty_summary(tmp_path, pg_schema) -> None:
+    with Emulator(issues=6, seed=5, start=START) as emu:
+        emptied = emu.edit_issue("ABC-1", summary="")
+        env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}
+        args = emulator_run_args(
+            emu,
+            tmp_path / "unused.duckdb",
+            tmp_path / "pipelines",
+            "--destination",
+            "postgres",
+            "--dataset",
+            pg_schema,
+        )
+        result = run_cli(args, env=env)
+    assert result.exit_code == 0, result.output
+
+    summaries = pg_rows(pg_schema, f"select summary from issues where id = {emptied['id']}")
+    assert summaries == [("",)]
+    changes = pg_rows(
+        pg_schema,
+        "select to_string from issue_changelog "
+        f"where issue_id = {emptied['id']} and field = 'summary'",
+    )
+    assert ("",) in changes
