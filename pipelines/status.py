@@ -12,6 +12,8 @@ from typing import Any
 
 import dlt
 
+from pipelines.logs import mask
+
 logger = logging.getLogger("jira_etl.status")
 
 
@@ -32,6 +34,9 @@ def write_run_record(
     """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically."""
     path = record_path(pipelines_dir, pipeline_name)
     previous = read_run_record(pipelines_dir, pipeline_name) or {}
+    # The message may quote a server's response. Registered credentials are masked here as in
+    # the log, because `jira-etl status` prints the record.
+    error = mask(error) if error else error
     record = {
         "pipeline_name": pipeline_name,
         "outcome": outcome,

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from pipelines import json_text
+from pipelines.client.errors import redact
 from pipelines.client.tls import shared_tls_context
 from pipelines.client.urls import clean_url, host_of
 from pipelines.errors import AuthError, ConfigError, PayloadError, RetryableError
@@ -386,6 +387,10 @@ class TokenProvider:
             body = {}
         code = str(body.get("error") or "") if isinstance(body, dict) else ""
         detail = str(body.get("error_description") or "") if isinstance(body, dict) else ""
+        # Some token endpoints echo the request body, which contains the client secret or the
+        # refresh token, in their error.
+        code = redact(code, self.secrets)
+        detail = redact(detail, self.secrets)
         said = ""
         if code:
             said = f" ({code}: {detail})" if detail else f" ({code})"
