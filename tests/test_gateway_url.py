@@ -8,6 +8,9 @@ import pytest
 
 from pipelines.client.auth import build_auth
 from pipelines.client.connection import resolve_connection
+from pipelines.client.oauth import resolve_oauth_connection
+from pipelines.emulator import Emulator
+from pipelines.emulator_oauth import OAuthEmulator
 from pipelines.errors import ConfigError
 from tests.helpers import run_cli
 
@@ -44,9 +47,23 @@ def test_run_with_invalid_gateway_url_exits_2(tmp_path: Path) -> None:
     assert not db.exists()
 
 
-@pytest.mark.parametrize(
-    "site_url", ["http://127.0.0.1:9", "http://localhost:9/", "http://[::1]:9", "http://127.8.0.1"]
-)
+LOCAL_SITE_URLS = [
+    "http://127.0.0.1:9",
+    "http://localhost:9/",
+    "http://[::1]:9",
+    "http://127.8.0.1",
+    "http://localhost.:9",
+    "http://LOCALHOST.:9",
+    "http://[::ffff:127.0.0.1]:9",
+    "http://0.0.0.0:9",
+    "http://[::]:9",
+    "http://127.1:9",
+    "http://2130706433:9",
+    "http://0x7f000001:9",
+]
+
+
+@pytest.mark.parametrize("site_url", LOCAL_SITE_URLS)
 def test_local_site_without_gateway_is_rejected(site_url: str) -> None:
     # Nothing listens on port 9, so a request would fail with another message.
     with pytest.raises(ConfigError) as raised:
@@ -65,3 +82,51 @@ def test_run_at_emulator_without_gateway_exits_2(tmp_path: Path) -> None:
     assert "is on this machine" in result.stderr
     assert result.stderr.count("Error:") == 1, result.stderr
     assert not db.exists()
+
+
+def test_oauth_at_local_endpoints_without_gateway_is_rejected() -> None:
+    with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
+        client_id, secret = oauth.add_client()
+        auth = build_auth(
+            "oauth",
+            None,
+            client_id=client_id,
+            client_secret=secret,
+            token_url=oauth.token_url,
+            resources_url=oauth.resources_url,
+        )
+        with pytest.raises(ConfigError) as raised:
+            resolve_oauth_connection(auth, site_url=emu.site_url)
+        token_requests = len(oauth.token_requests)
+    message = str(raised.value)
+    assert "is on this machine" in message
+    assert "--gateway-url / JIRA_GATEWAY_URL" in message
+    assert token_requests == 0
+
+
+def test_oauth_with_local_token_url_and_cloud_id_is_rejected() -> None:
+    with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
+        client_id, secret = oauth.add_client()
+        auth = build_auth(
+            "oauth", None, client_id=client_id, client_secret=secret, token_url=oauth.token_url
+        )
+        with pytest.raises(ConfigError) as raised:
+            resolve_oauth_connection(auth, cloud_id=emu.cloud_id)
+    assert f"The token URL `{oauth.token_url}` is on this machine" in str(raised.value)
+
+
+def test_oauth_at_local_endpoints_with_gateway_resolves() -> None:
+    with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
+        client_id, secret = oauth.add_client()
+        auth = build_auth(
+            "oauth",
+            None,
+            client_id=client_id,
+            client_secret=secret,
+            token_url=oauth.token_url,
+            resources_url=oauth.resources_url,
+        )
+        connection = resolve_oauth_connection(
+            auth, site_url=emu.site_url, gateway_url=emu.gateway_url
+        )
+    assert connection.api_root == f"{emu.gateway_url}/ex/jira/{emu.cloud_id}"

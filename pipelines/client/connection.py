@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import socket
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -121,13 +122,8 @@ def resolve_connection(
                 "JIRA_CLOUD_ID) or the site URL (--site-url / JIRA_SITE_URL) to discover it."
             )
         site_root = _check_url(site_url, "--site-url / JIRA_SITE_URL")
-        if not gateway_url and _on_this_machine(site_root):
-            raise ConfigError(
-                f"The site URL `{clean_url(site_root)}` is on this machine, such as the bundled "
-                f"emulator or a tunnel, and no gateway URL is set, so the token would go to "
-                f"{DEFAULT_GATEWAY_URL}. Set --gateway-url / JIRA_GATEWAY_URL: the emulator's "
-                f"address for the emulator, or {DEFAULT_GATEWAY_URL} for a tunnel to Jira Cloud."
-            )
+        if not gateway_url:
+            reject_local_url(site_root, "site URL")
         cloud_id = discover_cloud_id(site_root, http)
         source = "tenant_info"
     cloud_id = cloud_id.strip()
@@ -175,15 +171,48 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
     return found
 
 
+def reject_local_url(url: str, name: str) -> None:
+    """Stop a run whose `url` is on this machine while the gateway URL is the default.
+
+    A site or token endpoint on this machine, such as the bundled emulator, issues tokens that
+    must not go to the default gateway.
+
+    Raises:
+        ConfigError: `url` is on this machine.
+    """
+    if _on_this_machine(url):
+        raise ConfigError(
+            f"The {name} `{clean_url(url)}` is on this machine, such as the bundled "
+            f"emulator or a tunnel, and no gateway URL is set, so the token would go to "
+            f"{DEFAULT_GATEWAY_URL}. Set --gateway-url / JIRA_GATEWAY_URL: the emulator's "
+            f"address for the emulator, or {DEFAULT_GATEWAY_URL} for a tunnel to Jira Cloud."
+        )
+
+
 def _on_this_machine(url: str) -> bool:
-    """Return True when `url` names this machine: `localhost` or a loopback address."""
-    host = urlsplit(url).hostname or ""
+    """Return True when the host of `url` is `localhost` or resolves to a local address.
+
+    The host is resolved as the request would resolve it, so `localhost.`, `127.1`, names in
+    /etc/hosts and IPv4-mapped IPv6 addresses count. The unspecified addresses `0.0.0.0` and
+    `::` count as well, because a connection to them reaches this machine.
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        # NOTE: a host that does not resolve now fails at the first request instead.
         return False
+    return any(_is_local_address(str(info[4][0])) for info in found)
+
+
+def _is_local_address(text: str) -> bool:
+    # getaddrinfo appends the zone to link-local IPv6 addresses, e.g. `fe80::1%eth0`.
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def _check_url(url: str, option: str) -> str:
@@ -195,4 +224,10 @@ def _check_url(url: str, option: str) -> str:
     return url.rstrip("/")
 
 
-__all__ = ["Connection", "DEFAULT_GATEWAY_URL", "JiraHttpError", "resolve_connection"]
+__all__ = [
+    "Connection",
+    "DEFAULT_GATEWAY_URL",
+    "JiraHttpError",
+    "reject_local_url",
+    "resolve_connection",
+]

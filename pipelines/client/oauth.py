@@ -578,11 +578,20 @@ def resolve_oauth_connection(
     case is handed to `resolve_connection` unchanged.
 
     Raises:
-        ConfigError: the site cannot be chosen among the token's sites (the message lists them).
+        ConfigError: the site cannot be chosen among the token's sites (the message lists them),
+            or the site, token or accessible-resources URL is on this machine while the gateway
+            URL is the default.
         AuthError: the token endpoint rejected the credentials.
     """
-    from pipelines.client.connection import resolve_connection
+    from pipelines.client.connection import reject_local_url, resolve_connection
 
+    if auth.provider is not None and not base_url and not gateway_url:
+        # Checked before the first token request, because an endpoint on this machine issues
+        # tokens that the default gateway must not receive.
+        if site_url:
+            reject_local_url(site_url, "site URL")
+        reject_local_url(auth.provider.settings.token_url, "token URL")
+        reject_local_url(auth.provider.settings.resources_url, "accessible-resources URL")
     if auth.provider is None or base_url or cloud_id:
         return resolve_connection(
             auth, base_url=base_url, site_url=site_url, cloud_id=cloud_id, gateway_url=gateway_url
