@@ -50,19 +50,48 @@ def load_env_file(path: str | None) -> None:
 
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
-            line = binding.original.line
-            # The line may hold a secret, so only the name before the first space or `=` shows.
             words = binding.original.string.strip().split("=", 1)[0].split()
-            looks_like_name = bool(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", words[0])
-            shown = f" starting with `{words[0][:40]}`" if looks_like_name else ""
-            raise click.UsageError(
-                f"Invalid line {line} in `{env_path}`{shown}: expected NAME=value, with quotes "
-                "closed and no spaces around `=`."
-            )
+            raise _invalid_line(binding.original.line, env_path, words[0] if words else "")
         if binding.key and binding.key.startswith("JIRA_"):
+            if not re.fullmatch(_NAME, binding.key):
+                # Such as `JIRA_TOKEN:value`: python-dotenv reads the whole line as the name.
+                raise _invalid_line(binding.original.line, env_path, binding.key)
             _check_variable_known(binding.key, binding.original.line, env_path)
         if binding.key and binding.key not in os.environ and binding.value:
             os.environ[binding.key] = binding.value
+
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# Minimum number of characters after a known name that are read as a value pasted without `=`.
+_PASTED_VALUE_CHARS = 8
+
+
+def _invalid_line(line: int, env_path: Path, start: str) -> click.UsageError:
+    """Build the error for a line that is not `NAME=value`, naming at most its leading name.
+
+    The line may contain a secret, so the message shows only the name at the start of `start`,
+    cut after a known variable, as in `JIRA_TOKEN` of `JIRA_TOKENvalue`.
+    """
+    found = re.match(_NAME, start)
+    shown = f" starting with `{_shown_name(found.group(0))}`" if found else ""
+    return click.UsageError(
+        f"Invalid line {line} in `{env_path}`{shown}: expected NAME=value, with quotes "
+        "closed and no spaces around `=`."
+    )
+
+
+def _shown_name(name: str) -> str:
+    """Cut `name` after the longest known variable it starts with, else after 40 characters.
+
+    A value pasted without `=` becomes part of the name, as in `JIRA_TOKENvalue`. A known name
+    followed by fewer than 8 characters is shown whole, because it is more likely a misspelling.
+    """
+    prefixes = [
+        known
+        for known in _known_variables()
+        if name.startswith(known) and len(name) - len(known) >= _PASTED_VALUE_CHARS
+    ]
+    return max(prefixes, key=len) if prefixes else name[:40]
 
 
 # Variables that jira-etl reads without an option: the shortest wait between retries (tests set
@@ -82,12 +111,18 @@ def _check_variable_known(name: str, line: int, env_path: Path) -> None:
     known = _known_variables()
     if name in known:
         return
+    shown = _shown_name(name)
+    if shown != name and shown in known:
+        raise click.UsageError(
+            f"Unknown setting starting with {shown} on line {line} of `{env_path}`: is the `=` "
+            f"after {shown} missing? Write the line as {shown}=value."
+        )
     import difflib
 
     close = difflib.get_close_matches(name, sorted(known), n=1)
     hint = f" Did you mean {close[0]}?" if close else ""
     raise click.UsageError(
-        f"Unknown setting {name} on line {line} of `{env_path}`: no option of jira-etl reads "
+        f"Unknown setting {shown} on line {line} of `{env_path}`: no option of jira-etl reads "
         f"it.{hint} Correct the name, or remove the line."
     )
 
