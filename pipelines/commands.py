@@ -182,7 +182,8 @@ def status(
             duckdb_path=duckdb_path,
             pipelines_dir=pipelines_dir,
         )
-        pipeline = make_pipeline(options)
+        with report_errors():
+            pipeline = make_pipeline(options)
         info = pipeline_status(pipeline)
         info["rows"] = {}
         if destination == "duckdb" and not Path(duckdb_path).exists():
