@@ -29,11 +29,15 @@ EXIT_LOCKED = 3
 logger = logging.getLogger("jira_etl.cli")
 
 
-def load_env_file(path: str | None) -> None:
+def load_env_file(path: str | None, *, check_names: bool = True) -> None:
     """Read `.env` into the environment without overriding variables already set.
 
+    `check_names` False lets a `JIRA_*` name that no option reads pass, so that `--help` of a
+    command still shows the right names.
+
     Raises:
-        click.UsageError: the file has a line that is not `NAME=value`.
+        click.UsageError: the file has a line that is not `NAME=value`, or a `JIRA_*` name,
+            in any case, that no option reads.
     """
     from dotenv.parser import parse_stream
 
@@ -52,11 +56,12 @@ def load_env_file(path: str | None) -> None:
         if binding.error:
             words = binding.original.string.strip().split("=", 1)[0].split()
             raise _invalid_line(binding.original.line, env_path, words[0] if words else "")
-        if binding.key and binding.key.startswith("JIRA_"):
+        if binding.key and binding.key.upper().startswith("JIRA_"):
             if not re.fullmatch(_NAME, binding.key):
                 # Such as `JIRA_TOKEN:value`: python-dotenv reads the whole line as the name.
                 raise _invalid_line(binding.original.line, env_path, binding.key)
-            _check_variable_known(binding.key, binding.original.line, env_path)
+            if check_names:
+                _check_variable_known(binding.key, binding.original.line, env_path)
         if binding.key and binding.key not in os.environ and binding.value:
             os.environ[binding.key] = binding.value
 
@@ -95,8 +100,8 @@ def _shown_name(name: str) -> str:
 
 
 # Variables that jira-etl reads without an option: the shortest wait between retries (tests set
-# it) and the folder of the reporting layer's SQL.
-_VARIABLES_WITHOUT_OPTION = ("JIRA_MIN_RETRY_WAIT", "JIRA_SQL_DIR")
+# it), the folder of the reporting layer's SQL and the token of `python -m pipelines.bench`.
+_VARIABLES_WITHOUT_OPTION = ("JIRA_MIN_RETRY_WAIT", "JIRA_SQL_DIR", "JIRA_ETL_BENCH_TOKEN")
 
 
 def _check_variable_known(name: str, line: int, env_path: Path) -> None:
@@ -119,7 +124,8 @@ def _check_variable_known(name: str, line: int, env_path: Path) -> None:
         )
     import difflib
 
-    close = difflib.get_close_matches(name, sorted(known), n=1)
+    # Environment variables are case-sensitive, so `jira_dataset` is not read either.
+    close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
     hint = f" Did you mean {close[0]}?" if close else ""
     raise click.UsageError(
         f"Unknown setting {shown} on line {line} of `{env_path}`: no option of jira-etl reads "
@@ -177,7 +183,9 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
     Exit status: 0 success, 1 the run failed, 2 invalid usage or settings, 3 another run of
     the same pipeline holds the lock.
     """
-    load_env_file(env_file)
+    # A command's --help still runs this group first, and lists the names to correct.
+    asking_help = any(word in ("--help", "-h") for word in sys.argv[1:])
+    load_env_file(env_file, check_names=not asking_help)
     # dlt logs through its own handler with tracebacks of failed jobs; jira-etl reports each
     # failure as one message, so dlt logs only at DEBUG unless RUNTIME__LOG_LEVEL is set.
     os.environ.setdefault(

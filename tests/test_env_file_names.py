@@ -39,3 +39,18 @@ def test_short_suffix_is_a_misspelling(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.stderr
     assert "Unknown setting JIRA_JQLS on line 1" in result.stderr
     assert "Did you mean JIRA_JQL?" in result.stderr
+
+
+def test_lower_case_name_is_rejected(tmp_path: Path) -> None:
+    result = status_with_env(tmp_path, "jira_dataset=other")
+    assert result.exit_code == 2, result.stderr
+    assert "Unknown setting jira_dataset on line 1" in result.stderr
+    assert "Did you mean JIRA_DATASET?" in result.stderr
+
+
+def test_help_shown_despite_unknown_name(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("JIRA_DATSET=other\n")
+    result = run_cli(["run", "--help"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "JIRA_DATASET" in result.stdout
+    assert "Unknown setting" not in result.output
