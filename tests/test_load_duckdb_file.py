@@ -1086,7 +1086,7 @@ def test_lost_postgres_server_fails_clearly() -> None:
     assert "database server is unreachable" in message
 
 
-def test_status_names_file_held_by_another_program(tmp_path: Path) -> None:
+def test_status_and_report_name_held_file(tmp_path: Path) -> None:
     database, pipelines_dir = tmp_path / "held.duckdb", tmp_path / "p"
     with Emulator(issues=5, seed=2) as emu:
         loaded = run_cli(
@@ -1098,9 +1098,14 @@ def test_status_names_file_held_by_another_program(tmp_path: Path) -> None:
         status = run_cli(
             ["status", "--duckdb-path", str(database), "--pipelines-dir", str(pipelines_dir)]
         )
+        report = run_cli(["report", "--duckdb-path", str(database)])
     finally:
         holder.kill()
         holder.wait()
     assert "rows: unavailable (Could not open the destination" in status.stdout
     assert "If another program has the DuckDB file open, close it" in status.stdout
     assert "internet connection" not in status.stdout
+    assert report.exit_code == 1, report.output
+    assert "Another program has the file open" in report.stderr
+    assert report.stderr.startswith("Error: Cannot open DuckDB file"), report.stderr
+    assert len(report.stderr.strip().splitlines()) == 1, report.stderr

@@ -77,8 +77,18 @@ def open_connection(
         try:
             connection: Any = duckdb.connect(str(duckdb_path), read_only=read_only)
         except duckdb.Error as error:
+            reason = str(error).strip()
+            advice = ""
+            if "Could not set lock on file" in reason:
+                # DuckDB lets one process write a file, and no other process open it meanwhile.
+                advice = (
+                    " Another program has the file open, such as a running load: close it, "
+                    "or wait for the load to end, and run this again."
+                )
+                if not reason.endswith("."):
+                    reason += "."
             raise click.ClickException(
-                f"Cannot open DuckDB file `{duckdb_path}`: {error}"
+                f"Cannot open DuckDB file `{duckdb_path}`: {reason}{advice}"
             ) from None
     else:
         if not postgres_dsn:
