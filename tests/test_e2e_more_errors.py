@@ -190,7 +190,17 @@ def test_missing_endpoint_not_blamed_on_cloud_id(emu: Emulator, tmp_path: Path) 
     assert result.exit_code == 1, result.output
     assert "404 from" in result.stderr
     assert "where earlier requests of this run succeeded" in result.stderr
+    assert "--skip-tables" in result.stderr
     assert "does not know cloud id" not in result.stderr
+
+
+def test_missing_search_advises_no_skipped_table(emu: Emulator, tmp_path: Path) -> None:
+    emu.add_fault(r"/search/jql$", 404, times=None)
+    result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code == 1, result.output
+    assert "where earlier requests of this run succeeded" in result.stderr
+    assert "Look for a newer jira-etl." in result.stderr
+    assert "--skip-tables" not in result.stderr
 
 
 def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:
