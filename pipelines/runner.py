@@ -353,10 +353,13 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     check_load_workers(options)
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
+        new_file = _new_duckdb_file(options)
         try:
             with fewer_collections():
                 summary = _run_locked(pipeline, options, source_settings, started)
         except JiraEtlError as exc:
+            if new_file is not None:
+                remove_empty_file(new_file)
             write_run_record(
                 pipeline.pipelines_dir,
                 pipeline.pipeline_name,
@@ -375,6 +378,43 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
             duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
         )
     return summary
+
+
+def _new_duckdb_file(options: RunOptions) -> Path | None:
+    """Return the DuckDB file of the run when it does not exist yet, else None."""
+    if options.destination != "duckdb":
+        return None
+    path = Path(options.duckdb_path).expanduser().resolve()
+    return None if path.exists() else path
+
+
+def remove_empty_file(path: Path) -> None:
+    """Delete the DuckDB file that a failed run created, when it contains no table.
+
+    A run opens the file before it reads Jira, so a run that failed on its first request (a
+    wrong token, for example) left a new file without tables behind.
+    """
+    import duckdb
+
+    if not path.is_file():
+        return
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+        try:
+            found = connection.execute("select count(*) from duckdb_tables()").fetchone()
+        finally:
+            connection.close()
+        if found is None or found[0]:
+            return
+        for leftover in (path, Path(f"{path}.wal")):
+            leftover.unlink(missing_ok=True)
+        # The folder for DuckDB's temporary files, when the run created it and left it empty.
+        with contextlib.suppress(OSError):
+            Path(f"{path}.tmp").rmdir()
+    except (duckdb.Error, OSError) as exc:
+        logger.warning("Could not remove the empty DuckDB file %s of the failed run: %s", path, exc)
+        return
+    logger.info("Removed the empty DuckDB file %s that the failed run had created", path)
 
 
 def _run_locked(

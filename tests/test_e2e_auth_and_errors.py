@@ -114,6 +114,15 @@ def assert_unchanged(db: Path, pdir: Path, before: dict, state_before: str) -> N
     assert (pdir / "jira_jira" / "state.json").read_text() == state_before
 
 
+def test_failed_first_run_leaves_no_file(cloud: Emulator, tmp_path: Path) -> None:
+    db, pdir = tmp_path / "jira.duckdb", tmp_path / "p"
+    args = ["run", "--cloud-id", cloud.cloud_id, "--gateway-url", cloud.gateway_url]
+    result = run_cli([*args, *common(db, pdir)], env={"JIRA_TOKEN": "not-a-real-token"})
+    assert result.exit_code == 1, result.output
+    assert "401" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("jira.")) == []
+
+
 @pytest.mark.parametrize(
     ("case", "expected"),
     [

@@ -191,6 +191,9 @@ def loaded_issue_tables(path: Path) -> list[str]:
     """List which of the dataset's `issues` and `_dlt_pipeline_state` tables contain rows."""
     import duckdb
 
+    if not path.exists():
+        # A failed first run removes the file it created when no table was loaded into it.
+        return []
     with duckdb.connect(str(path), read_only=True) as connection:
         found = []
         for (name,) in connection.sql(
