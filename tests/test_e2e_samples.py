@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pipelines.emulator.replay import ReplayServer
-from tests.helpers import query, run_cli, snapshot
+from tests.helpers import query, run_cli
 from tests.test_normalize_issues import DEVLAKE_FIELDS, MATTERMOST_FIELDS, PRAGATI_FIELDS
 
 SKIP_OTHER_TABLES = (
@@ -169,4 +169,5 @@ def test_trimmed_fixtures_fail_naming_the_issue(
     assert result.exit_code == 1, result.output
     assert f"Issue {key}" in result.stderr
     assert f"`{missing}`" in result.stderr
-    assert snapshot(tmp_path / "jira.duckdb") == {}
+    # The failed first run created the file and loaded no table, so it removed the file.
+    assert not (tmp_path / "jira.duckdb").exists()
