@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,17 +85,22 @@ def test_run_at_emulator_without_gateway_exits_2(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+def _oauth_client(oauth: OAuthEmulator) -> Any:
+    """Return the auth of a new OAuth client of `oauth`, with its token and resources URLs."""
+    client_id, secret = oauth.add_client()
+    return build_auth(
+        "oauth",
+        None,
+        client_id=client_id,
+        client_secret=secret,
+        token_url=oauth.token_url,
+        resources_url=oauth.resources_url,
+    )
+
+
 def test_oauth_at_local_endpoints_without_gateway_is_rejected() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
-        client_id, secret = oauth.add_client()
-        auth = build_auth(
-            "oauth",
-            None,
-            client_id=client_id,
-            client_secret=secret,
-            token_url=oauth.token_url,
-            resources_url=oauth.resources_url,
-        )
+        auth = _oauth_client(oauth)
         with pytest.raises(ConfigError) as raised:
             resolve_oauth_connection(auth, site_url=emu.site_url)
         token_requests = len(oauth.token_requests)
@@ -117,15 +123,7 @@ def test_oauth_with_local_token_url_and_cloud_id_is_rejected() -> None:
 
 def test_oauth_at_local_endpoints_with_gateway_resolves() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
-        client_id, secret = oauth.add_client()
-        auth = build_auth(
-            "oauth",
-            None,
-            client_id=client_id,
-            client_secret=secret,
-            token_url=oauth.token_url,
-            resources_url=oauth.resources_url,
-        )
+        auth = _oauth_client(oauth)
         connection = resolve_oauth_connection(
             auth, site_url=emu.site_url, gateway_url=emu.gateway_url
         )
