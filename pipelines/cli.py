@@ -78,23 +78,25 @@ def _invalid_line(line: int, env_path: Path, start: str) -> click.UsageError:
     cut after a known variable, as in `JIRA_TOKEN` of `JIRA_TOKENvalue`.
     """
     found = re.match(_NAME, start)
-    shown = f" starting with `{_shown_name(found.group(0))}`" if found else ""
+    named = ""
+    if found:
+        named = f" starting with `{_name_before_value(found.group(0), _known_variables())}`"
     return click.UsageError(
-        f"Invalid line {line} in `{env_path}`{shown}: expected NAME=value, with quotes "
+        f"Invalid line {line} in `{env_path}`{named}: expected NAME=value, with quotes "
         "closed and no spaces around `=`."
     )
 
 
-def _shown_name(name: str) -> str:
-    """Cut `name` after the longest known variable it starts with, else after 40 characters.
+def _name_before_value(name: str, known: set[str]) -> str:
+    """Cut `name` after the longest variable in `known` it starts with, else after 40 characters.
 
     A value pasted without `=` becomes part of the name, as in `JIRA_TOKENvalue`. A known name
     followed by fewer than 8 characters is shown whole, because it is more likely a misspelling.
     """
     prefixes = [
-        known
-        for known in _known_variables()
-        if name.startswith(known) and len(name) - len(known) >= _PASTED_VALUE_CHARS
+        variable
+        for variable in known
+        if name.startswith(variable) and len(name) - len(variable) >= _PASTED_VALUE_CHARS
     ]
     return max(prefixes, key=len) if prefixes else name[:40]
 
@@ -116,11 +118,11 @@ def _check_variable_known(name: str, line: int, env_path: Path) -> None:
     known = _known_variables()
     if name in known:
         return
-    shown = _shown_name(name)
-    if shown != name and shown in known:
+    variable = _name_before_value(name, known)
+    if variable != name and variable in known:
         raise click.UsageError(
-            f"Unknown setting starting with {shown} on line {line} of `{env_path}`: is the `=` "
-            f"after {shown} missing? Write the line as {shown}=value."
+            f"Unknown setting starting with {variable} on line {line} of `{env_path}`: is the "
+            f"`=` after {variable} missing? Write the line as {variable}=value."
         )
     import difflib
 
@@ -128,7 +130,7 @@ def _check_variable_known(name: str, line: int, env_path: Path) -> None:
     close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
     hint = f" Did you mean {close[0]}?" if close else ""
     raise click.UsageError(
-        f"Unknown setting {shown} on line {line} of `{env_path}`: no option of jira-etl reads "
+        f"Unknown setting {variable} on line {line} of `{env_path}`: no option of jira-etl reads "
         f"it.{hint} Correct the name, or remove the line."
     )
 

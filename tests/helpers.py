@@ -153,3 +153,18 @@ class RewritingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def oauth_client_auth(oauth: Any) -> Any:
+    """Return the auth of a new client of an `OAuthEmulator`, with its token and resources URLs."""
+    from pipelines.client.auth import build_auth
+
+    client_id, secret = oauth.add_client()
+    return build_auth(
+        "oauth",
+        None,
+        client_id=client_id,
+        client_secret=secret,
+        token_url=oauth.token_url,
+        resources_url=oauth.resources_url,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ from pipelines.client.oauth import resolve_oauth_connection
 from pipelines.emulator import Emulator
 from pipelines.emulator_oauth import OAuthEmulator
 from pipelines.errors import ConfigError
-from tests.helpers import run_cli
+from tests.helpers import oauth_client_auth, run_cli
 
 CLOUD_ID = "ac9afd3b-424d-5b92-bf60-6b8cf2c99d62"
 INVALID_URLS = ["not a url", "ftp://127.0.0.1:9", "127.0.0.1:9", "https://"]
@@ -85,22 +84,9 @@ def test_run_at_emulator_without_gateway_exits_2(tmp_path: Path) -> None:
     assert not db.exists()
 
 
-def _oauth_client(oauth: OAuthEmulator) -> Any:
-    """Return the auth of a new OAuth client of `oauth`, with its token and resources URLs."""
-    client_id, secret = oauth.add_client()
-    return build_auth(
-        "oauth",
-        None,
-        client_id=client_id,
-        client_secret=secret,
-        token_url=oauth.token_url,
-        resources_url=oauth.resources_url,
-    )
-
-
 def test_oauth_at_local_endpoints_without_gateway_is_rejected() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
-        auth = _oauth_client(oauth)
+        auth = oauth_client_auth(oauth)
         with pytest.raises(ConfigError) as raised:
             resolve_oauth_connection(auth, site_url=emu.site_url)
         token_requests = len(oauth.token_requests)
@@ -110,7 +96,7 @@ def test_oauth_at_local_endpoints_without_gateway_is_rejected() -> None:
     assert token_requests == 0
 
 
-def test_oauth_with_local_token_url_and_cloud_id_is_rejected() -> None:
+def test_oauth_local_token_url_rejected() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
         client_id, secret = oauth.add_client()
         auth = build_auth(
@@ -123,7 +109,7 @@ def test_oauth_with_local_token_url_and_cloud_id_is_rejected() -> None:
 
 def test_oauth_at_local_endpoints_with_gateway_resolves() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
-        auth = _oauth_client(oauth)
+        auth = oauth_client_auth(oauth)
         connection = resolve_oauth_connection(
             auth, site_url=emu.site_url, gateway_url=emu.gateway_url
         )

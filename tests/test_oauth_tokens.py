@@ -16,6 +16,7 @@ from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.emulator import Emulator
 from pipelines.emulator_oauth import OAuthEmulator
 from pipelines.errors import AuthError, ConfigError
+from tests.helpers import oauth_client_auth
 
 LIFETIME = 1.5
 
@@ -184,15 +185,7 @@ def test_oauth_needs_client_secret() -> None:
 
 def test_cloud_id_from_accessible_resources() -> None:
     with Emulator(issues=1) as emu, OAuthEmulator(emu) as oauth:
-        client_id, secret = oauth.add_client()
-        auth = build_auth(
-            "oauth",
-            None,
-            client_id=client_id,
-            client_secret=secret,
-            token_url=oauth.token_url,
-            resources_url=oauth.resources_url,
-        )
+        auth = oauth_client_auth(oauth)
         connection = resolve_oauth_connection(auth, gateway_url=emu.gateway_url)
         assert connection.cloud_id == emu.cloud_id
         assert connection.cloud_id_source == "accessible-resources"

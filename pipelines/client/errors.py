@@ -249,15 +249,12 @@ _ISSUE_PATHS = ("/search", "/issue/bulkfetch", "/field")
 def _not_found(connection: Connection, shown_url: str, answered_before: bool) -> str:
     host = host_of(connection.api_root)
     if answered_before:
-        way_out = "Look for a newer jira-etl."
+        way_out = "Look for a newer jira-etl"
         if not any(part in shown_url for part in _ISSUE_PATHS):
-            way_out = (
-                "Look for a newer jira-etl, or leave out the table that reads it with "
-                "--skip-tables."
-            )
+            way_out += ", or leave out the table that reads it with --skip-tables"
         return (
             f"404 from {host} for {shown_url}, where earlier requests of this run succeeded: "
-            f"this Jira does not offer that endpoint, or no longer does. {way_out}"
+            f"this Jira does not offer that endpoint, or no longer does. {way_out}."
         )
     if connection.host_kind == "gateway":
         return (
