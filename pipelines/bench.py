@@ -44,6 +44,42 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Iterations of the loop that `python_speed` times. It takes about 0.1 s on the Xeon machine.
+SPEED_LOOP = 2_000_000
+
+
+def python_speed() -> float:
+    """Return the best of three timings of a plain Python loop, in million iterations per second.
+
+    The same code on the same kind of machine ran up to 2x slower on some days. Printed next
+    to the figures, this speed shows whether a change or the machine moved them.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(SPEED_LOOP):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return SPEED_LOOP / best / 1e6
+
+
+def machine_line() -> str:
+    """Describe the CPU, the load average and the Python speed of this machine now."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"machine: {model}, {os.cpu_count()} CPUs, load average {load}, "
+        f"plain Python loop {python_speed():.1f} million iterations/s"
+    )
+
+
 def memory_figures() -> dict[str, float]:
     """Return this process's current resident memory in MiB, by kind (`/proc/self/status`).
 
@@ -142,6 +178,7 @@ def start_emulator(issues: int, latency_ms: int, seed: int) -> tuple[subprocess.
 
 def run_fetch(args: argparse.Namespace) -> int:
     """Load the emulator once per strategy and print a table of figures and the speed-up."""
+    machine = machine_line()
     emulator, info = start_emulator(args.issues, args.latency_ms, args.seed)
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -164,6 +201,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         emulator.terminate()
         emulator.wait(timeout=30)
     print(f"fetch: {args.issues} issues, {args.latency_ms} ms latency, seed {args.seed}")
+    print(machine)
     print(f"{'strategy':<12}{'seconds':>9}{'issues/s':>10}{'requests':>10}{'retries':>9}")
     for strategy, figures in results.items():
         print(
@@ -448,6 +486,7 @@ def print_normalize_timings(
         f"at a time, loaded in {loads} {'part' if loads == 1 else 'parts'}, "
         + ("every custom field" if selected is None else f"custom fields {', '.join(selected)}")
     )
+    print(machine_line())
     profiler = cProfile.Profile() if args.profile else None
     best = 0.0
     for number in range(1, args.repeat + 1):

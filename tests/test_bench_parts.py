@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -56,9 +59,17 @@ def test_bench_parts_end_at_fetched_pages(capsys: pytest.CaptureFixture[str]) ->
     # The emulator returns 100 issues per page, so parts of 100 issues hold one page each.
     assert main(["normalize", "--issues", "350", "--issues-per-load", "100"]) == 0
 
-    header = capsys.readouterr().out.splitlines()[0]
+    header, machine = capsys.readouterr().out.splitlines()[:2]
     assert "in pages of up to 100," in header
     assert "loaded in 4 parts" in header
+    # The machine line lets figures of different days be compared.
+    model = next(
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("model name")
+    )
+    assert machine.startswith(f"machine: {model}, {os.cpu_count()} CPUs, load average ")
+    assert re.search(r"plain Python loop \d+\.\d million iterations/s$", machine)
     # The benchmark unfreezes the objects it froze, so later code in the process collects them.
     assert gc.get_freeze_count() == frozen_before
 
