@@ -10,9 +10,7 @@ _SECRET_QUERY_KEYS = {"token", "access_token", "refresh_token", "client_secret",
 def clean_url(url: str | object) -> str:
     """Return `url` without user info and with secret-looking query values masked."""
     parts = urlsplit(str(url))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
+    netloc = _host_and_port(parts.hostname or "", parts.port)
     query = parts.query
     if query:
         kept = []
@@ -26,8 +24,16 @@ def clean_url(url: str | object) -> str:
 def host_of(url: str) -> str:
     """Return the host (and port, when not the default) of `url` for messages."""
     parts = urlsplit(url)
-    host = parts.hostname or url
-    return f"{host}:{parts.port}" if parts.port else host
+    if not parts.hostname:
+        return url
+    return _host_and_port(parts.hostname, parts.port)
+
+
+def _host_and_port(host: str, port: int | None) -> str:
+    """Join a host and a port as a URL writes them, an IPv6 address in brackets."""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 def join_url(root: str, path: str) -> str:
