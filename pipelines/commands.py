@@ -97,8 +97,18 @@ def demo(
     """Start the emulator, load it into DuckDB, and show what landed."""
     from pipelines.destinations.duckdb_catalog import connect_dataset
     from pipelines.emulator import Emulator
-    from pipelines.runner import RunOptions, run
+    from pipelines.runner import RunOptions, check_names, run
 
+    options = RunOptions(
+        pipeline_name="jira_demo",
+        dataset=dataset,
+        duckdb_path=duckdb_path,
+        pipelines_dir=pipelines_dir,
+        full_refresh=True,
+    )
+    with report_errors():
+        # An invalid dataset name stops the demo before the emulator starts.
+        check_names(options)
     with Emulator(issues=issues, seed=seed, time_zone="America/Los_Angeles") as emu:
         click.echo(f"Jira emulator (Cloud) serving {issues} issues at {emu.site_url}")
         settings = {
@@ -108,13 +118,6 @@ def demo(
             "gateway_url": emu.gateway_url,
         }
         register_secret(emu.scoped_token)
-        options = RunOptions(
-            pipeline_name="jira_demo",
-            dataset=dataset,
-            duckdb_path=duckdb_path,
-            pipelines_dir=pipelines_dir,
-            full_refresh=True,
-        )
         with report_errors():
             summary = run(options, settings)
     print_summary(summary)

@@ -284,8 +284,8 @@ def _raise_memory_limit(options: RunOptions, exc: PipelineStepFailed) -> str | N
     return raised
 
 
-def make_pipeline(options: RunOptions) -> dlt.Pipeline:
-    """Build the dlt pipeline for `options` without running it.
+def check_names(options: RunOptions) -> None:
+    """Check that the dataset and pipeline names can name a schema and a folder.
 
     Raises:
         ConfigError: the dataset or pipeline name is not a plain identifier.
@@ -299,6 +299,15 @@ def make_pipeline(options: RunOptions) -> dlt.Pipeline:
                 f"Invalid {label} `{value}`: use letters, digits and underscores, starting with a "
                 "letter or underscore (it names a schema and a folder)."
             )
+
+
+def make_pipeline(options: RunOptions) -> dlt.Pipeline:
+    """Build the dlt pipeline for `options` without running it.
+
+    Raises:
+        ConfigError: the dataset or pipeline name is not a plain identifier.
+    """
+    check_names(options)
     if options.destination == "duckdb":
         qualify_clashing_catalog()
         path = Path(options.duckdb_path).expanduser()

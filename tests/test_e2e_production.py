@@ -258,3 +258,14 @@ def test_postgres_keeps_empty_summary(tmp_path, pg_schema) -> None:
         f"where issue_id = {emptied['id']} and field = 'summary'",
     )
     assert ("",) in changes
+
+
+def test_demo_invalid_dataset_stops_first(tmp_path) -> None:
+    db = tmp_path / "jira.duckdb"
+    demo = run_cli([*demo_args(db, tmp_path), "--dataset", "1"], cwd=tmp_path)
+    assert demo.exit_code == 2, demo.output
+    assert "Invalid --dataset `1`" in demo.stderr
+    # The emulator was not started, and nothing was written.
+    assert "Jira emulator" not in demo.stdout
+    assert not db.exists()
+    assert not (tmp_path / "demo").exists()
