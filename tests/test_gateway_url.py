@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipelines.client.auth import build_auth
-from pipelines.client.connection import resolve_connection
+from pipelines.client.connection import _on_this_machine, resolve_connection
 from pipelines.client.oauth import resolve_oauth_connection
 from pipelines.emulator import Emulator
 from pipelines.emulator_oauth import OAuthEmulator
@@ -71,6 +73,31 @@ def test_local_site_without_gateway_is_rejected(site_url: str) -> None:
     message = str(raised.value)
     assert "is on this machine" in message
     assert "--gateway-url / JIRA_GATEWAY_URL" in message
+
+
+def interface_addresses() -> list[str]:
+    """Return this machine's network interface addresses other than loopback, as URL hosts."""
+    listed = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=True)
+    addresses = [ipaddress.ip_address(text.split("%")[0]) for text in listed.stdout.split()]
+    return [f"[{a}]" if a.version == 6 else str(a) for a in addresses if not a.is_loopback]
+
+
+def test_interface_address_site_is_rejected() -> None:
+    hosts = interface_addresses()
+    # The machine needs a network address for this test to say anything.
+    assert hosts
+    for host in hosts:
+        with pytest.raises(ConfigError) as raised:
+            resolve_connection(
+                build_auth("bearer", "not-a-real-token"), site_url=f"http://{host}:9"
+            )
+        assert f"`http://{host}:9` is on this machine" in str(raised.value)
+
+
+def test_foreign_address_is_not_local() -> None:
+    # Documentation addresses are on no interface of this machine, and nothing is sent.
+    assert not _on_this_machine("http://203.0.113.9:9")
+    assert not _on_this_machine("http://[2001:db8::9]:9")
 
 
 def test_run_at_emulator_without_gateway_exits_2(tmp_path: Path) -> None:

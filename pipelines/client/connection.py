@@ -7,7 +7,8 @@ import logging
 import re
 import socket
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -194,7 +195,8 @@ def _on_this_machine(url: str) -> bool:
 
     The host is resolved as the request would resolve it, so `localhost.`, `127.1`, names in
     /etc/hosts and IPv4-mapped IPv6 addresses count. The unspecified addresses `0.0.0.0` and
-    `::` count as well, because a connection to them reaches this machine.
+    `::` count as well, because a connection to them reaches this machine, and so do the
+    addresses of this machine's network interfaces.
     """
     host = (urlsplit(url).hostname or "").rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
@@ -204,7 +206,9 @@ def _on_this_machine(url: str) -> bool:
     except (OSError, UnicodeError):
         # NOTE: a host that does not resolve now fails at the first request instead.
         return False
-    return any(_is_local_address(str(info[4][0])) for info in found)
+    return any(
+        _is_local_address(str(info[4][0])) or _is_own_address(info[0], info[4]) for info in found
+    )
 
 
 def _is_local_address(text: str) -> bool:
@@ -213,6 +217,29 @@ def _is_local_address(text: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
+
+
+def _is_own_address(family: int, address: tuple[Any, ...]) -> bool:
+    """Return True when this machine has `address` on one of its network interfaces.
+
+    Binding a socket succeeds only for the machine's own addresses, and sends nothing. Where
+    the kernel lets sockets bind to any address (`ip_nonlocal_bind`), the check is skipped.
+    """
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    version = "ipv4" if family == socket.AF_INET else "ipv6"
+    setting = Path(f"/proc/sys/net/{version}/ip_nonlocal_bind")
+    try:
+        if setting.read_text().strip() != "0":
+            return False
+    except OSError:
+        pass  # No such file outside Linux, where binding a foreign address fails anyway.
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address[0], 0, *address[2:]))
+    except OSError:
+        return False
+    return True
 
 
 def _check_url(url: str, option: str) -> str:
