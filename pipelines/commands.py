@@ -72,7 +72,8 @@ def check(**options: Any) -> None:
 def emulator(ctx: click.Context) -> None:
     """Serve the bundled Jira emulator on 127.0.0.1 (see --help of the emulator itself).
 
-    Options: --port N --issues N --seed S --flavor cloud|dc --time-zone TZ --latency-ms MS.
+    Options: --port N --issues N --seed S --flavor cloud|dc --time-zone TZ --latency-ms MS
+    --scopes LIST.
     """
     from pipelines.emulator.__main__ import main as emulator_main
 

@@ -11,6 +11,21 @@ import sys
 import threading
 
 from pipelines.emulator import Emulator
+from pipelines.emulator.server import ALL_SCOPES
+
+
+def parse_scopes(parser: argparse.ArgumentParser, text: str | None) -> frozenset[str]:
+    """Return the scopes listed in `--scopes`, or every scope when it is not given."""
+    if text is None:
+        return ALL_SCOPES
+    scopes = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(scopes - ALL_SCOPES)
+    if unknown:
+        parser.error(
+            f"--scopes: unknown scope `{unknown[0]}`; expected some of "
+            f"{', '.join(sorted(ALL_SCOPES))}"
+        )
+    return scopes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replay-fields", default=None, help="recorded /field catalog to serve with --replay"
     )
+    parser.add_argument(
+        "--scopes",
+        default=None,
+        help="comma-separated scopes of the scoped token, to try a token that lacks some "
+        f"(default: all of {', '.join(sorted(ALL_SCOPES))})",
+    )
     args = parser.parse_args(argv)
+    scopes = parse_scopes(parser, args.scopes)
     if args.replay:
         return serve_replay(args.replay, args.replay_fields, args.port)
     emu = Emulator(
@@ -56,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         rate_limit=args.rate_limit,
     ).start()
+    emu.add_token(emu.scoped_token, scopes)
     # The generated issues live until the process ends, so the collector stops walking them.
     # With that and higher thresholds, serving 20,000 issues took 11 CPU-seconds instead of 13.
     gc.collect()
