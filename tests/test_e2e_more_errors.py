@@ -189,7 +189,7 @@ def test_missing_endpoint_not_blamed_on_cloud_id(emu: Emulator, tmp_path: Path) 
     result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
     assert result.exit_code == 1, result.output
     assert "404 from" in result.stderr
-    assert "where earlier requests of this run succeeded" in result.stderr
+    assert "where other requests to the same API root succeeded" in result.stderr
     assert "--skip-tables" in result.stderr
     assert "does not know cloud id" not in result.stderr
 
@@ -198,9 +198,22 @@ def test_missing_search_advises_no_skipped_table(emu: Emulator, tmp_path: Path) 
     emu.add_fault(r"/search/jql$", 404, times=None)
     result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
     assert result.exit_code == 1, result.output
-    assert "where earlier requests of this run succeeded" in result.stderr
+    assert "where other requests to the same API root succeeded" in result.stderr
     assert "Look for a newer jira-etl." in result.stderr
     assert "--skip-tables" not in result.stderr
+
+
+def test_first_request_404_blames_path(emu: Emulator, tmp_path: Path) -> None:
+    # The field catalog is the first request at the API root.
+    emu.add_fault(r"/rest/api/3/field$", 404, times=None)
+    result = run_cli(base(emu, tmp_path), env={"JIRA_TOKEN": emu.scoped_token})
+    assert result.exit_code == 1, result.output
+    assert "/rest/api/3/field, where other requests to the same API root succeeded" in (
+        result.stderr
+    )
+    assert "does not know cloud id" not in result.stderr
+    paths = [request["path"] for request in emu.requests]
+    assert paths[-1].endswith("/rest/api/3/serverInfo")
 
 
 def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:

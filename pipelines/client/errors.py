@@ -128,8 +128,8 @@ def translate_error(
 ) -> JiraHttpError:
     """Build the most specific error for a failed exchange with Jira.
 
-    `answered_before` is True when an earlier request of the run succeeded at the same API root,
-    so a 404 there is about the path, not the cloud id or the URL.
+    `answered_before` is True when another request succeeded at the same API root, so a 404
+    there is about the path, not the cloud id or the URL.
     """
     host = host_of(connection.api_root)
     if response is None:
@@ -253,7 +253,8 @@ def _not_found(connection: Connection, shown_url: str, answered_before: bool) ->
         if not any(part in shown_url for part in _ISSUE_PATHS):
             way_out += ", or leave out the table that reads it with --skip-tables"
         return (
-            f"404 from {host} for {shown_url}, where earlier requests of this run succeeded: "
+            f"404 from {host} for {shown_url}, where other requests to the same API root "
+            "succeeded: "
             f"this Jira does not offer that endpoint, or no longer does. {way_out}."
         )
     if connection.host_kind == "gateway":

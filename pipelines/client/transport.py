@@ -181,9 +181,8 @@ class JiraClient:
                 continue
             self.stats.record(status)
             if status >= 400:
-                raise translate_error(
-                    response, shown, self.connection, answered_before=self.stats.succeeded()
-                )
+                answered = self.stats.succeeded() or (status == 404 and self._root_answers(path))
+                raise translate_error(response, shown, self.connection, answered_before=answered)
             body = JsonBody(
                 response.content,
                 status,
@@ -192,6 +191,32 @@ class JiraClient:
                 self.connection.auth.secrets,
             )
             return body.decode() if decode else body
+
+    def _root_answers(self, failed_path: str) -> bool:
+        """Return True when the API root serves Jira's `serverInfo`, after a 404 elsewhere.
+
+        A 404 on a run's first request at the API root comes from a wrong cloud id or URL, or
+        from an endpoint this Jira does not offer. One request to `serverInfo`, without
+        retries, separates the two. Only a JSON object with Jira's `baseUrl` counts, so a
+        web server that returns a page for every path does not.
+        """
+        probe = self.connection.api_path("serverInfo")
+        if failed_path == probe:
+            return False
+        url = join_url(self.connection.api_root, probe)
+        try:
+            response = self._http.get(url)
+        except httpx.HTTPError:
+            return False
+        self.stats.record(response.status_code)
+        logger.info("GET %s -> %s (after a 404)", clean_url(url), response.status_code)
+        if not 200 <= response.status_code < 300:
+            return False
+        try:
+            info = response.json()
+        except ValueError:
+            return False
+        return isinstance(info, dict) and "baseUrl" in info
 
     def pause(self, attempt: int) -> None:
         """Sleep the backoff before retry `attempt` (1-based) of an item a response named failed."""
