@@ -624,6 +624,8 @@ def print_summary(summary: Any) -> None:
                 "deleted_checked": getattr(summary, "deleted_checked", False),
                 "deleted_unchecked_reason": getattr(summary, "deleted_unchecked_reason", None),
                 "skipped": dict(getattr(summary, "skipped", {})),
+                "caught_up": getattr(summary, "caught_up", 0),
+                "not_loaded": getattr(summary, "not_loaded", 0),
             },
         },
     )
@@ -637,6 +639,12 @@ def print_summary(summary: Any) -> None:
         f"  issues new: {getattr(summary, 'issues_new', 0)}, "
         f"updated: {getattr(summary, 'issues_updated', 0)}"
     )
+    caught_up = getattr(summary, "caught_up", 0)
+    if caught_up:
+        click.echo(
+            f"  of which read by id: {caught_up} that the filter matched and the tables lacked, "
+            "with `updated` before the window"
+        )
     if not summary.issues_read:
         click.echo("  No issue matched the search in this window; nothing changed.")
     click.echo("  rows per table now:")
@@ -657,6 +665,12 @@ def print_summary(summary: Any) -> None:
         click.echo(f"  deleted issues: {marked} marked, {unmarked} present again")
     else:
         click.echo("  deleted issues: not checked (--skip-delete-sweep)")
+    not_loaded = getattr(summary, "not_loaded", 0)
+    if not_loaded:
+        click.echo(
+            f"  issues the filter matches that the tables lack: {not_loaded}, with `updated` "
+            "before the cursor; the next run reads them by id"
+        )
     click.echo(f"  requests: {summary.requests}, retries: {summary.retries}")
     cursor = summary.cursor.isoformat() if summary.cursor else "none yet"
     click.echo(f"  cursor (largest updated loaded, at most the run's start): {cursor}")

@@ -235,6 +235,12 @@ def status(
         skipped = (record.get("summary") or {}).get("skipped") or {}
         for table, reason in sorted(skipped.items()):
             click.echo(f"  {table}: not loaded in full by the last run: {reason}")
+        not_loaded = (record.get("summary") or {}).get("not_loaded") or 0
+        if not_loaded:
+            click.echo(
+                f"  issues the filter matches that the tables lack: {not_loaded} (the next run "
+                "reads them by id)"
+            )
         if info.get("rows_error"):
             click.echo(f"  rows: unavailable ({info['rows_error']})")
         last_error = record.get("last_error")

@@ -26,6 +26,10 @@ class RunObserver:
     read_again: set[int] = field(default_factory=set)
     # The tables this run did not load in full, with the reason as a clause.
     skipped: dict[str, str] = field(default_factory=dict)
+    # Issues the previous sweep listed that the tables lacked, to read by id after the window.
+    catch_up_ids: list[int] = field(default_factory=list)
+    # Issues of `catch_up_ids` that the filter still matched and this run read.
+    caught_up: int = 0
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

@@ -108,6 +108,10 @@ class RunSummary:
     deleted_unchecked_reason: str | None = None
     # The tables the run did not load in full, with the reason as a clause.
     skipped: dict[str, str] = field(default_factory=dict)
+    # Issues read by id because the previous sweep listed them and the tables lacked them.
+    caught_up: int = 0
+    # Issues the sweep listed that the tables lack; the next run reads them by id.
+    not_loaded: int = 0
 
 
 # The DuckDB settings a user can configure the dlt way, under `destination.duckdb.credentials`.
@@ -460,6 +464,8 @@ def _run_locked(
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
+        if not refresh:
+            observer.catch_up_ids = stored_catch_up_ids(pipeline)
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -532,6 +538,11 @@ def _run_locked(
             marked = apply_delete_sweep(pipeline, sweep)
         count = len(marked.marked)
         loaded += f", and marked {count} {'issue' if count == 1 else 'issues'} deleted"
+    if sweep is not None and marked is not None and sweep.complete and marked.doubt is None:
+        store_catch_up_ids(pipeline, marked)
+    elif observer.catch_up_ids:
+        # This run read the stored issues, and without a complete sweep no others are known.
+        pipeline.set_local_state_val(CATCH_UP_KEY, [])
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     with destination_errors("count the rows", after=f"{loaded}."):
@@ -558,7 +569,47 @@ def _run_locked(
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows
     summary.skipped = dict(observer.skipped)
+    summary.caught_up = observer.caught_up
+    if marked is not None:
+        summary.not_loaded = len(marked.unloaded)
     return summary
+
+
+# The local state key of the issues the next run reads by id (see `store_catch_up_ids`).
+CATCH_UP_KEY = "issues_to_read"
+# Issues read by id in one run at most; the sweep of each run lists the rest again.
+MAX_CATCH_UP = 5000
+
+
+def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult) -> None:
+    """Keep the ids of issues the sweep listed and the tables lack, for the next run to read.
+
+    The window search returns issues updated since the cursor. So an issue that only now
+    matches the filter, with an older `updated`, would never be loaded: one in a project the
+    account was just allowed to browse, or one a JQL function matches now. Issues listed again
+    after they were marked deleted are read again too, since they may have changed while
+    outside the filter. The ids go to dlt's local state of the pipeline, which the
+    destination does not store. When that folder is lost, the next sweep lists them again.
+    """
+    ids = np.union1d(marked.unloaded, np.array(marked.unmarked, dtype=np.int64))
+    if len(marked.unloaded):
+        logger.warning(
+            "%d issue(s) match the filter but are not in the tables, because their `updated` "
+            "is older than the cursor (for example, a project the account may browse only "
+            "now). The next run reads up to %d of them by id.",
+            len(marked.unloaded),
+            MAX_CATCH_UP,
+        )
+    pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids[:MAX_CATCH_UP]])
+
+
+def stored_catch_up_ids(pipeline: dlt.Pipeline) -> list[int]:
+    """Return the issue ids the previous run's sweep left for this run to read by id."""
+    try:
+        stored = pipeline.get_local_state_val(CATCH_UP_KEY)
+    except KeyError:
+        return []
+    return [int(i) for i in stored or []]
 
 
 # DuckDB writes a load's rows to the tables and its write-ahead log, and the replaced tables to

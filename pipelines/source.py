@@ -21,6 +21,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import dlt
@@ -39,6 +40,7 @@ from pipelines.client.search import IssueSearch
 from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.collections.changelog import CHANGELOG_MODES, ChangelogPrefetch
 from pipelines.errors import ConfigError, PayloadError
+from pipelines.ids import parse_id
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog, select_custom_fields
@@ -56,10 +58,15 @@ from pipelines.window import (
     compute_window,
     cursor_after_read,
     parse_start_date,
+    to_epoch_ms,
     user_filter,
+    where_clause,
 )
 
 logger = logging.getLogger("jira_etl.source")
+
+# Issue ids per search and bulk fetch of the catch-up read, at most bulk fetch's 100.
+CATCH_UP_CHUNK = 100
 
 # System fields the normalizer reads; custom fields are added from the field catalog.
 SYSTEM_FIELDS = [
@@ -406,6 +413,10 @@ class IssueRead:
             check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
             check_cursor_not_future(self.stored_cursor, self.read_started + options.lookback)
+            stored_start = state.get("start_date")
+            # The start date, given now or stored by an earlier run, bounds the sweep and the
+            # catch-up read, so that issues before it are neither listed nor read.
+            self.start = options.start or (parse_instant(stored_start) if stored_start else None)
             self.window = compute_window(
                 self.cursor, lookback=options.lookback, start_date=options.start
             )
@@ -447,7 +458,7 @@ class IssueRead:
 
     def _checked_pages(self, state: Any) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of issues not yet handed to dlt; an empty page ends the current load."""
-        for page in self.reader.read(self.window):
+        for page in chain(self.reader.read(self.window), self._catch_up_pages()):
             if not page:
                 # The parallel reader spent its fetch budget and has nothing in flight.
                 yield []
@@ -473,6 +484,33 @@ class IssueRead:
             sequential = not isinstance(self.reader, BulkReader)
             if sequential and self.budget and self.issues_this_load >= self.budget:
                 yield []
+
+    def _catch_up_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield the issues that the last sweep listed and the tables lacked, read by id.
+
+        Their `updated` is older than the window, so the window search does not return them:
+        an issue of a project the account was only now allowed to browse, or one that a JQL
+        function matches now. Each chunk is searched through the filter again, so an issue
+        that left it meanwhile is not read. The cursor does not move for them.
+        """
+        ids = self.observer.catch_up_ids
+        if not ids:
+            return
+        search = IssueSearch(self.client)
+        for start in range(0, len(ids), CATCH_UP_CHUNK):
+            clause = f"id in ({', '.join(str(i) for i in ids[start : start + CATCH_UP_CHUNK])})"
+            if self.start is not None:
+                clause += f" AND updated >= {to_epoch_ms(self.start)}"
+            jql = f"{where_clause(self.options.jql, clause)} ORDER BY id ASC"
+            listed = [parse_id(issue.get("id")) for page in search.ids(jql) for issue in page]
+            found = [issue_id for issue_id in listed if issue_id is not None]
+            if not found:
+                continue
+            issues = search.fetch_by_ids(
+                found, fields=self.reader.fields, expand=self.reader.expand
+            )
+            self.observer.caught_up += len(issues)
+            yield issues
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
         """Yield normalized batches of `NORMALIZE_ISSUES` issues, and None where a load ends."""
@@ -505,6 +543,8 @@ class IssueRead:
             if not self.checked:
                 check_filter_unchanged(state, self.options.jql, self.stored_cursor)
             self.save_columns(state)
+            if self.start is not None:
+                state["start_date"] = format_utc(self.start)
             reached = self.reader.stats.max_updated
             cursor = cursor_after_read(self.cursor, reached, self.read_started)
             # Edits made during a long read are later than its start but not than now. Less
@@ -526,7 +566,7 @@ class IssueRead:
             if self.options.delete_sweep:
                 # After the read: an issue created during the read is listed or not loaded,
                 # never loaded and then missing from the list.
-                self.observer.sweep = run_sweep(self.client, self.options.jql)
+                self.observer.sweep = run_sweep(self.client, self.options.jql, self.start)
         finally:
             self.close()
 

@@ -29,7 +29,7 @@ from pipelines.client.transport import JiraClient
 from pipelines.collections.reference import read_projects
 from pipelines.errors import JiraEtlError, PayloadError
 from pipelines.ids import parse_id
-from pipelines.window import user_filter
+from pipelines.window import to_epoch_ms, user_filter
 
 logger = logging.getLogger("jira_etl.sweep")
 
@@ -69,20 +69,28 @@ class MarkResult:
     doubt: str | None = None
     # project id -> loaded issues kept because the project left the project list
     hidden_projects: dict[int, int] = field(default_factory=dict)
+    # Issues the sweep listed that the table lacks, sorted.
+    unloaded: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
-def sweep_jql(user_jql: str | None, after_id: int) -> str:
+def sweep_jql(user_jql: str | None, after_id: int, start: datetime | None = None) -> str:
     """Return the keyset query listing the filter's issues with an id above `after_id`.
+
+    With a `start`, issues last updated before it are not listed, as no run loads them.
 
     >>> sweep_jql("project = ABC ORDER BY created", 0)
     '(project = ABC) AND id > 0 ORDER BY id ASC'
     """
     text = user_filter(user_jql)
     bound = f"id > {after_id}"
+    if start is not None:
+        bound = f"updated >= {to_epoch_ms(start)} AND {bound}"
     return f"({text}) AND {bound} ORDER BY id ASC" if text else f"{bound} ORDER BY id ASC"
 
 
-def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
+def list_issue_ids(
+    search: IssueSearch, user_jql: str | None, start: datetime | None = None
+) -> np.ndarray:
     """Return every issue id `user_jql` matches, sorted and unique, with keyset id-only pages.
 
     Raises:
@@ -91,7 +99,7 @@ def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
     found: list[np.ndarray] = []
     after = 0
     while True:
-        pages = search.ids(sweep_jql(user_jql, after), page_size=MAX_KEYS_PAGE)
+        pages = search.ids(sweep_jql(user_jql, after, start), page_size=MAX_KEYS_PAGE)
         try:
             page = next(iter(pages), [])
         finally:
@@ -105,7 +113,9 @@ def list_issue_ids(search: IssueSearch, user_jql: str | None) -> np.ndarray:
         after = max(ids)
 
 
-def run_sweep(client: JiraClient, user_jql: str | None) -> SweepResult:
+def run_sweep(
+    client: JiraClient, user_jql: str | None, start: datetime | None = None
+) -> SweepResult:
     """List the filter's issue ids and the visible projects; never raises a jira-etl error.
 
     A failure leaves the result incomplete, with the reason, so nothing is marked deleted.
@@ -113,7 +123,7 @@ def run_sweep(client: JiraClient, user_jql: str | None) -> SweepResult:
     result = SweepResult()
     try:
         result.project_ids = {int(p["id"]) for p in read_projects(client) if "id" in p}
-        result.ids = list_issue_ids(IssueSearch(client), user_jql)
+        result.ids = list_issue_ids(IssueSearch(client), user_jql, start)
     except JiraEtlError as exc:
         result.error = f"the sweep failed: {str(exc).rstrip('.')}"
         logger.warning(
@@ -165,9 +175,12 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
         return outcome
     issues = sql_client.make_qualified_table_name("issues")
     query = f"select id, project_id, is_deleted from {issues}"
+    loaded: list[np.ndarray] = []
     with sql_client.execute_query(query) as cursor:
         for rows in cursor.iter_fetch(COMPARE_CHUNK):
-            _classify(rows, sweep, outcome)
+            loaded.append(_classify(rows, sweep, outcome))
+    stored = np.concatenate(loaded) if loaded else np.empty(0, dtype=np.int64)
+    outcome.unloaded = np.setdiff1d(sweep.ids, stored)
     if len(sweep.ids) == 0 and outcome.marked:
         # An empty listing would mark every loaded issue deleted at once, and a wrong response
         # (an empty page from a proxy) gives the same listing as a site with no issue left.
@@ -197,10 +210,13 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     return outcome
 
 
-def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> None:
-    """Add one chunk of loaded `(id, project_id, is_deleted)` rows to `outcome`'s lists."""
+def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> np.ndarray:
+    """Add one chunk of loaded `(id, project_id, is_deleted)` rows to `outcome`'s lists.
+
+    Returns the ids of the chunk.
+    """
     if not rows:
-        return
+        return np.empty(0, dtype=np.int64)
     loaded = np.array([int(row[0]) for row in rows], dtype=np.int64)
     listed = np.isin(loaded, sweep.ids, assume_unique=True)
     for (issue_id, project_id, is_deleted), is_listed in zip(rows, listed.tolist(), strict=True):
@@ -212,6 +228,7 @@ def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResu
                 outcome.hidden_projects[project] = outcome.hidden_projects.get(project, 0) + 1
             else:
                 outcome.marked.append(int(issue_id))
+    return loaded
 
 
 def _update(

@@ -1,0 +1,104 @@
+"""Issues that match the filter with an `updated` before the cursor are read by id.
+
+The window search returns issues updated since the cursor. An issue that only starts to match
+later without being edited, such as one in a project the account may browse only now, is
+listed by the delete sweep, and the next run reads it by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import emulator_run_args, query, run_cli
+
+START = dt.datetime(2026, 10, 5, 6, 0, 1, tzinfo=dt.UTC)
+
+
+def project_keys(emu: Emulator) -> list[str]:
+    return sorted({issue["project_key"] for issue in emu.truth()})
+
+
+def stored_issues(db: Path) -> dict[int, tuple[str, str]]:
+    return {row[0]: (row[1], row[2]) for row in query(db, "select id, key, summary from issues")}
+
+
+def test_project_visible_later_is_loaded_next_run(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        hidden = project_keys(emu)[0]
+        emu.revoke_project(hidden)
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(args, env=env).exit_code == 0
+        emu.restore_project(hidden)
+        emu.advance(600)
+        truth = {issue["id"]: (issue["key"], issue["summary"]) for issue in emu.truth()}
+        late = {issue["id"] for issue in emu.truth() if issue["project_key"] == hidden}
+        labels = sorted((issue["id"], label) for issue in emu.truth() for label in issue["labels"])
+
+        found = run_cli(args, env=env)
+        assert found.exit_code == 0, found.output
+        assert f"issues the filter matches that the tables lack: {len(late)}," in found.stdout
+        assert not late & set(stored_issues(db))
+
+        caught = run_cli(args, env=env)
+        assert caught.exit_code == 0, caught.output
+        assert f"of which read by id: {len(late)} that the filter matched" in caught.stdout
+        assert "that the tables lack:" not in caught.stdout
+
+        again = run_cli(args, env=env)
+        assert again.exit_code == 0, again.output
+        assert "read by id" not in again.stdout
+    assert stored_issues(db) == truth
+    assert sorted(query(db, "select issue_id, label from issue_labels")) == labels
+
+
+def test_start_date_bounds_sweep_and_catch_up(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        updated = sorted(issue["updated"] for issue in emu.truth())
+        start = updated[len(updated) // 2]
+        after_start = {issue["id"] for issue in emu.truth() if issue["updated"] >= start}
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        first = run_cli([*args, "--start-date", start.isoformat()], env=env)
+        assert first.exit_code == 0, first.output
+        emu.advance(600)
+        # Later runs leave the start date out, as its help advises.
+        for _ in range(2):
+            later = run_cli(args, env=env)
+            assert later.exit_code == 0, later.output
+            assert "that the tables lack:" not in later.stdout
+            assert "read by id" not in later.stdout
+    assert set(stored_issues(db)) == after_start
+
+
+def test_run_without_sweep_reads_stored_ids_once(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=40, seed=5, start=START) as emu:
+        hidden = project_keys(emu)[0]
+        emu.revoke_project(hidden)
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(args, env=env).exit_code == 0
+        emu.restore_project(hidden)
+        late = {issue["id"] for issue in emu.truth() if issue["project_key"] == hidden}
+        found = run_cli(args, env=env)
+        assert found.exit_code == 0, found.output
+        # The window's lookback may read a few of them.
+        missing = late - set(stored_issues(db))
+        assert missing
+        assert f"that the tables lack: {len(missing)}," in found.stdout
+
+        skipping = [*args, "--skip-delete-sweep"]
+        caught = run_cli(skipping, env=env)
+        assert caught.exit_code == 0, caught.output
+        assert f"of which read by id: {len(missing)} " in caught.stdout
+        # Without a sweep, nothing new is known, so the next run reads no issue by id.
+        again = run_cli(skipping, env=env)
+        assert again.exit_code == 0, again.output
+        assert "read by id" not in again.stdout
+        truth = {issue["id"] for issue in emu.truth()}
+    assert set(stored_issues(db)) == truth
