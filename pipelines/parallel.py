@@ -26,16 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.client.search import BULK_FETCH_SIZE, BulkPage, IssueSearch
-from pipelines.errors import PaginationError
 from pipelines.ids import parse_id
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT, AdaptiveLimiter
-from pipelines.reader import ReadStats, SortKey, WindowReader, sort_key
-from pipelines.window import ORDER_CLAUSE, Window, to_epoch_ms, where_clause
+from pipelines.reader import ReadStats, SortKey, WindowReader, sliced_pages, sort_key
+from pipelines.window import Window
 
 logger = logging.getLogger("jira_etl.reader")
 
-# Data Center rejects `startAt + maxResults` past this many results of one search.
-DC_MAX_OFFSET = 10_000
 # Called in a worker thread with each fetched chunk, e.g. to read full change histories. It
 # must hold `reader.limiter.slot()` around every request it sends. It may return keys to add to
 # issues, by issue id, and the reader adds them when the loader takes the chunk.
@@ -74,7 +71,6 @@ class BulkReadStats(ReadStats):
     """Counters of one window read: `ReadStats` plus the work of the parallel fetch."""
 
     id_pages: int = 0
-    slices: int = 0
     chunks: int = 0
     # Full issues returned by bulk fetch so far, counted as the worker threads finish.
     fetched: int = 0
@@ -196,35 +192,11 @@ class BulkReader(WindowReader):
 
     def _id_pages(self, lower_ms: int) -> Iterator[list[dict[str, Any]]]:
         """Yield the pages of the id-only search, in key-ordered slices on Data Center."""
-        bound = f"updated >= {lower_ms}"
-        while True:
-            jql = f"{where_clause(self.user_jql, bound)} {ORDER_CLAUSE}"
-            logger.info("Searching issue ids with JQL: %s", jql)
-            self.stats.slices += 1
-            if self.search.connection.flavor != "dc":
-                yield from self.search.keys(jql)
-                return
-            read = 0
-            last: SortKey | None = None
-            for page in self.search.keys(jql):
-                read += len(page)
-                if page:
-                    last = sort_key(page[-1])
-                yield page
-                if read >= DC_MAX_OFFSET:
-                    break
-            if read < DC_MAX_OFFSET or last is None:
-                return
-            next_ms = to_epoch_ms(last[0])
-            if f"updated >= {next_ms}" == bound:
-                # TODO: slice by id within one `updated` millisecond if this ever happens.
-                raise PaginationError(
-                    f"More than {DC_MAX_OFFSET} issues share the `updated` instant "
-                    f"{last[0].isoformat()}, so the search cannot be sliced past offset "
-                    f"{DC_MAX_OFFSET}. Narrow the JQL, e.g. by project, and run again."
-                )
-            # Issues at exactly `next_ms` are listed again and skipped as already seen.
-            bound = f"updated >= {next_ms}"
+        return sliced_pages(self.search, self.user_jql, lower_ms, self.search.keys, self._slice)
+
+    def _slice(self, jql: str) -> None:
+        logger.info("Searching issue ids with JQL: %s", jql)
+        self.stats.slices += 1
 
     def _remember_ids(
         self,

@@ -15,13 +15,13 @@ search itself showed, never the clock, so the next run's overlap starts from rea
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pipelines.client.search import IssueSearch
-from pipelines.errors import PayloadError
+from pipelines.errors import PaginationError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.json_text import quote_value
 from pipelines.normalize.timestamps import parse_instant
@@ -40,6 +40,8 @@ class ReadStats:
     """What one window read did, for the run summary."""
 
     pages: int = 0
+    # Searches of the window: more than one where offsets are limited (see `sliced_pages`).
+    slices: int = 0
     issues: int = 0
     boundary_checks: int = 0
     recovered: int = 0
@@ -110,12 +112,10 @@ class WindowReader:
 
     def read(self, window: Window) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of full issues for `window`, then any issues recovered at boundaries."""
-        jql = f"{where_clause(self.user_jql, f'updated >= {window.lower_ms}')} {ORDER_CLAUSE}"
-        logger.info("Searching issues with JQL: %s", jql)
         boundaries: list[tuple[SortKey, SortKey | None]] = []
         previous_last: SortKey | None = None
-        for issues in self.search.pages(
-            jql, fields=self.fields, expand=self.expand, page_size=self.page_size
+        for issues in sliced_pages(
+            self.search, self.user_jql, window.lower_ms, self._full_pages, self._start_slice
         ):
             self.stats.pages += 1
             keys = [sort_key(issue) for issue in issues]
@@ -135,6 +135,15 @@ class WindowReader:
         recovered = self._recover(boundaries)
         if recovered:
             yield recovered
+
+    def _full_pages(self, jql: str) -> Iterator[list[dict[str, Any]]]:
+        return self.search.pages(
+            jql, fields=self.fields, expand=self.expand, page_size=self.page_size
+        )
+
+    def _start_slice(self, jql: str) -> None:
+        logger.info("Searching issues with JQL: %s", jql)
+        self.stats.slices += 1
 
     def _remember(self, issues: list[dict[str, Any]], keys: list[SortKey]) -> list[dict[str, Any]]:
         return [
@@ -203,3 +212,53 @@ class WindowReader:
             self.stats.recovered += 1
             fresh.append(issue)
         return fresh
+
+
+def sliced_pages(
+    search: IssueSearch,
+    user_jql: str | None,
+    lower_ms: int,
+    read_pages: Callable[[str], Iterator[list[dict[str, Any]]]],
+    on_slice: Callable[[str], None],
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield the pages of a window's search, in `updated` slices where offsets are limited.
+
+    Data Center rejects a search read past `search.offset_limit` results. So when a slice
+    reaches that offset, the next slice starts again at the last `updated` it read. The issues
+    at exactly that instant are listed again, and the readers skip those already read.
+
+    Args:
+        search: the issue search; its `offset_limit` sets the slice size.
+        user_jql: the user's filter, combined with each slice's bound.
+        lower_ms: the window's lower bound, in epoch milliseconds.
+        read_pages: pages through one JQL search, e.g. `IssueSearch.keys`.
+        on_slice: called with the JQL of each slice before it is read.
+
+    Raises:
+        PaginationError: more than `offset_limit` issues share one `updated` instant.
+    """
+    bound = f"updated >= {lower_ms}"
+    while True:
+        jql = f"{where_clause(user_jql, bound)} {ORDER_CLAUSE}"
+        on_slice(jql)
+        limit = search.offset_limit
+        read = 0
+        last: SortKey | None = None
+        for page in read_pages(jql):
+            read += len(page)
+            if page:
+                last = sort_key(page[-1])
+            yield page
+            if limit is not None and read >= limit:
+                break
+        if limit is None or read < limit or last is None:
+            return
+        next_ms = to_epoch_ms(last[0])
+        if f"updated >= {next_ms}" == bound:
+            # TODO: slice by id within one `updated` millisecond if this ever happens.
+            raise PaginationError(
+                f"More than {limit} issues share the `updated` instant "
+                f"{last[0].isoformat()}, so the search cannot be sliced past offset "
+                f"{limit}. Narrow the JQL, e.g. by project, and run again."
+            )
+        bound = f"updated >= {next_ms}"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from pipelines import parallel
 from pipelines.client.auth import build_auth
 from pipelines.client.connection import resolve_connection
 from pipelines.client.search import IssueSearch
@@ -110,11 +109,12 @@ def test_deleted_issue_counts_as_vanished(cloud: Emulator) -> None:
     assert reader.stats.vanished == 1
 
 
-def test_dc_search_sliced_by_updated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "DC_MAX_OFFSET", 1000)
+def test_dc_search_sliced_by_updated() -> None:
     with Emulator(issues=2500, seed=3, flavor="dc", start=START) as emu:
         with open_client(emu) as client:
-            reader = BulkReader(IssueSearch(client), user_jql=None, fields=FIELDS)
+            search = IssueSearch(client)
+            search.offset_limit = 1000
+            reader = BulkReader(search, user_jql=None, fields=FIELDS)
             issues = read_all(reader)
             # The log keeps 500 characters of each body: enough for the id-only searches.
             bodies = [r["body"] for r in emu.requests if r["path"].endswith("/search")]

@@ -17,6 +17,11 @@ logger = logging.getLogger("jira_etl.search")
 # Cloud serves id-only searches in pages of up to 5000, full issues in pages of about 100.
 MAX_KEYS_PAGE = 5000
 BULK_FETCH_SIZE = 100
+# Data Center rejects a search whose `startAt + maxResults` goes past this many results, so the
+# readers slice deeper windows by `updated` (see `reader.sliced_pages`).
+# NOTE: whether the server checks the offset alone or the offset plus the page size is not
+# confirmed on a real server; requests within both rules pass either way.
+DC_MAX_OFFSET = 10_000
 
 
 class IssueSearch:
@@ -25,6 +30,8 @@ class IssueSearch:
     def __init__(self, client: JiraClient) -> None:
         self.client = client
         self.connection: Connection = client.connection
+        # The deepest result an offset-paged search can read; None where paging has no limit.
+        self.offset_limit: int | None = DC_MAX_OFFSET if self.connection.flavor == "dc" else None
 
     def pages(
         self,
@@ -38,7 +45,7 @@ class IssueSearch:
 
         Cloud follows `nextPageToken` until it is absent or `isLast` is true and never reads a
         total. Data Center advances `startAt` by the number of issues returned, since the server
-        may return fewer than requested.
+        may return fewer than requested, and requests no result past `offset_limit`.
 
         Raises:
             PaginationError: a token repeated, or a page came back without its issues list.
@@ -90,10 +97,15 @@ class IssueSearch:
         start_at = 0
         page_number = 0
         while True:
+            size = page_size
+            if self.offset_limit is not None and start_at < self.offset_limit:
+                # The server may return fewer issues than requested, so a full-size request
+                # near the limit would reach past it and be rejected.
+                size = min(page_size, self.offset_limit - start_at)
             body: dict[str, Any] = {
                 "jql": jql,
                 "startAt": start_at,
-                "maxResults": page_size,
+                "maxResults": size,
                 "fields": fields,
             }
             if expand:
