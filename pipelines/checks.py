@@ -167,22 +167,14 @@ def probe_endpoints(client: JiraClient, jql: str | None, findings: Findings, ech
     else:
         echo(f"[ok]   search: `{bounded}` matches issue {issue.get('key') or issue['id']}")
         issue_path = f"issue/{issue['id']}"
-        for name, path, tables in (
-            ("changelog", "changelog", "the changelog table"),
-            ("comments", "comment", "the comments table"),
-            ("worklogs", "worklog", "the worklogs table"),
+        for name, call, tables in (
+            ("changelog", _changelog_call(client, issue_path), "the changelog table"),
+            ("comments", _page_call(client, f"{issue_path}/comment"), "the comments table"),
+            ("worklogs", _page_call(client, f"{issue_path}/worklog"), "the worklogs table"),
         ):
-            found = _probe(
-                client,
-                name,
-                lambda p=path: client.get(c.api_path(f"{issue_path}/{p}"), {"maxResults": 1}),  # type: ignore[misc]
-                WORK_SCOPE,
-                tables,
-                findings,
-                echo,
-            )
-            if found is not None:
-                echo(f"[ok]   {name}: /{issue_path}/{path} answered")
+            answered = _probe(client, name, call, WORK_SCOPE, tables, findings, echo)
+            if answered is not None:
+                echo(f"[ok]   {name}: {answered} answered")
 
     users_path = c.api_path("users/search" if c.flavor == "cloud" else "user/search")
     users_params = {"maxResults": 1} if c.flavor == "cloud" else {"username": ".", "maxResults": 1}
@@ -200,6 +192,34 @@ def probe_endpoints(client: JiraClient, jql: str | None, findings: Findings, ech
     ):
         echo(f"[ok]   users: {users_path} answered")
     _probe_agile(client, findings, echo)
+
+
+def _page_call(client: JiraClient, path: str) -> Callable[[], str]:
+    """Return a probe that requests one item of a listing and returns the path it read."""
+
+    def call() -> str:
+        client.get(client.connection.api_path(path), {"maxResults": 1})
+        return f"/{path}"
+
+    return call
+
+
+def _changelog_call(client: JiraClient, issue_path: str) -> Callable[[], str]:
+    """Return a probe of the changelog that falls back as a run does.
+
+    Where Jira does not serve `/issue/{id}/changelog`, as on some Data Center servers, a run
+    reads the histories with `GET /issue/{id}?expand=changelog`, so the probe tries that too.
+    """
+
+    def call() -> str:
+        try:
+            return _page_call(client, f"{issue_path}/changelog")()
+        except NotFoundError:
+            path = client.connection.api_path(issue_path)
+            client.get(path, {"expand": "changelog", "fields": "updated"})
+            return f"/{issue_path}?expand=changelog"
+
+    return call
 
 
 def _probe_agile(client: JiraClient, findings: Findings, echo: Echo) -> None:
