@@ -244,6 +244,7 @@ def jira_source(
     }
     lookback = timedelta(minutes=float(lookback_minutes))
     start = parse_start_date(start_date)
+    user_filter(jql)  # rejects unbalanced JQL before anything is requested
     _prefer_depth_first_extract()
     _return_large_buffers_to_os()
     if changelog_mode is None:

@@ -27,7 +27,7 @@ import numpy as np
 from pipelines.client.search import MAX_KEYS_PAGE, IssueSearch
 from pipelines.client.transport import JiraClient
 from pipelines.collections.reference import read_projects
-from pipelines.errors import JiraEtlError, PayloadError
+from pipelines.errors import JiraEtlError, PaginationError, PayloadError
 from pipelines.ids import parse_id
 from pipelines.window import to_epoch_ms, user_filter
 
@@ -109,6 +109,13 @@ def list_issue_ids(
             raise PayloadError("An id-only search returned an issue without a numeric `id`.")
         if not ids:
             return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        if min(ids) <= after:
+            # A search that ignores the bound returns the same ids again, so the loop never ends.
+            raise PaginationError(
+                f"An id-only search for ids above {after} returned id {min(ids)}, so the "
+                "listing would not end. Check that a proxy between jira-etl and Jira passes "
+                "the JQL through unchanged."
+            )
         found.append(np.array(ids, dtype=np.int64))
         after = max(ids)
 

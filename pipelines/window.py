@@ -96,12 +96,62 @@ def from_epoch_ms(value: int) -> datetime:
 
 
 def user_filter(jql: str | None) -> str:
-    """Return the user's JQL without an ORDER BY clause, which the loader sets itself."""
+    """Return the user's JQL without an ORDER BY clause, which the loader sets itself.
+
+    Raises:
+        ConfigError: the parentheses or quotes of the JQL do not balance. The loader wraps the
+            filter in parentheses, so `a) OR (b` would bound only `b` by the window, and the
+            delete sweep would get the issues of `a` back on every page and never finish.
+    """
     text = (jql or "").strip()
-    found = _ORDER_BY.search(text)
-    if found:
-        text = text[: found.start()].strip()
-    return text
+    end = _scan_jql(text)
+    return text[:end].strip()
+
+
+def _scan_jql(text: str) -> int:
+    """Return where the top-level ORDER BY of `text` starts, or its length when there is none.
+
+    Quoted strings are skipped, so `summary ~ "order by"` keeps its text.
+
+    Raises:
+        ConfigError: a `)` closes nothing, a `(` or a quote stays open.
+    """
+    depth = 0
+    quote = ""
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if quote:
+            if char == "\\":
+                position += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise _unbalanced(text, f"the `)` at character {position + 1} closes nothing")
+        elif depth == 0 and _ORDER_BY.match(text, position):
+            # `\b` in the pattern also looks at the character before `position`.
+            return position
+        position += 1
+    if quote:
+        raise _unbalanced(text, f"a string opened with {quote} is not closed")
+    if depth:
+        raise _unbalanced(
+            text, "a `(` is not closed" if depth == 1 else f"{depth} `(` are not closed"
+        )
+    return len(text)
+
+
+def _unbalanced(text: str, problem: str) -> ConfigError:
+    return ConfigError(
+        f"Invalid --jql `{text}`: {problem}. jira-etl puts the filter in parentheses before "
+        "it adds the window, so fix the filter (JIRA_JQL) and try it in Jira's issue search."
+    )
 
 
 def search_jql(user_jql: str | None, lower_ms: int, upper_ms: int | None = None) -> str:
