@@ -16,7 +16,7 @@ import pytest
 from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, PaginationError
 from pipelines.sweep import list_issue_ids
-from pipelines.window import user_filter
+from pipelines.window import search_jql, user_filter
 from tests.helpers import run_cli
 
 
@@ -28,11 +28,19 @@ from tests.helpers import run_cli
         ('summary ~ "say \\"hi\\"" order by id', 'summary ~ "say \\"hi\\""'),
         ("labels in (a, b) order  by key", "labels in (a, b)"),
         ("reorder by = 1", "reorder by = 1"),
+        ("summary ~ 'sort order by date' ORDER BY key", "summary ~ 'sort order by date'"),
+        ("ORDER BY created", ""),
         (None, ""),
     ],
 )
 def test_user_filter_cuts_top_level_order_by(jql: str | None, expected: str) -> None:
     assert user_filter(jql) == expected
+
+
+def test_quoted_order_by_kept_in_search() -> None:
+    jql = search_jql('project = ABC AND labels != "order by"', 0)
+    expected = '(project = ABC AND labels != "order by") AND updated >= 0 ORDER BY updated ASC'
+    assert jql == f"{expected}, id ASC"
 
 
 @pytest.mark.parametrize(
