@@ -927,7 +927,15 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
         )
     database_reason = _destination_reason(chain) if exc.step in ("sync", "load") else None
     if database_reason is None:
-        return JiraEtlError(f"The {exc.step} step failed: {text}")
+        code = next((part.signal_code for part in chain if hasattr(part, "signal_code")), None)
+        if code is not None:
+            text = f"it was interrupted by signal {code}"
+        if pending and exc.step == "load":
+            # The jobs that ran before the failure are in the tables already.
+            text += ". Some tables may already hold part of the load package"
+        error = JiraEtlError(f"The {exc.step} step failed: {text}")
+        error.pending_load = pending  # type: ignore[attr-defined]
+        return error
     reason = database_reason
     if MISSING_FILES_MESSAGE in reason:
         # The package cannot load as it is, and the message gives the steps to start over.

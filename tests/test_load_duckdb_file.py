@@ -1109,3 +1109,36 @@ def test_status_and_report_name_held_file(tmp_path: Path) -> None:
     assert "Another program has the file open" in report.stderr
     assert report.stderr.startswith("Error: Cannot open DuckDB file"), report.stderr
     assert len(report.stderr.strip().splitlines()) == 1, report.stderr
+
+
+def test_interrupted_load_says_package_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlt.common.runtime import signals
+
+    from pipelines.cli import failure_message
+
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    options = RunOptions(
+        pipeline_name="interrupted",
+        dataset="interrupted",
+        duckdb_path=str(tmp_path / "jira.duckdb"),
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    pipeline = runner.make_pipeline(options)
+    rows = [{"id": 1}, {"id": 2}]
+    pipeline.extract(dlt.resource(rows, name="issues", primary_key="id", write_disposition="merge"))
+    pipeline.normalize()
+    # dlt's own handler of SIGINT sets this flag, and its load step stops on it.
+    signals.set_received_signal(2)
+    try:
+        with pytest.raises(PipelineStepFailed) as failed:
+            pipeline.load()
+    finally:
+        signals._clear_signals()
+    message = failure_message(runner.unwrap_step_failure(failed.value))
+    assert message.startswith("The load step failed: it was interrupted by signal 2.")
+    assert "Some tables may already hold part of the load package" in message
+    assert "the next run loads it first" in message
+    assert "Nothing was loaded" not in message
+    assert pipeline.has_pending_data
