@@ -169,7 +169,8 @@ def status(
 ) -> None:
     """Show the last run, its outcome, the cursor, rows per table and pending loads.
 
-    Exits with status 1 when the last run of any pipeline shown failed.
+    Exits with status 1 when the last run of any pipeline shown failed, or when a pipeline
+    has neither a run record nor any loaded state, as a misspelled name or folder gives.
     """
     import json
 
@@ -211,7 +212,8 @@ def status(
                 f"{duckdb_path}; pass --pipeline-name or --pipelines-dir to tell them apart"
             )
         record = info.get("record") or {}
-        any_failed = any_failed or record.get("outcome") == "failed"
+        never_ran = not record and not info["has_state"] and not info["pending_packages"]
+        any_failed = any_failed or never_ran or record.get("outcome") == "failed"
         if as_json:
             click.echo(json.dumps(info, default=str))
             continue
@@ -223,8 +225,14 @@ def status(
                 f"  last run: {record.get('outcome')} at {record.get('finished_at')}"
                 f" (last success: {record.get('last_success_at') or 'never'})"
             )
+        elif never_ran:
+            click.echo(
+                f"  last run: none recorded, and no state of pipeline {name} in "
+                f"{pipeline.pipelines_dir}. Check --dataset, --pipeline-name and --pipelines-dir."
+            )
         else:
-            click.echo("  last run: none recorded")
+            # A run that was killed records nothing, though the parts it loaded stay.
+            click.echo("  last run: none recorded (a run was interrupted before it ended)")
         cursor = info["cursor"] or "none yet"
         if info["cursor"] and not info["cursor_loaded"]:
             cursor += " (not loaded yet: the next run loads the pending packages first)"

@@ -93,5 +93,7 @@ def pipeline_status(pipeline: dlt.Pipeline) -> dict[str, Any]:
         "pending_packages": len(pending_extracted) + len(pending_normalized),
         # dlt saves the cursor with the extracted package, so it holds only once that loads.
         "cursor_loaded": not (pending_extracted or pending_normalized),
+        # A run saves the source's state with its first load, so none means no run loaded yet.
+        "has_state": bool(state),
         "record": read_run_record(pipeline.pipelines_dir, pipeline.pipeline_name),
     }

@@ -352,7 +352,8 @@ def test_unreachable_host_says_could_not_connect(tmp_path: Path) -> None:
 
 def test_status_in_empty_folder_creates_nothing(tmp_path: Path) -> None:
     result = run_cli(["status", "--pipelines-dir", str(tmp_path / "p")], cwd=tmp_path)
-    assert result.exit_code == 0, result.output
-    assert "last run: none recorded" in result.stdout
+    # A pipeline that never ran fails the check, as a misspelled name would.
+    assert result.exit_code == 1, result.output
+    assert "last run: none recorded, and no state of pipeline jira_jira in " in result.stdout
     assert "no DuckDB file at jira.duckdb" in result.stdout
     assert not (tmp_path / "jira.duckdb").exists()
