@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
+import threading
 import uuid
 from pathlib import Path
 
@@ -223,3 +226,34 @@ def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:
     result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
     assert result.exit_code != 0, result.output
     assert f"does not know cloud id `{wrong}`" in result.stderr
+
+
+def test_read_timeout_names_timeout(tmp_path: Path) -> None:
+    # A server that accepts connections and never answers.
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(silent.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    site = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    args = ["run", "--auth", "pat", "--site-url", site, "--timeout", "1", "--max-retries", "2"]
+    args += ["--duckdb-path", str(tmp_path / "jira.duckdb"), "--pipelines-dir", str(tmp_path / "p")]
+    try:
+        result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-pat-token"})
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        silent.close()
+    assert result.exit_code == 1, result.output
+    assert "did not answer within the 1 s timeout (ReadTimeout) after 2 attempts" in result.stderr
+    assert "Raise --timeout" in result.stderr
+    assert "Could not connect" not in result.stderr

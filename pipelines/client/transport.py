@@ -245,6 +245,15 @@ class JiraClient:
         if attempt >= self.retry.max_attempts:
             tried = ", ".join(f"{w:.1f}" for w in waits) or "none"
             attempts = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+            if response is None and fault == "ReadTimeout":
+                seconds = self._http.timeout.read
+                raise RetryableError(
+                    f"{shown} did not answer within the {seconds:g} s timeout ({fault}) after "
+                    f"{attempts} (waits in seconds: {tried}). Raise --timeout when Jira is slow "
+                    "for this request, or check the network or proxy between this machine and "
+                    "Jira.",
+                    url=shown,
+                )
             if response is None:
                 raise RetryableError(
                     f"Could not connect to {shown} ({fault}) after {attempts} (waits in "
