@@ -84,11 +84,23 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _KeptFormatHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stderr handler whose format stays the one it was created with.
+
+    When a pipeline starts, dlt takes the first handler of its logger and gives it dlt's own
+    format. dlt's lines would then break `--log-format json` and differ from jira-etl's.
+    """
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 (logging API)
+        if self.formatter is None:
+            super().setFormatter(fmt)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send jira-etl's and dlt's logs to stderr in one format."""
     _FORMAT["name"] = fmt
     numeric = getattr(logging, level.upper(), logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _KeptFormatHandler(sys.stderr)
     handler.addFilter(_OneLineDltErrors(keep_tracebacks=numeric <= logging.DEBUG))
     handler.addFilter(_MaskingFilter())
     if fmt == "json":
@@ -116,3 +128,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         dlt_logger.removeFilter(previous)
     dlt_logger.addFilter(_OneLineDltErrors(keep_tracebacks=numeric <= logging.DEBUG))
     dlt_logger.addFilter(_MaskingFilter())
+    # dlt reuses the first handler of its logger, so it prints through this one.
+    for existing in list(dlt_logger.handlers):
+        dlt_logger.removeHandler(existing)
+    dlt_logger.addHandler(handler)
+    dlt_logger.propagate = False

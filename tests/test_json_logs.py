@@ -104,3 +104,12 @@ def test_token_never_logged(emu, tmp_path) -> None:
     for result in (ok, failed):
         assert emu.scoped_token not in result.output
     assert rejected_token not in rejected.output
+
+
+def test_debug_run_logs_dlt_lines_as_json(emu, tmp_path) -> None:
+    result = json_run(emu, tmp_path, level="DEBUG")
+
+    assert result.exit_code == 0, result.output
+    entries = parse_lines(result.stderr)
+    # At debug level dlt logs its own steps, through the same JSON lines.
+    assert any(entry["logger"].startswith("dlt") for entry in entries)
