@@ -67,17 +67,17 @@ def check(**options: Any) -> None:
         raise SystemExit(1)
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+# `--help` goes to the emulator's own parser, which lists every option.
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
 @click.pass_context
 def emulator(ctx: click.Context) -> None:
-    """Serve the bundled Jira emulator on 127.0.0.1 (see --help of the emulator itself).
-
-    Options: --port N --issues N --seed S --flavor cloud|dc --time-zone TZ --latency-ms MS
-    --scopes LIST.
-    """
+    """Serve the bundled Jira emulator on 127.0.0.1 (`jira-etl emulator --help` lists options)."""
     from pipelines.emulator.__main__ import main as emulator_main
 
-    emulator_main(list(ctx.args))
+    emulator_main(list(ctx.args), prog="jira-etl emulator")
 
 
 @click.command()

@@ -28,11 +28,9 @@ def parse_scopes(parser: argparse.ArgumentParser, text: str | None) -> frozenset
     return scopes
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipelines.emulator") -> int:
     """Start the emulator, print its URLs and credentials as one JSON line, serve until killed."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.emulator", description="Serve a Jira emulator on 127.0.0.1."
-    )
+    parser = argparse.ArgumentParser(prog=prog, description="Serve a Jira emulator on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1; 0 picks one")
     parser.add_argument("--issues", type=int, default=50, help="number of generated issues")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated data")

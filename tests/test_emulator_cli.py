@@ -1,4 +1,4 @@
-"""`python -m pipelines.emulator --scopes` serves a scoped token that lacks the other scopes."""
+"""The emulator's command line: its options, and `--scopes` for a token that lacks some."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def test_unknown_scope_is_rejected() -> None:
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert done.returncode == 2
     assert "--scopes: unknown scope `read:jira-wrk`" in done.stderr
+
+
+def test_help_through_cli_lists_every_option() -> None:
+    command = [sys.executable, "-m", "pipelines.cli", "emulator", "--help"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: jira-etl emulator ")
+    for option in ("--port", "--flavor", "--rate-limit", "--replay", "--scopes"):
+        assert option in done.stdout
