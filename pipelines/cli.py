@@ -29,6 +29,36 @@ EXIT_LOCKED = 3
 logger = logging.getLogger("jira_etl.cli")
 
 
+# The maximum lookback, ten years in minutes. A cursor minus far more minutes falls before
+# year 1, which Python's dates cannot hold.
+MAX_MINUTES = 10 * 365 * 24 * 60
+
+
+class _Minutes(click.ParamType):
+    """A number of minutes from 0 to `MAX_MINUTES`, written as a plain number."""
+
+    name = "minutes"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"`{value}` is not a number of minutes; write 5 for five minutes.")
+        if not 0 <= number <= MAX_MINUTES:
+            self.fail(
+                f"`{value}` is not a number of minutes from 0 to {MAX_MINUTES:,} (ten years)."
+            )
+        return number
+
+
+MINUTES = _Minutes()
+
+
 def load_env_file(path: str | None, *, check_names: bool = True) -> None:
     """Read `.env` into the environment without overriding variables already set.
 
@@ -339,7 +369,7 @@ def destination_options(func: Any) -> Any:
 @click.option(
     "--lookback",
     envvar="JIRA_LOOKBACK",
-    type=click.FloatRange(min=0),
+    type=MINUTES,
     default=5.0,
     show_default=True,
     help="Minutes re-read before the stored cursor, for edits Jira indexed late.",

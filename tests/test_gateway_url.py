@@ -141,3 +141,14 @@ def test_oauth_at_local_endpoints_with_gateway_resolves() -> None:
             auth, site_url=emu.site_url, gateway_url=emu.gateway_url
         )
     assert connection.api_root == f"{emu.gateway_url}/ex/jira/{emu.cloud_id}"
+
+
+def test_pat_with_bearer_at_data_center_suggests_pat(tmp_path: Path) -> None:
+    with Emulator(issues=1, flavor="dc") as emu:
+        args = ["run", "--site-url", emu.site_url, "--gateway-url", emu.gateway_url]
+        args += ["--duckdb-path", str(tmp_path / "jira.duckdb")]
+        args += ["--pipelines-dir", str(tmp_path / "p")]
+        result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+    assert result.exit_code == 2, result.output
+    assert "without a cloud id" in result.stderr
+    assert "Personal Access Token, use --auth pat." in result.stderr

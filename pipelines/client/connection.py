@@ -166,7 +166,8 @@ def discover_cloud_id(site_url: str, http: httpx.Client | None = None) -> str:
     if not isinstance(found, str) or not found:
         raise ConfigError(
             f"{clean_url(url)} returned {response.status_code} without a cloud id. Check that "
-            "the site URL is your Jira Cloud site, or give --cloud-id / JIRA_CLOUD_ID."
+            "the site URL is your Jira Cloud site, or give --cloud-id / JIRA_CLOUD_ID. For a "
+            "Jira Data Center server and its Personal Access Token, use --auth pat."
         )
     logger.info("Discovered cloud id %s from %s", found, clean_url(url))
     return found
