@@ -25,6 +25,8 @@ from pipelines.logs import configure_logging, log_format, mask, register_secret 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+# The shell's status of a command stopped by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 logger = logging.getLogger("jira_etl.cli")
 
@@ -617,7 +619,14 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            self.fail(failure_message(exc), EXIT_FAILED)
+            status = EXIT_INTERRUPTED if getattr(exc, "interrupted", False) else EXIT_FAILED
+            self.fail(failure_message(exc), status)
+        if isinstance(exc, KeyboardInterrupt):
+            self.fail(
+                "Interrupted. Loads that finished stay loaded, a load package already written "
+                "waits for the next run, and the stored cursor moves only with loaded data.",
+                EXIT_INTERRUPTED,
+            )
         return None
 
     @staticmethod

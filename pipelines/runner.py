@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import sys
@@ -928,13 +929,16 @@ def unwrap_step_failure(exc: PipelineStepFailed) -> JiraEtlError:
     database_reason = _destination_reason(chain) if exc.step in ("sync", "load") else None
     if database_reason is None:
         code = next((part.signal_code for part in chain if hasattr(part, "signal_code")), None)
+        if code is None and any(isinstance(part, KeyboardInterrupt) for part in chain):
+            code = signal.SIGINT
         if code is not None:
-            text = f"it was interrupted by signal {code}"
+            text = f"it was interrupted by signal {int(code)}"
         if pending and exc.step == "load":
             # The jobs that ran before the failure are in the tables already.
             text += ". Some tables may already hold part of the load package"
         error = JiraEtlError(f"The {exc.step} step failed: {text}")
         error.pending_load = pending  # type: ignore[attr-defined]
+        error.interrupted = code is not None  # type: ignore[attr-defined]
         return error
     reason = database_reason
     if MISSING_FILES_MESSAGE in reason:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -257,3 +262,22 @@ def test_read_timeout_names_timeout(tmp_path: Path) -> None:
     assert "did not answer within the 1 s timeout (ReadTimeout) after 2 attempts" in result.stderr
     assert "Raise --timeout" in result.stderr
     assert "Could not connect" not in result.stderr
+
+
+def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
+    with Emulator(issues=400, seed=3, latency_ms=50) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+        env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+        args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
+        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        # Interrupt once the run is reading issues.
+        while not any("bulkfetch" in r["path"] for r in emu.requests):
+            assert time.monotonic() < deadline, "the run never fetched issues"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    message = stderr.decode()
+    assert process.returncode == 130, message
+    assert "Error: The extract step failed: it was interrupted by signal 2." in message
+    assert "Traceback" not in message
