@@ -16,8 +16,20 @@ from tests.helpers import emulator_run_args, query, run_cli
 START = dt.datetime(2026, 10, 5, 6, 0, 1, tzinfo=dt.UTC)
 
 
-def project_keys(emu: Emulator) -> list[str]:
-    return sorted({issue["project_key"] for issue in emu.truth()})
+def load_before_project_visible(
+    emu: Emulator, tmp_path: Path
+) -> tuple[list[str], dict[str, str], set[int]]:
+    """Load while one project is hidden from the account, then show it again.
+
+    Returns the run's arguments, its environment and the ids of that project's issues.
+    """
+    hidden = sorted({issue["project_key"] for issue in emu.truth()})[0]
+    emu.revoke_project(hidden)
+    args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
+    env = {"JIRA_TOKEN": emu.scoped_token}
+    assert run_cli(args, env=env).exit_code == 0
+    emu.restore_project(hidden)
+    return args, env, {issue["id"] for issue in emu.truth() if issue["project_key"] == hidden}
 
 
 def stored_issues(db: Path) -> dict[int, tuple[str, str]]:
@@ -27,15 +39,9 @@ def stored_issues(db: Path) -> dict[int, tuple[str, str]]:
 def test_project_visible_later_is_loaded_next_run(tmp_path: Path) -> None:
     db = tmp_path / "jira.duckdb"
     with Emulator(issues=60, seed=3, start=START) as emu:
-        hidden = project_keys(emu)[0]
-        emu.revoke_project(hidden)
-        args = emulator_run_args(emu, db, tmp_path / "p")
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        assert run_cli(args, env=env).exit_code == 0
-        emu.restore_project(hidden)
+        args, env, late = load_before_project_visible(emu, tmp_path)
         emu.advance(600)
         truth = {issue["id"]: (issue["key"], issue["summary"]) for issue in emu.truth()}
-        late = {issue["id"] for issue in emu.truth() if issue["project_key"] == hidden}
         labels = sorted((issue["id"], label) for issue in emu.truth() for label in issue["labels"])
 
         found = run_cli(args, env=env)
@@ -78,13 +84,7 @@ def test_start_date_bounds_sweep_and_catch_up(tmp_path: Path) -> None:
 def test_run_without_sweep_reads_stored_ids_once(tmp_path: Path) -> None:
     db = tmp_path / "jira.duckdb"
     with Emulator(issues=40, seed=5, start=START) as emu:
-        hidden = project_keys(emu)[0]
-        emu.revoke_project(hidden)
-        args = emulator_run_args(emu, db, tmp_path / "p")
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        assert run_cli(args, env=env).exit_code == 0
-        emu.restore_project(hidden)
-        late = {issue["id"] for issue in emu.truth() if issue["project_key"] == hidden}
+        args, env, late = load_before_project_visible(emu, tmp_path)
         found = run_cli(args, env=env)
         assert found.exit_code == 0, found.output
         # The window's lookback may read a few of them.
