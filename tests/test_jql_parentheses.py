@@ -17,7 +17,7 @@ from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, PaginationError
 from pipelines.sweep import list_issue_ids
 from pipelines.window import search_jql, user_filter
-from tests.helpers import run_cli
+from tests.helpers import emulator_run_args, run_cli
 
 
 @pytest.mark.parametrize(
@@ -90,19 +90,8 @@ def test_sweep_listing_ends_on_empty_page() -> None:
 
 def test_run_rejects_unbalanced_jql(tmp_path: Path) -> None:
     with Emulator(issues=20, seed=3) as emu:
-        args = [
-            "run",
-            "--site-url",
-            emu.site_url,
-            "--gateway-url",
-            emu.gateway_url,
-            "--duckdb-path",
-            str(tmp_path / "jira.duckdb"),
-            "--pipelines-dir",
-            str(tmp_path / "pipelines"),
-            "--jql",
-            "project = ABC) OR (project = XYZ",
-        ]
+        jql = ["--jql", "project = ABC) OR (project = XYZ"]
+        args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "pipelines", *jql)
         try:
             result = run_cli(args, env={"JIRA_TOKEN": emu.scoped_token}, timeout=60)
         except subprocess.TimeoutExpired:
