@@ -255,7 +255,14 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
                 found.append((issue_id, prefetched))
         if missing:
             with clients.open() as client:
-                found.extend(read_changelogs(client, missing, mode))
+                partial: list[int] = []
+                found.extend(read_changelogs(client, missing, mode, partial))
+            if partial:
+                clients.skipped["issue_changelog"] = (
+                    "the server returned only part of some issues' histories and serves no "
+                    "changelog endpoint, so those issues keep their stored rows (the log names "
+                    "each)"
+                )
         rows: list[dict[str, Any]] = []
         complete: list[int] = []
         for issue_id, histories in found:

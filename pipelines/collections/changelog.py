@@ -64,7 +64,10 @@ class ChangelogPrefetch:
 
 
 def read_changelogs(
-    client: JiraClient, issue_ids: list[int], mode: str = "bulk"
+    client: JiraClient,
+    issue_ids: list[int],
+    mode: str = "bulk",
+    partial: list[int] | None = None,
 ) -> Iterator[tuple[int, list[History]]]:
     """Yield `(issue id, every history)` for each readable issue.
 
@@ -76,6 +79,8 @@ def read_changelogs(
         issue_ids: the issues to read.
         mode: `bulk` (bulk fetch on Cloud, up to `BULK_ISSUES` issues a request) or
             `per_issue` (each issue's own changelog endpoint, one request after another).
+        partial: when given, receives the ids of issues left out because the server returned
+            only part of their histories.
 
     Raises:
         ValueError: an unknown mode.
@@ -94,7 +99,7 @@ def read_changelogs(
                 client.connection.api_path("changelog/bulkfetch"),
             )
     for issue_id in issue_ids:
-        histories = read_issue_changelog(client, issue_id)
+        histories = read_issue_changelog(client, issue_id, partial)
         if histories is not None:
             yield issue_id, histories
 
@@ -135,8 +140,13 @@ def _bulk(client: JiraClient, issue_ids: list[int]) -> Iterator[tuple[int, list[
             yield issue_id, found.get(issue_id, [])
 
 
-def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | None:
-    """Read every history of one issue; None when the issue is gone or the list is partial."""
+def read_issue_changelog(
+    client: JiraClient, issue_id: int, partial: list[int] | None = None
+) -> list[History] | None:
+    """Read every history of one issue; None when the issue is gone or the list is partial.
+
+    A partial list also adds the issue id to `partial`, when given.
+    """
     path = client.connection.api_path(f"issue/{issue_id}/changelog")
     try:
         return whole_listing(client, path, "values")
@@ -162,6 +172,8 @@ def read_issue_changelog(client: JiraClient, issue_id: int) -> list[History] | N
             len(found),
             total,
         )
+        if partial is not None:
+            partial.append(issue_id)
         return None
     return found
 
