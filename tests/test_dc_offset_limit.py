@@ -19,8 +19,9 @@ import pytest
 
 from pipelines.client.auth import build_auth
 from pipelines.client.connection import resolve_connection
-from pipelines.client.search import IssueSearch
+from pipelines.client.search import IssueSearch, _issues_of
 from pipelines.client.transport import JiraClient, RetryPolicy
+from pipelines.errors import PayloadError
 from pipelines.parallel import make_reader
 from pipelines.window import Window
 
@@ -124,3 +125,13 @@ def test_dc_window_past_offset_limit(server_url: str, strategy: str) -> None:
     assert len(ids) == ISSUE_COUNT
     assert sorted(ids) == sorted(issue["id"] for issue in make_issues())
     assert reader.stats.slices > 1
+
+
+@pytest.mark.parametrize(
+    ("page", "named"),
+    [(None, "got null"), ([], "got an array"), ({"values": []}, "got an object with keys values")],
+)
+def test_page_without_issues_names_json_kind(page: object, named: str) -> None:
+    with pytest.raises(PayloadError) as raised:
+        _issues_of(page, "/rest/api/2/search", 3)
+    assert f"Page 3 of /rest/api/2/search has no `issues` list ({named})." in str(raised.value)

@@ -267,12 +267,24 @@ class BulkPage:
 _NO_ISSUE_ERRORS = re.compile(rb'"issueErrors"\s*:\s*\[\s*\]')
 
 
+# How a decoded JSON value is named in messages.
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
 def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
     if not isinstance(page, dict) or not isinstance(page.get("issues"), list):
-        kind = type(page).__name__
+        kind = _JSON_KINDS.get(type(page), "an unknown value")
         keys = ", ".join(sorted(page)[:8]) if isinstance(page, dict) else ""
         raise PayloadError(
-            f"Page {page_number} of {path} has no `issues` list (got a {kind}"
+            f"Page {page_number} of {path} has no `issues` list (got {kind}"
             f"{' with keys ' + keys if keys else ''}). The endpoint may have changed or a proxy "
             "answered; check the URL."
         )
