@@ -51,12 +51,15 @@ class SweepResult:
         complete: false when a request failed or the listing was doubted. An incomplete
             sweep marks nothing.
         error: why the sweep did not complete, as a clause for the run summary.
+        start: the start date that bounded the listing. Issues last updated before it were
+            not listed, so their absence does not mean they were deleted.
     """
 
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     project_ids: set[int] = field(default_factory=set)
     complete: bool = False
     error: str | None = None
+    start: datetime | None = None
 
 
 @dataclass
@@ -127,7 +130,7 @@ def run_sweep(
 
     A failure leaves the result incomplete, with the reason, so nothing is marked deleted.
     """
-    result = SweepResult()
+    result = SweepResult(start=start)
     try:
         result.project_ids = {int(p["id"]) for p in read_projects(client) if "id" in p}
         result.ids = list_issue_ids(IssueSearch(client), user_jql, start)
@@ -181,7 +184,7 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
     if not sweep.complete:
         return outcome
     issues = sql_client.make_qualified_table_name("issues")
-    query = f"select id, project_id, is_deleted from {issues}"
+    query = f"select id, project_id, is_deleted, updated_at from {issues}"
     loaded: list[np.ndarray] = []
     with sql_client.execute_query(query) as cursor:
         for rows in cursor.iter_fetch(COMPARE_CHUNK):
@@ -218,7 +221,7 @@ def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResu
 
 
 def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResult) -> np.ndarray:
-    """Add one chunk of loaded `(id, project_id, is_deleted)` rows to `outcome`'s lists.
+    """Add one chunk of loaded `(id, project_id, is_deleted, updated_at)` rows to `outcome`.
 
     Returns the ids of the chunk.
     """
@@ -226,10 +229,15 @@ def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResu
         return np.empty(0, dtype=np.int64)
     loaded = np.array([int(row[0]) for row in rows], dtype=np.int64)
     listed = np.isin(loaded, sweep.ids, assume_unique=True)
-    for (issue_id, project_id, is_deleted), is_listed in zip(rows, listed.tolist(), strict=True):
+    for row, is_listed in zip(rows, listed.tolist(), strict=True):
+        issue_id, project_id, is_deleted, updated_at = row
         if is_listed and is_deleted:
             outcome.unmarked.append(int(issue_id))
         elif not is_listed and not is_deleted:
+            if sweep.start is not None and updated_at is not None and updated_at < sweep.start:
+                # A --start-date later than the one the issue was loaded under kept it out of
+                # the listing. NOTE: if Jira deleted such an issue, it stays unmarked.
+                continue
             if project_id is not None and int(project_id) not in sweep.project_ids:
                 project = int(project_id)
                 outcome.hidden_projects[project] = outcome.hidden_projects.get(project, 0) + 1

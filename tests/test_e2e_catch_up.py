@@ -102,3 +102,35 @@ def test_run_without_sweep_reads_stored_ids_once(tmp_path: Path) -> None:
         assert "read by id" not in again.stdout
         truth = {issue["id"] for issue in emu.truth()}
     assert set(stored_issues(db)) == truth
+
+
+def test_later_start_date_marks_none_deleted(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        updated = sorted(issue["updated"] for issue in emu.truth())
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        first = run_cli([*args, "--start-date", updated[10].isoformat()], env=env)
+        assert first.exit_code == 0, first.output
+        emu.advance(600)
+        # The sweep of this run lists only issues updated since the later date.
+        later = run_cli([*args, "--start-date", updated[40].isoformat()], env=env)
+        assert later.exit_code == 0, later.output
+        assert "deleted issues: 0 marked" in later.stdout
+        loaded = {issue["id"] for issue in emu.truth() if issue["updated"] >= updated[10]}
+    assert query(db, "select count(*) from issues where is_deleted") == [(0,)]
+    assert set(stored_issues(db)) == loaded
+
+
+def test_added_start_date_marks_none_deleted(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=60, seed=3, start=START) as emu:
+        updated = sorted(issue["updated"] for issue in emu.truth())
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(args, env=env).exit_code == 0
+        emu.advance(600)
+        later = run_cli([*args, "--start-date", updated[30].isoformat()], env=env)
+        assert later.exit_code == 0, later.output
+        assert "deleted issues: 0 marked" in later.stdout
+    assert query(db, "select count(*) from issues where is_deleted") == [(0,)]
