@@ -681,8 +681,8 @@ def print_summary(summary: Any) -> None:
     caught_up = getattr(summary, "caught_up", 0)
     if caught_up:
         click.echo(
-            f"  of which read by id: {caught_up} that the filter matched and the tables lacked, "
-            "with `updated` before the window"
+            f"  of which read by id: {caught_up} that the last sweep listed and the tables "
+            "lacked or may hold stale, with `updated` before the window"
         )
     if not summary.issues_read:
         click.echo("  No issue matched the search in this window; nothing changed.")

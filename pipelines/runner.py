@@ -465,8 +465,11 @@ def _run_locked(
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
         refresh = options.full_refresh
+        # Issues left for this run to read by id; those past the limit wait for the next run.
+        carried: list[int] = []
         if not refresh:
-            observer.catch_up_ids = stored_catch_up_ids(pipeline)
+            pending = stored_ids(pipeline, CATCH_UP_KEY)
+            observer.catch_up_ids, carried = pending[:MAX_CATCH_UP], pending[MAX_CATCH_UP:]
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -540,10 +543,10 @@ def _run_locked(
         count = len(marked.marked)
         loaded += f", and marked {count} {'issue' if count == 1 else 'issues'} deleted"
     if sweep is not None and marked is not None and sweep.complete and marked.doubt is None:
-        store_catch_up_ids(pipeline, marked)
+        store_catch_up_ids(pipeline, marked, carried)
     elif observer.catch_up_ids:
         # This run read the stored issues, and without a complete sweep no others are known.
-        pipeline.set_local_state_val(CATCH_UP_KEY, [])
+        pipeline.set_local_state_val(CATCH_UP_KEY, carried)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     with destination_errors("count the rows", after=f"{loaded}."):
@@ -578,21 +581,28 @@ def _run_locked(
 
 # The local state key of the issues the next run reads by id (see `store_catch_up_ids`).
 CATCH_UP_KEY = "issues_to_read"
-# Issues read by id in one run at most; the sweep of each run lists the rest again.
+# The local state key of the projects the last complete sweep found hidden from the account.
+HIDDEN_KEY = "hidden_projects"
+# Issues read by id in one run at most; the rest wait in the local state for later runs.
 MAX_CATCH_UP = 5000
 
 
-def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult) -> None:
+def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult, carried: list[int]) -> None:
     """Keep the ids of issues the sweep listed and the tables lack, for the next run to read.
 
     The window search returns issues updated since the cursor. So an issue that only now
     matches the filter, with an older `updated`, would never be loaded: one in a project the
     account was just allowed to browse, or one a JQL function matches now. Issues listed again
     after they were marked deleted are read again too, since they may have changed while
-    outside the filter. The ids go to dlt's local state of the pipeline, which the
+    outside the filter, and so are the issues of projects the previous sweep found hidden
+    from the account. The ids go to dlt's local state of the pipeline, which the
     destination does not store. When that folder is lost, the next sweep lists them again.
+    Each run reads at most `MAX_CATCH_UP` of them, and `carried` are those it left.
     """
-    ids = np.union1d(marked.unloaded, np.array(marked.unmarked, dtype=np.int64))
+    again = np.array(marked.unmarked + marked.returned + carried, dtype=np.int64)
+    ids = np.union1d(marked.unloaded, again)
+    # Issues of these projects are kept as they are while hidden, and read again once listed.
+    pipeline.set_local_state_val(HIDDEN_KEY, sorted(marked.hidden_projects))
     if len(marked.unloaded):
         logger.warning(
             "%d issue(s) match the filter but are not in the tables, because their `updated` "
@@ -601,13 +611,13 @@ def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult) -> None:
             len(marked.unloaded),
             MAX_CATCH_UP,
         )
-    pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids[:MAX_CATCH_UP]])
+    pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids])
 
 
-def stored_catch_up_ids(pipeline: dlt.Pipeline) -> list[int]:
-    """Return the issue ids the previous run's sweep left for this run to read by id."""
+def stored_ids(pipeline: dlt.Pipeline, key: str) -> list[int]:
+    """Return the ids that the previous run's sweep stored under `key` in the local state."""
     try:
-        stored = pipeline.get_local_state_val(CATCH_UP_KEY)
+        stored = pipeline.get_local_state_val(key)
     except KeyError:
         return []
     return [int(i) for i in stored or []]
@@ -1631,7 +1641,7 @@ def apply_delete_sweep(pipeline: dlt.Pipeline, sweep: SweepResult) -> MarkResult
     with pipeline.sql_client() as client:
         if "issues" not in {name.lower() for name in table_names(client)}:
             return MarkResult()
-        return mark_deleted(client, sweep, datetime.now(UTC))
+        return mark_deleted(client, sweep, datetime.now(UTC), stored_ids(pipeline, HIDDEN_KEY))
 
 
 def rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:

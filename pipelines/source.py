@@ -510,7 +510,13 @@ class IssueRead:
             issues = search.fetch_by_ids(
                 found, fields=self.reader.fields, expand=self.reader.expand
             )
-            self.observer.caught_up += len(issues)
+            # Issues the window read already are skipped, so they are not counted here.
+            ids_read = (parse_id(issue.get("id")) for issue in issues)
+            self.observer.caught_up += sum(
+                1
+                for issue_id in ids_read
+                if issue_id is not None and self.handed.get(issue_id) is None
+            )
             yield issues
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:

@@ -18,6 +18,7 @@ live issue deleted). A sweep that fails part way is incomplete and marks nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,6 +75,10 @@ class MarkResult:
     hidden_projects: dict[int, int] = field(default_factory=dict)
     # Issues the sweep listed that the table lacks, sorted.
     unloaded: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    # The projects an earlier sweep found hidden, and their loaded issues listed again now,
+    # which may have changed while the account could not see them.
+    hidden_before: frozenset[int] = frozenset()
+    returned: list[int] = field(default_factory=list)
 
 
 def sweep_jql(user_jql: str | None, after_id: int, start: datetime | None = None) -> str:
@@ -175,12 +180,16 @@ def doubt_sweep(sweep: SweepResult, read_ids: np.ndarray) -> None:
     )
 
 
-def mark_deleted(sql_client: Any, sweep: SweepResult, now: datetime) -> MarkResult:
+def mark_deleted(
+    sql_client: Any, sweep: SweepResult, now: datetime, hidden_before: Iterable[int] = ()
+) -> MarkResult:
     """Mark loaded issues the sweep no longer lists as deleted, and unmark ones listed again.
 
-    Works on any dlt SQL client (DuckDB, PostgreSQL); `sql_client` is open.
+    Works on any dlt SQL client (DuckDB, PostgreSQL); `sql_client` is open. `hidden_before`
+    are the projects an earlier sweep found hidden from the account. Their loaded issues that
+    this sweep lists go to `MarkResult.returned`.
     """
-    outcome = MarkResult()
+    outcome = MarkResult(hidden_before=frozenset(hidden_before))
     if not sweep.complete:
         return outcome
     issues = sql_client.make_qualified_table_name("issues")
@@ -231,6 +240,8 @@ def _classify(rows: list[tuple[Any, ...]], sweep: SweepResult, outcome: MarkResu
     listed = np.isin(loaded, sweep.ids, assume_unique=True)
     for row, is_listed in zip(rows, listed.tolist(), strict=True):
         issue_id, project_id, is_deleted, updated_at = row
+        if is_listed and project_id is not None and int(project_id) in outcome.hidden_before:
+            outcome.returned.append(int(issue_id))
         if is_listed and is_deleted:
             outcome.unmarked.append(int(issue_id))
         elif not is_listed and not is_deleted:

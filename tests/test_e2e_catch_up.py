@@ -51,7 +51,7 @@ def test_project_visible_later_is_loaded_next_run(tmp_path: Path) -> None:
 
         caught = run_cli(args, env=env)
         assert caught.exit_code == 0, caught.output
-        assert f"of which read by id: {len(late)} that the filter matched" in caught.stdout
+        assert f"of which read by id: {len(late)} that the last sweep listed" in caught.stdout
         assert "that the tables lack:" not in caught.stdout
 
         again = run_cli(args, env=env)
@@ -134,3 +134,28 @@ def test_added_start_date_marks_none_deleted(tmp_path: Path) -> None:
         assert later.exit_code == 0, later.output
         assert "deleted issues: 0 marked" in later.stdout
     assert query(db, "select count(*) from issues where is_deleted") == [(0,)]
+
+
+def test_issue_edited_while_project_hidden_is_read_again(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=40, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, db, tmp_path / "p")
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        assert run_cli(args, env=env).exit_code == 0
+        hidden = sorted({issue["project_key"] for issue in emu.truth()})[0]
+        edited = next(issue for issue in emu.truth() if issue["project_key"] == hidden)
+        emu.revoke_project(hidden)
+        emu.edit_issue(edited["id"], summary="Edited while the project was hidden")
+        emu.advance(1800)
+        # An edit elsewhere moves the cursor past the hidden edit.
+        visible = next(issue for issue in emu.truth() if issue["project_key"] != hidden)
+        emu.edit_issue(visible["id"], summary="Edited later in a visible project")
+        # The run while hidden keeps the project's issues as they are.
+        assert run_cli(args, env=env).exit_code == 0
+        emu.restore_project(hidden)
+        for _ in range(2):
+            result = run_cli(args, env=env)
+            assert result.exit_code == 0, result.output
+        truth = {issue["id"]: (issue["key"], issue["summary"]) for issue in emu.truth()}
+    assert truth[edited["id"]][1] == "Edited while the project was hidden"
+    assert stored_issues(db) == truth
