@@ -246,9 +246,10 @@ def sliced_pages(
         last: SortKey | None = None
         for page in read_pages(jql):
             read += len(page)
-            if page:
-                last = sort_key(page[-1])
             yield page
+            # Read after the caller has checked the page, so a bad issue is named in page order.
+            if page and limit is not None:
+                last = sort_key(page[-1])
             if limit is not None and read >= limit:
                 break
         if limit is None or read < limit or last is None:
