@@ -27,6 +27,10 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 # The shell's status of a command stopped by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+INTERRUPTED_MESSAGE = (
+    "Interrupted. Loads that finished stay loaded, a load package already written waits for "
+    "the next run, and the stored cursor moves only with loaded data."
+)
 
 logger = logging.getLogger("jira_etl.cli")
 
@@ -184,7 +188,21 @@ def _known_variables() -> set[str]:
     return names
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group, which reports Ctrl-C outside a run's own error handling too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Without this, click prints `Aborted!` and exits 1, as if the command had failed.
+            report_errors.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False),
@@ -622,11 +640,7 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
             status = EXIT_INTERRUPTED if getattr(exc, "interrupted", False) else EXIT_FAILED
             self.fail(failure_message(exc), status)
         if isinstance(exc, KeyboardInterrupt):
-            self.fail(
-                "Interrupted. Loads that finished stay loaded, a load package already written "
-                "waits for the next run, and the stored cursor moves only with loaded data.",
-                EXIT_INTERRUPTED,
-            )
+            self.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
         return None
 
     @staticmethod

@@ -158,7 +158,7 @@ def test_bad_input_fails_and_changes_nothing(
             *common(db, pdir),
         ]
     elif case == "bad_jql":
-        args = [*args, "--jql", "project = (ABC"]
+        args = [*args, "--jql", "project = = ABC"]
     elif case == "removed_endpoint":
         cloud.add_fault(r"search/jql", 410, times=1)
     elif case == "server_down":
@@ -289,7 +289,7 @@ def test_token_never_appears_anywhere(cloud: Emulator, tmp_path: Path) -> None:
     failed = run_cli(args, env={"JIRA_TOKEN": token})
     assert failed.exit_code == 1
     outputs.append(failed.output)
-    flag = run_cli([*args, "--token", token, "--jql", "project = (ABC"])
+    flag = run_cli([*args, "--token", token, "--jql", "project = = ABC"])
     assert flag.exit_code == 1
     outputs.append(flag.output)
     for text in outputs:

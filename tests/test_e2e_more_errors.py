@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -233,8 +234,9 @@ def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:
     assert f"does not know cloud id `{wrong}`" in result.stderr
 
 
-def test_read_timeout_names_timeout(tmp_path: Path) -> None:
-    # A server that accepts connections and never answers.
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
+    """Serve on 127.0.0.1 a server that accepts connections and never responds; yield its URL."""
     silent = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
     stop = threading.Event()
@@ -247,25 +249,48 @@ def test_read_timeout_names_timeout(tmp_path: Path) -> None:
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    site = f"http://127.0.0.1:{silent.getsockname()[1]}"
-    args = ["run", "--auth", "pat", "--site-url", site, "--timeout", "1", "--max-retries", "2"]
-    args += ["--duckdb-path", str(tmp_path / "jira.duckdb"), "--pipelines-dir", str(tmp_path / "p")]
     try:
-        result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-pat-token"})
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}"
     finally:
         stop.set()
         thread.join()
         for connection in accepted:
             connection.close()
         silent.close()
+
+
+def test_read_timeout_names_timeout(tmp_path: Path) -> None:
+    with silent_server() as site:
+        args = ["run", "--auth", "pat", "--site-url", site, "--timeout", "1"]
+        args += ["--max-retries", "2", "--duckdb-path", str(tmp_path / "jira.duckdb")]
+        args += ["--pipelines-dir", str(tmp_path / "p")]
+        result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-pat-token"})
     assert result.exit_code == 1, result.output
     assert "did not answer within the 1 s timeout (ReadTimeout) after 2 attempts" in result.stderr
     assert "Raise --timeout" in result.stderr
     assert "Could not connect" not in result.stderr
 
 
+def test_ctrl_c_during_check_exits_130() -> None:
+    with silent_server() as site:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+        env |= {"JIRA_TOKEN": "not-a-real-pat-token", "RUNTIME__DLTHUB_TELEMETRY": "false"}
+        args = [sys.executable, "-m", "pipelines.cli", "check", "--auth", "pat"]
+        args += ["--site-url", site, "--timeout", "60"]
+        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The first request waits for a response that never comes.
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    message = stderr.decode()
+    assert process.returncode == 130, message
+    assert message.startswith("Error: Interrupted.")
+    assert "Aborted" not in message
+
+
 def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
-    with Emulator(issues=400, seed=3, latency_ms=50) as emu:
+    # Slow enough that the read lasts many seconds, however busy the machine is.
+    with Emulator(issues=2000, seed=3, latency_ms=300) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
@@ -281,3 +306,23 @@ def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
     assert process.returncode == 130, message
     assert "Error: The extract step failed: it was interrupted by signal 2." in message
     assert "Traceback" not in message
+
+
+def test_ctrl_c_outside_error_handling_exits_130() -> None:
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    # A command of the group that is interrupted outside `report_errors`, as the summary of
+    # a finished run is printed.
+    @cli.command("interrupted-command", hidden=True)
+    def interrupted_command() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        result = CliRunner().invoke(cli, ["interrupted-command"])
+    finally:
+        cli.commands.pop("interrupted-command")
+    assert result.exit_code == 130, result.output
+    assert "Error: Interrupted." in result.output
+    assert "Aborted" not in result.output
