@@ -17,7 +17,7 @@ from pipelines.errors import ConfigError
 from tests.helpers import oauth_client_auth, run_cli
 
 CLOUD_ID = "ac9afd3b-424d-5b92-bf60-6b8cf2c99d62"
-INVALID_URLS = ["not a url", "ftp://127.0.0.1:9", "127.0.0.1:9", "https://"]
+INVALID_URLS = ["not a url", "ftp://127.0.0.1:9", "127.0.0.1:9", "https://", "http://fd00::2:9"]
 
 
 @pytest.mark.parametrize("url", INVALID_URLS)
@@ -152,3 +152,11 @@ def test_pat_with_bearer_at_data_center_suggests_pat(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "without a cloud id" in result.stderr
     assert "Personal Access Token, use --auth pat." in result.stderr
+
+
+def test_run_with_unbracketed_ipv6_site_exits_2(tmp_path: Path) -> None:
+    args = ["run", "--site-url", "http://fd00::2:9", "--duckdb-path", str(tmp_path / "j.duckdb")]
+    result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-token"})
+    assert result.exit_code == 2, result.output
+    assert "Write an IPv6 address in brackets" in result.stderr
+    assert "Traceback" not in result.output

@@ -33,3 +33,7 @@ def test_clean_url_hosts(url: str, shown: str) -> None:
 )
 def test_host_of_brackets_ipv6(url: str, shown: str) -> None:
     assert host_of(url) == shown
+
+
+def test_clean_url_keeps_unreadable_port_as_written() -> None:
+    assert clean_url("http://user:pw@fd00::2:9/rest") == "http://fd00::2:9/rest"

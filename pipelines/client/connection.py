@@ -249,6 +249,15 @@ def _check_url(url: str, option: str) -> str:
         raise ConfigError(
             f"Invalid URL `{clean_url(url)}` in {option}: expected http(s)://host[/path]."
         )
+    try:
+        # Both raise on a port they cannot read, as an IPv6 address without brackets gives.
+        _ = urlsplit(url).port
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise ConfigError(
+            f"Invalid URL `{clean_url(url)}` in {option}: the host or port cannot be read. "
+            "Write an IPv6 address in brackets, e.g. http://[fd00::2]:8080."
+        ) from None
     return url.rstrip("/")
 
 

@@ -10,7 +10,11 @@ _SECRET_QUERY_KEYS = {"token", "access_token", "refresh_token", "client_secret",
 def clean_url(url: str | object) -> str:
     """Return `url` without user info and with secret-looking query values masked."""
     parts = urlsplit(str(url))
-    netloc = _host_and_port(parts.hostname or "", parts.port)
+    try:
+        netloc = _host_and_port(parts.hostname or "", parts.port)
+    except ValueError:
+        # A port that cannot be read (an IPv6 address without brackets): the text as written.
+        netloc = parts.netloc.rpartition("@")[2]
     query = parts.query
     if query:
         kept = []
