@@ -397,8 +397,9 @@ def destination_options(func: Any) -> Any:
 @click.option(
     "--start-date",
     envvar="JIRA_START_DATE",
-    help="First run only: load issues updated on or after this date (YYYY-MM-DD, midnight "
-    "UTC) or instant (ISO 8601 with an offset, such as 2024-05-01T00:00:00+02:00).",
+    help="Load issues updated on or after this date (YYYY-MM-DD, midnight UTC) or instant "
+    "(ISO 8601 with an offset, such as 2024-05-01T00:00:00+02:00). The first run stores it, "
+    "and later runs neither list nor read issues updated before it.",
 )
 @click.option(
     "--full-refresh",

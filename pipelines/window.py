@@ -121,10 +121,13 @@ def _scan_jql(text: str) -> int:
     position = 0
     while position < len(text):
         char = text[position]
+        if char == "\\":
+            # A backslash escapes the next character, in quoted strings and outside them, so an
+            # escaped quote opens no string.
+            position += 2
+            continue
         if quote:
-            if char == "\\":
-                position += 1
-            elif char == quote:
+            if char == quote:
                 quote = ""
         elif char in "\"'":
             quote = char

@@ -160,3 +160,13 @@ def test_run_with_unbracketed_ipv6_site_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "Write an IPv6 address in brackets" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_pat_with_bearer_at_base_url_suggests_pat(tmp_path: Path) -> None:
+    with Emulator(issues=1, flavor="dc") as emu:
+        args = ["run", "--base-url", emu.site_url, "--duckdb-path", str(tmp_path / "jira.duckdb")]
+        args += ["--pipelines-dir", str(tmp_path / "p")]
+        result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+    assert result.exit_code == 1, result.output
+    assert "/rest/api/3/field: the URL does not lead to a Jira REST API" in result.stderr
+    assert "Personal Access Token, use --auth pat." in result.stderr

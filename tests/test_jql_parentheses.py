@@ -30,6 +30,8 @@ from tests.helpers import emulator_run_args, run_cli
         ("reorder by = 1", "reorder by = 1"),
         ("summary ~ 'sort order by date' ORDER BY key", "summary ~ 'sort order by date'"),
         ("ORDER BY created", ""),
+        ("labels = don\\'t ORDER BY key", "labels = don\\'t"),
+        ('summary ~ \\"foo', 'summary ~ \\"foo'),
         (None, ""),
     ],
 )

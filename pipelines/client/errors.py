@@ -264,7 +264,11 @@ def _not_found(connection: Connection, shown_url: str, answered_before: bool) ->
             "rather than the site's cloud id; read the right one from "
             "https://your-site.atlassian.net/_edge/tenant_info."
         )
-    return (
+    advice = (
         f"404 from {host} for {shown_url}: the URL does not lead to a Jira REST API. Check "
         "--base-url / --site-url; it should be the site or server root, without /rest/api."
     )
+    if connection.auth.mode == "bearer" and "/rest/api/3/" in shown_url:
+        # Data Center serves /rest/api/2 only, and its tokens go with --auth pat.
+        advice += " For a Jira Data Center server and its Personal Access Token, use --auth pat."
+    return advice

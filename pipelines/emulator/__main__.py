@@ -34,7 +34,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m pipelines.emulato
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1; 0 picks one")
     parser.add_argument("--issues", type=int, default=50, help="number of generated issues")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated data")
-    parser.add_argument("--flavor", choices=("cloud", "dc"), default="cloud")
+    parser.add_argument(
+        "--flavor",
+        choices=("cloud", "dc"),
+        default="cloud",
+        help="Jira Cloud (gateway, scoped tokens, /rest/api/3) or Data Center (a Personal "
+        "Access Token, /rest/api/2)",
+    )
     parser.add_argument(
         "--time-zone",
         default="America/Los_Angeles",
