@@ -235,10 +235,14 @@ def test_wrong_cloud_id_still_named(emu: Emulator, tmp_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """Serve on 127.0.0.1 a server that accepts connections and never responds; yield its URL."""
+def silent_server() -> Iterator[tuple[str, threading.Event]]:
+    """Serve on 127.0.0.1 a server that accepts connections and never responds.
+
+    Yields its URL and an event set once it has accepted a connection.
+    """
     silent = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
+    connected = threading.Event()
     stop = threading.Event()
 
     def accept() -> None:
@@ -246,11 +250,12 @@ def silent_server() -> Iterator[str]:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 accepted.append(silent.accept()[0])
+                connected.set()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{silent.getsockname()[1]}"
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}", connected
     finally:
         stop.set()
         thread.join()
@@ -260,7 +265,7 @@ def silent_server() -> Iterator[str]:
 
 
 def test_read_timeout_names_timeout(tmp_path: Path) -> None:
-    with silent_server() as site:
+    with silent_server() as (site, _):
         args = ["run", "--auth", "pat", "--site-url", site, "--timeout", "1"]
         args += ["--max-retries", "2", "--duckdb-path", str(tmp_path / "jira.duckdb")]
         args += ["--pipelines-dir", str(tmp_path / "p")]
@@ -272,14 +277,14 @@ def test_read_timeout_names_timeout(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_check_exits_130() -> None:
-    with silent_server() as site:
+    with silent_server() as (site, connected):
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": "not-a-real-pat-token", "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", "check", "--auth", "pat"]
         args += ["--site-url", site, "--timeout", "60"]
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # The first request waits for a response that never comes.
-        time.sleep(3)
+        assert connected.wait(60), "the check never connected"
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     message = stderr.decode()
@@ -289,17 +294,19 @@ def test_ctrl_c_during_check_exits_130() -> None:
 
 
 def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
-    # Slow enough that the read lasts many seconds, however busy the machine is.
-    with Emulator(issues=2000, seed=3, latency_ms=300) as emu:
+    with Emulator(issues=400, seed=3, latency_ms=50) as emu:
+        # Every issue fetch hangs, so the run is still reading when the signal arrives.
+        emu.add_fault(r"/issue/bulkfetch$", delay_seconds=30, times=None)
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        # Interrupt once the run is reading issues.
-        while not any("bulkfetch" in r["path"] for r in emu.requests):
-            assert time.monotonic() < deadline, "the run never fetched issues"
+        # The emulator logs a request once it responds, and bulk fetches follow the id search.
+        while not any(r["path"].endswith("/search/jql") for r in emu.requests):
+            assert time.monotonic() < deadline, "the run never searched"
             time.sleep(0.05)
+        time.sleep(1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     message = stderr.decode()
