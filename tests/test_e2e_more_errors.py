@@ -264,6 +264,20 @@ def silent_server() -> Iterator[tuple[str, threading.Event]]:
         silent.close()
 
 
+def start_interruptible(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `args` with the default SIGINT action, as a shell starts a command.
+
+    A test runner's worker may ignore SIGINT, and a child would inherit that.
+    """
+    return subprocess.Popen(
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+
+
 def test_read_timeout_names_timeout(tmp_path: Path) -> None:
     with silent_server() as (site, _):
         args = ["run", "--auth", "pat", "--site-url", site, "--timeout", "1"]
@@ -282,7 +296,7 @@ def test_ctrl_c_during_check_exits_130() -> None:
         env |= {"JIRA_TOKEN": "not-a-real-pat-token", "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", "check", "--auth", "pat"]
         args += ["--site-url", site, "--timeout", "60"]
-        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = start_interruptible(args, env)
         # The first request waits for a response that never comes.
         assert connected.wait(60), "the check never connected"
         process.send_signal(signal.SIGINT)
@@ -300,7 +314,7 @@ def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
-        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = start_interruptible(args, env)
         deadline = time.monotonic() + 60
         # The emulator logs a request once it responds, and bulk fetches follow the id search.
         while not any(r["path"].endswith("/search/jql") for r in emu.requests):
