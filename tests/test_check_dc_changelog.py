@@ -8,7 +8,7 @@ from tests.helpers import run_cli
 
 def test_check_changelog_falls_back() -> None:
     with Emulator(issues=5, flavor="dc") as emu:
-        # A server without the endpoint answers 404; a run then reads ?expand=changelog.
+        # A server without the endpoint returns 404, so a run reads ?expand=changelog instead.
         emu.add_fault(r"/issue/\d+/changelog$", 404, times=None)
         result = run_cli(
             ["check", "--auth", "pat", "--site-url", emu.site_url], env={"JIRA_TOKEN": emu.pat}

@@ -285,7 +285,7 @@ def test_read_timeout_names_timeout(tmp_path: Path) -> None:
         args += ["--pipelines-dir", str(tmp_path / "p")]
         result = run_cli(args, env={"JIRA_TOKEN": "not-a-real-pat-token"})
     assert result.exit_code == 1, result.output
-    assert "did not answer within the 1 s timeout (ReadTimeout) after 2 attempts" in result.stderr
+    assert "did not respond within the 1 s timeout (ReadTimeout) after 2 attempts" in result.stderr
     assert "Raise --timeout" in result.stderr
     assert "Could not connect" not in result.stderr
 

@@ -19,8 +19,8 @@ MAX_KEYS_PAGE = 5000
 BULK_FETCH_SIZE = 100
 # Data Center rejects a search whose `startAt + maxResults` goes past this many results, so the
 # readers slice deeper windows by `updated` (see `reader.sliced_pages`).
-# NOTE: whether the server checks the offset alone or the offset plus the page size is not
-# confirmed on a real server; requests within both rules pass either way.
+# NOTE: not confirmed on a real server is whether it checks the offset alone or the offset
+# plus the page size. Requests within both rules pass either way.
 DC_MAX_OFFSET = 10_000
 
 
@@ -267,7 +267,7 @@ class BulkPage:
 _NO_ISSUE_ERRORS = re.compile(rb'"issueErrors"\s*:\s*\[\s*\]')
 
 
-# How a decoded JSON value is named in messages.
+# The name of each decoded JSON type in messages.
 _JSON_KINDS = {
     dict: "an object",
     list: "an array",

@@ -248,7 +248,7 @@ class JiraClient:
             if response is None and fault == "ReadTimeout":
                 seconds = self._http.timeout.read
                 raise RetryableError(
-                    f"{shown} did not answer within the {seconds:g} s timeout ({fault}) after "
+                    f"{shown} did not respond within the {seconds:g} s timeout ({fault}) after "
                     f"{attempts} (waits in seconds: {tried}). Raise --timeout when Jira is slow "
                     "for this request, or check the network or proxy between this machine and "
                     "Jira.",
