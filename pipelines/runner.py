@@ -457,13 +457,19 @@ def _run_locked(
         if pipeline.has_pending_data:
             logger.info("Finishing the load packages a previous run left pending")
             drop_renormalized_packages(pipeline)
-            pipeline.normalize()
+            with step_signals() as received:
+                pipeline.normalize()
+            stop_if_signalled(
+                received, "after it normalized the pending load packages", pending=True
+            )
             with destination_errors("remove the state rows of an unfinished load"):
                 forget_unrecorded_state_rows(pipeline)
             check_free_space(pipeline, options)
-            load_within_memory(pipeline, options)
+            with step_signals() as received:
+                load_within_memory(pipeline, options)
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
+            stop_if_signalled(received, PENDING_LOAD_INTERRUPTED, stated=True)
         refresh = options.full_refresh
         # Issues left for this run to read by id; those past the limit wait for the next run.
         carried: list[int] = []
@@ -492,14 +498,21 @@ def _run_locked(
             collect_between_steps()
             return_freed_memory()
             drop_renormalized_packages(pipeline)
-            pipeline.normalize()
+            with step_signals() as received:
+                pipeline.normalize()
+            stop_if_signalled(received, "after it normalized the fetched issues", pending=True)
             check_free_space(pipeline, options)
-            info = load_within_memory(pipeline, options)
+            with step_signals() as received:
+                info = load_within_memory(pipeline, options)
             if isinstance(info, LoadInfo):
                 load_ids += list(info.loads_ids)
             if observer.read_again:
                 with destination_errors("remove the child rows of issues read twice"):
                     remove_superseded_child_rows(pipeline, observer.read_again)
+            if observer.more_to_load:
+                stop_if_signalled(received, "while it loaded a part of the window")
+            else:
+                stop_if_signalled(received, LAST_LOAD_INTERRUPTED, stated=True)
             if not observer.more_to_load:
                 break
             logger.info(
@@ -577,6 +590,69 @@ def _run_locked(
     if marked is not None:
         summary.not_loaded = len(marked.unloaded)
     return summary
+
+
+# The outcome of a run interrupted during its last load, which dlt let finish.
+LAST_LOAD_INTERRUPTED = (
+    "The run was interrupted during its last load, which finished: the tables hold every "
+    "issue the run read, and the stored cursor moved with them. The check for deleted issues "
+    "did not run; the next run makes it."
+)
+# The outcome of a run interrupted while it loaded the packages a previous run left pending.
+PENDING_LOAD_INTERRUPTED = (
+    "The run was interrupted while it loaded the load packages a previous run had left "
+    "pending. They were loaded in full, and the stored cursor moved with them; this run "
+    "read nothing new."
+)
+
+
+@dataclass
+class StepSignal:
+    """The signal that arrived during a dlt step run within `step_signals`, or 0."""
+
+    code: int = 0
+
+
+@contextlib.contextmanager
+def step_signals() -> Iterator[StepSignal]:
+    """Intercept SIGINT and SIGTERM during a dlt step, and report the one that arrived.
+
+    dlt intercepts these signals during its normalize and load steps and acts on them only
+    between rounds of jobs. With one job at a time, a signal that arrived during the last round was
+    dropped when the step ended, and an interrupted run went on to exit 0. Intercepted here,
+    around dlt's own interception, the signal outlasts the step, and the caller stops the run once the
+    step's work is stored. A second signal still stops the process at once.
+    """
+    from dlt.common.runtime import signals
+
+    received = StepSignal()
+    with signals.intercepted_signals():
+        yield received
+        if signals.was_signal_received():
+            received.code = int(
+                getattr(signals.exception_for_signal(), "signal_code", signal.SIGINT)
+            )
+
+
+def stop_if_signalled(
+    received: StepSignal, when: str, *, pending: bool = False, stated: bool = False
+) -> None:
+    """Raise the interrupted error of a run whose dlt step ended after a signal arrived.
+
+    Args:
+        received: the signal that arrived during the step.
+        when: what the run had done; with `stated`, the whole message.
+        pending: a load package waits for the next run.
+        stated: `when` states what was loaded and where the cursor is.
+    """
+    if not received.code:
+        return
+    text = when if stated else f"The run was interrupted by signal {received.code} {when}."
+    error = JiraEtlError(text)
+    error.interrupted = True  # type: ignore[attr-defined]
+    error.pending_load = pending  # type: ignore[attr-defined]
+    error.outcome_stated = stated  # type: ignore[attr-defined]
+    raise error
 
 
 # The local state key of the issues the next run reads by id (see `store_catch_up_ids`).

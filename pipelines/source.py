@@ -57,6 +57,7 @@ from pipelines.window import (
     check_cursor_not_future,
     compute_window,
     cursor_after_read,
+    filter_spelling,
     parse_start_date,
     to_epoch_ms,
     user_filter,
@@ -750,7 +751,7 @@ def check_filter_unchanged(state: Any, jql: str | None, stored_cursor: str | Non
     if not stored_cursor or "jql" not in state:
         return
     previous, current = state["jql"], user_filter(jql)
-    if previous != current:
+    if filter_spelling(previous) != filter_spelling(current):
         raise ConfigError(
             f"The JQL filter changed from `{previous or '(none)'}` to `{current or '(none)'}` "
             "since the data in this dataset was loaded. Run once with --full-refresh to reload "

@@ -150,6 +150,47 @@ def _scan_jql(text: str) -> int:
     return len(text)
 
 
+# Characters next to which JQL needs no space: operators, parentheses, commas and quotes.
+_SEPARATORS = frozenset("()=,!<>~\"'")
+
+
+def filter_spelling(jql: str) -> str:
+    """Return `jql` with its spacing outside quoted strings reduced to single spaces.
+
+    Spaces outside strings only separate words, so `project=ABC  AND status = Done` and
+    `project = ABC AND status=Done` give the same result, and a dataset loaded with one may
+    go on with the other. Quoted strings and escaped characters are kept as they are.
+
+    >>> filter_spelling("project=ABC  AND (status = 'In  Progress')")
+    "project=ABC AND(status='In  Progress')"
+    """
+    spelled: list[str] = []
+    quote = ""
+    space = False
+    position = 0
+    while position < len(jql):
+        char = jql[position]
+        if not quote and char.isspace():
+            space = True
+            position += 1
+            continue
+        if space and spelled and spelled[-1] not in _SEPARATORS and char not in _SEPARATORS:
+            spelled.append(" ")
+        space = False
+        if char == "\\":
+            spelled.append(jql[position : position + 2])
+            position += 2
+            continue
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        spelled.append(char)
+        position += 1
+    return "".join(spelled)
+
+
 def _unbalanced(text: str, problem: str) -> ConfigError:
     return ConfigError(
         f"Invalid --jql `{text}`: {problem}. jira-etl puts the filter in parentheses before "

@@ -314,6 +314,10 @@ def test_changed_filter_requires_full_refresh(cloud: Emulator, tmp_path: Path) -
     assert refreshed.exit_code == 0, refreshed.output
     expected = {t["id"]: t["key"] for t in cloud.truth() if t["key"].startswith("XYZ-")}
     assert loaded_ids(db) == expected
+    # Spacing outside strings selects the same issues, so the dataset goes on.
+    respaced = run_cli([*args, "--jql", "  project=XYZ\n ORDER BY key"], env=env)
+    assert respaced.exit_code == 0, respaced.output
+    assert loaded_ids(db) == expected
 
 
 def test_invalid_dataset_name_is_a_usage_error(cloud: Emulator, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from pipelines.emulator import Emulator
 from pipelines.errors import ConfigError, PaginationError
 from pipelines.sweep import list_issue_ids
-from pipelines.window import search_jql, user_filter
+from pipelines.window import filter_spelling, search_jql, user_filter
 from tests.helpers import emulator_run_args, run_cli
 
 
@@ -70,6 +70,32 @@ class BoundIgnoringSearch:
         self.calls += 1
         assert self.calls < 50, "the listing kept requesting pages"
         yield [{"id": "10001"}, {"id": "10002"}]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("project = ABC AND status = Done", "project=ABC\n  AND status =Done"),
+        ("project in (ABC, XYZ)", "project in(ABC,XYZ)"),
+        ('labels != x OR summary ~ "a b"', 'labels!=x  OR summary~"a b"'),
+        ('summary ~ "a\\" b" AND x = 1', 'summary ~ "a\\" b"AND x=1'),
+    ],
+)
+def test_filter_spelling_ignores_spacing(first: str, second: str) -> None:
+    assert filter_spelling(first) == filter_spelling(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ('summary ~ "a b"', 'summary ~ "a  b"'),
+        ("status = Done", "status = Open"),
+        ("project = ABC AND status = Done", "project = ABCAND status = Done"),
+        ("x = 'a' AND y = 1", "x = 'a AND y = 1'"),
+    ],
+)
+def test_filter_spelling_keeps_words_and_strings(first: str, second: str) -> None:
+    assert filter_spelling(first) != filter_spelling(second)
 
 
 def test_sweep_listing_stops_on_repeated_ids() -> None:
