@@ -596,7 +596,7 @@ def _run_locked(
 LAST_LOAD_INTERRUPTED = (
     "The run was interrupted during its last load, which finished: the tables hold every "
     "issue the run read, and the stored cursor moved with them. The check for deleted issues "
-    "did not run; the next run makes it."
+    "and the update of moved issues' keys in other rows did not run; the next run makes both."
 )
 # The outcome of a run interrupted while it loaded the packages a previous run left pending.
 PENDING_LOAD_INTERRUPTED = (

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +13,7 @@ import duckdb
 import httpx
 
 from pipelines.destinations.duckdb_catalog import quote_identifier
+from tests.cli_process import run_forked
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,14 +64,7 @@ def run_cli(
     base["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     base["JIRA_MIN_RETRY_WAIT"] = "0.05"
     base.update(env or {})
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        capture_output=True,
-        text=True,
-        env=base,
-        cwd=str(cwd or REPO_ROOT),
-        timeout=timeout,
-    )
+    completed = run_forked(args, base, str(cwd or REPO_ROOT), timeout)
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
 

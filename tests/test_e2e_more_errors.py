@@ -310,7 +310,7 @@ def test_ctrl_c_during_check_exits_130() -> None:
 def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
     with Emulator(issues=400, seed=3, latency_ms=50) as emu:
         # Every issue fetch hangs, so the run is still reading when the signal arrives.
-        emu.add_fault(r"/issue/bulkfetch$", delay_seconds=30, times=None)
+        emu.add_fault(r"/issue/bulkfetch$", delay_seconds=8, times=None)
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
