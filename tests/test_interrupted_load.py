@@ -1,4 +1,4 @@
-"""Ctrl-C during dlt's load step: the run stops with exit 130 once the load is stored.
+"""Ctrl-C or SIGTERM during dlt's load step: the run exits 130 once the load is stored.
 
 dlt holds SIGINT while it loads and looks at it between rounds of load jobs. A signal that
 arrived during the last round, with one load job at a time, was dropped when the step ended,
@@ -45,7 +45,10 @@ def waiting_backends(cursor: psycopg2.extensions.cursor) -> int:
     return int(cursor.fetchone()[0])
 
 
-def test_ctrl_c_during_load_stops_after_the_load(tmp_path: Path, pg_schema: str) -> None:
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_load_stops_after_load(
+    tmp_path: Path, pg_schema: str, signal_number: int
+) -> None:
     with Emulator(issues=40, seed=17) as emu:
         args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
         args += ["--destination", "postgres", "--dataset", pg_schema]
@@ -85,7 +88,7 @@ def test_ctrl_c_during_load_stops_after_the_load(tmp_path: Path, pg_schema: str)
                         assert process.poll() is None, (tmp_path / "err.txt").read_text()
                         assert time.monotonic() < deadline, "the load never waited on the lock"
                         time.sleep(0.05)
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signal_number)
                 time.sleep(0.5)
         finally:
             locker.rollback()
