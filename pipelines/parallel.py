@@ -132,10 +132,14 @@ class BulkReader(WindowReader):
         pool = ThreadPoolExecutor(
             max_workers=self.limiter.max_in_flight, thread_name_prefix="jira-fetch"
         )
+        finished = False
         try:
             yield from self._read(window, pool)
+            finished = True
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # A run that stops early does not wait here for the fetches in flight. An
+            # interrupted run stops their retries (`stop_requests`) before it exits.
+            pool.shutdown(wait=finished, cancel_futures=True)
             client.response_hooks.remove(self.limiter.observe)
 
     def _read(self, window: Window, pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]]]:

@@ -310,10 +310,12 @@ def test_ctrl_c_during_check_exits_130() -> None:
 def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
     with Emulator(issues=400, seed=3, latency_ms=50) as emu:
         # Every issue fetch hangs, so the run is still reading when the signal arrives.
-        emu.add_fault(r"/issue/bulkfetch$", delay_seconds=8, times=None)
+        emu.add_fault(r"/issue/bulkfetch$", delay_seconds=30, times=None)
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
         env |= {"JIRA_TOKEN": emu.scoped_token, "RUNTIME__DLTHUB_TELEMETRY": "false"}
         args = [sys.executable, "-m", "pipelines.cli", *base(emu, tmp_path)]
+        # Each hanging fetch times out after 3 s, and would be tried 6 times in all.
+        args += ["--timeout", "3", "--max-retries", "6"]
         process = start_interruptible(args, env)
         deadline = time.monotonic() + 60
         # The emulator logs a request once it responds, and bulk fetches follow the id search.
@@ -322,10 +324,14 @@ def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
             time.sleep(0.05)
         time.sleep(1)
         process.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
         _, stderr = process.communicate(timeout=60)
+        # The fetches in flight end at their timeout and are not tried again.
+        assert time.monotonic() - signalled < 10
     message = stderr.decode()
     assert process.returncode == 130, message
     assert "Error: The extract step failed: it was interrupted by signal 2." in message
+    assert message.rstrip().splitlines()[-1].startswith("Error:"), message
     assert "Traceback" not in message
 
 

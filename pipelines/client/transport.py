@@ -18,7 +18,7 @@ from pipelines.client.connection import Connection
 from pipelines.client.errors import redact, translate_error
 from pipelines.client.tls import shared_tls_context
 from pipelines.client.urls import clean_url, join_url
-from pipelines.errors import PayloadError, RetryableError
+from pipelines.errors import JiraEtlError, PayloadError, RetryableError
 
 logger = logging.getLogger("jira_etl.http")
 
@@ -26,6 +26,26 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Characters of a body that is not JSON quoted in the error message.
 SNIPPET_CHARS = 80
 USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
+
+# Set once the run is interrupted. Requests in other threads then make no further attempt, so
+# the process ends within one request's timeout instead of after every retry.
+_stopping = threading.Event()
+
+
+def stop_requests() -> None:
+    """Stop the retries of every client in this process. A request in flight still runs to its end."""
+    _stopping.set()
+
+
+def resume_requests() -> None:
+    """Let clients retry again, in a process that goes on after an interrupted run."""
+    _stopping.clear()
+
+
+def _check_stopping(shown: str) -> None:
+    if _stopping.is_set():
+        raise JiraEtlError(f"Stopped the requests to {shown}: the run was interrupted.")
+
 
 # Called with the status and headers of every response, retried ones included.
 ResponseHook = Callable[[int, Mapping[str, str]], None]
@@ -158,6 +178,8 @@ class JiraClient:
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1:
+                _check_stopping(shown)
             started = time.monotonic()
             try:
                 response = self._http.request(method, url, params=params, json=json_body)
@@ -222,7 +244,7 @@ class JiraClient:
         """Sleep the backoff before retry `attempt` (1-based) of an item a response named failed."""
         wait = self.retry.backoff(attempt)
         self.stats.record(None, retried=True, waited=wait)
-        self._sleep(wait)
+        self._wait(wait, "Jira")
 
     def _next_wait(
         self,
@@ -233,6 +255,7 @@ class JiraClient:
         waits: list[float],
     ) -> float:
         """Sleep before the next attempt, or raise when the attempts or the wait run out."""
+        _check_stopping(shown)
         retry_after = _retry_after_seconds(response) if response is not None else None
         if retry_after is not None and retry_after > self.retry.max_retry_after:
             raise RetryableError(
@@ -281,8 +304,16 @@ class JiraClient:
             self.retry.max_attempts - 1,
             wait,
         )
-        self._sleep(wait)
+        self._wait(wait, shown)
         return wait
+
+    def _wait(self, seconds: float, shown: str) -> None:
+        """Sleep `seconds` before a retry, and end the sleep when the run is interrupted."""
+        if self._sleep is time.sleep:
+            _stopping.wait(seconds)
+        else:
+            self._sleep(seconds)
+        _check_stopping(shown)
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
