@@ -137,9 +137,12 @@ class BulkReader(WindowReader):
             yield from self._read(window, pool)
             finished = True
         finally:
-            # A run that stops early does not wait here for the fetches in flight. An
-            # interrupted run stops their retries (`stop_requests`) before it exits.
-            pool.shutdown(wait=finished, cancel_futures=True)
+            if not finished:
+                # Nothing takes the chunks of a read that stopped early, so the fetches in
+                # flight end with their current attempt.
+                client.stop_retries()
+            pool.shutdown(wait=True, cancel_futures=True)
+            client.resume_retries()
             client.response_hooks.remove(self.limiter.observe)
 
     def _read(self, window: Window, pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]]]:

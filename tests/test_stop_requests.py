@@ -1,9 +1,11 @@
-"""An interrupted run stops the retries of its clients in every thread."""
+"""Stopped requests make no further attempt: after an interrupt, or a read that ended early."""
 
 from __future__ import annotations
 
 import threading
 import time
+
+import pytest
 
 from pipelines.client.auth import build_auth
 from pipelines.client.connection import resolve_connection
@@ -11,7 +13,11 @@ from pipelines.client.transport import JiraClient, RetryPolicy, stop_requests
 from pipelines.emulator import Emulator
 
 
-def test_stop_ends_retry_wait_at_once() -> None:
+@pytest.mark.parametrize(
+    ("stopper", "reason"),
+    [("process", "the run was interrupted"), ("client", "their results are not needed")],
+)
+def test_stop_ends_retry_wait_at_once(stopper: str, reason: str) -> None:
     with Emulator(issues=5, seed=1) as emu:
         auth = build_auth("bearer", emu.scoped_token)
         connection = resolve_connection(auth, site_url=emu.site_url, gateway_url=emu.gateway_url)
@@ -34,7 +40,10 @@ def test_stop_ends_retry_wait_at_once() -> None:
                 assert time.monotonic() < deadline, "the client never asked for the fields"
                 time.sleep(0.02)
             stopped = time.monotonic()
-            stop_requests()
+            if stopper == "process":
+                stop_requests()
+            else:
+                client.stop_retries()
             thread.join(10)
             elapsed = time.monotonic() - stopped
         fields_requests = [r for r in emu.requests if r["path"].endswith("/field")]
@@ -42,5 +51,5 @@ def test_stop_ends_retry_wait_at_once() -> None:
     assert elapsed < 5
     assert len(failures) == 1
     assert "Stopped the requests to" in str(failures[0])
-    assert "the run was interrupted" in str(failures[0])
+    assert reason in str(failures[0])
     assert len(fields_requests) == 1

@@ -30,6 +30,8 @@ USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
 # Set once the run is interrupted. Requests in other threads then make no further attempt, so
 # the process ends within one request's timeout instead of after every retry.
 _stopping = threading.Event()
+# How often a retry wait looks at `_stopping`; `stop_retries` ends it at once.
+STOP_POLL_SECONDS = 0.1
 
 
 def stop_requests() -> None:
@@ -40,11 +42,6 @@ def stop_requests() -> None:
 def resume_requests() -> None:
     """Let clients retry again, in a process that goes on after an interrupted run."""
     _stopping.clear()
-
-
-def _check_stopping(shown: str) -> None:
-    if _stopping.is_set():
-        raise JiraEtlError(f"Stopped the requests to {shown}: the run was interrupted.")
 
 
 # Called with the status and headers of every response, retried ones included.
@@ -125,6 +122,7 @@ class JiraClient:
         # Observers of every response, e.g. a concurrency limiter reading rate-limit headers.
         self.response_hooks: list[ResponseHook] = []
         self._sleep = sleep
+        self._stopped = threading.Event()
         self._http = httpx.Client(
             auth=connection.auth,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -179,7 +177,7 @@ class JiraClient:
         while True:
             attempt += 1
             if attempt > 1:
-                _check_stopping(shown)
+                self._check_stopping(shown)
             started = time.monotonic()
             try:
                 response = self._http.request(method, url, params=params, json=json_body)
@@ -255,7 +253,7 @@ class JiraClient:
         waits: list[float],
     ) -> float:
         """Sleep before the next attempt, or raise when the attempts or the wait run out."""
-        _check_stopping(shown)
+        self._check_stopping(shown)
         retry_after = _retry_after_seconds(response) if response is not None else None
         if retry_after is not None and retry_after > self.retry.max_retry_after:
             raise RetryableError(
@@ -307,13 +305,35 @@ class JiraClient:
         self._wait(wait, shown)
         return wait
 
+    def stop_retries(self) -> None:
+        """Make no further attempt of this client's requests, until `resume_retries`."""
+        self._stopped.set()
+
+    def resume_retries(self) -> None:
+        """Retry this client's requests again after `stop_retries`."""
+        self._stopped.clear()
+
+    def _stopping_now(self) -> bool:
+        return _stopping.is_set() or self._stopped.is_set()
+
+    def _check_stopping(self, shown: str) -> None:
+        if _stopping.is_set():
+            raise JiraEtlError(f"Stopped the requests to {shown}: the run was interrupted.")
+        if self._stopped.is_set():
+            raise JiraEtlError(f"Stopped the requests to {shown}: their results are not needed.")
+
     def _wait(self, seconds: float, shown: str) -> None:
-        """Sleep `seconds` before a retry, and end the sleep when the run is interrupted."""
+        """Sleep `seconds` before a retry, and end the sleep when the requests are stopped."""
         if self._sleep is time.sleep:
-            _stopping.wait(seconds)
+            deadline = time.monotonic() + seconds
+            while not self._stopping_now():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._stopped.wait(min(remaining, STOP_POLL_SECONDS))
         else:
             self._sleep(seconds)
-        _check_stopping(shown)
+        self._check_stopping(shown)
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
