@@ -108,6 +108,38 @@ def user_filter(jql: str | None) -> str:
     return text[:end].strip()
 
 
+def _jql_pieces(text: str) -> tuple[list[tuple[int, str, bool]], str]:
+    """Split `text` into single characters and escape pairs, and mark those in strings.
+
+    A backslash escapes the next character, in quoted strings and outside them, so an escaped
+    quote opens no string.
+
+    Returns:
+        The pieces as `(position, piece, quoted)`, where `quoted` is True for the characters
+        of a quoted string and its quotes, and the quote of a string left open at the end
+        ("" when none is).
+    """
+    pieces: list[tuple[int, str, bool]] = []
+    quote = ""
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char == "\\":
+            pieces.append((position, text[position : position + 2], bool(quote)))
+            position += 2
+            continue
+        if quote:
+            pieces.append((position, char, True))
+            if char == quote:
+                quote = ""
+        else:
+            if char in "\"'":
+                quote = char
+            pieces.append((position, char, bool(quote)))
+        position += 1
+    return pieces, quote
+
+
 def _scan_jql(text: str) -> int:
     """Return where the top-level ORDER BY of `text` starts, or its length when there is none.
 
@@ -116,33 +148,22 @@ def _scan_jql(text: str) -> int:
     Raises:
         ConfigError: a `)` closes nothing, a `(` or a quote stays open.
     """
+    pieces, open_quote = _jql_pieces(text)
     depth = 0
-    quote = ""
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char == "\\":
-            # A backslash escapes the next character, in quoted strings and outside them, so an
-            # escaped quote opens no string.
-            position += 2
+    for position, piece, quoted in pieces:
+        if quoted or len(piece) > 1:
             continue
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "(":
+        if piece == "(":
             depth += 1
-        elif char == ")":
+        elif piece == ")":
             depth -= 1
             if depth < 0:
                 raise _unbalanced(text, f"the `)` at character {position + 1} closes nothing")
         elif depth == 0 and _ORDER_BY.match(text, position):
             # `\b` in the pattern also looks at the character before `position`.
             return position
-        position += 1
-    if quote:
-        raise _unbalanced(text, f"a string opened with {quote} is not closed")
+    if open_quote:
+        raise _unbalanced(text, f"a string opened with {open_quote} is not closed")
     if depth:
         raise _unbalanced(
             text, "a `(` is not closed" if depth == 1 else f"{depth} `(` are not closed"
@@ -165,29 +186,15 @@ def filter_spelling(jql: str) -> str:
     "project=ABC AND(status='In  Progress')"
     """
     spelled: list[str] = []
-    quote = ""
     space = False
-    position = 0
-    while position < len(jql):
-        char = jql[position]
-        if not quote and char.isspace():
+    for _, piece, quoted in _jql_pieces(jql)[0]:
+        if not quoted and piece.isspace():
             space = True
-            position += 1
             continue
-        if space and spelled and spelled[-1] not in _SEPARATORS and char not in _SEPARATORS:
+        if space and spelled and spelled[-1] not in _SEPARATORS and piece not in _SEPARATORS:
             spelled.append(" ")
         space = False
-        if char == "\\":
-            spelled.append(jql[position : position + 2])
-            position += 2
-            continue
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        spelled.append(char)
-        position += 1
+        spelled.append(piece)
     return "".join(spelled)
 
 
