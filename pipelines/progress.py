@@ -56,7 +56,8 @@ class ProgressReporter:
         self._stopped.set()
         if self._thread is not None:
             self._thread.join()
-        self.report(final=True)
+        # A read that ended with an error or an interrupt says so, not "Done".
+        self.report(final=True, stopped=exc_info[0] is not None)
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
@@ -67,8 +68,8 @@ class ProgressReporter:
         stats = self.reader.stats
         return int(getattr(stats, "fetched", stats.issues))
 
-    def report(self, *, final: bool = False) -> str:
-        """Log one progress line and return it."""
+    def report(self, *, final: bool = False, stopped: bool = False) -> str:
+        """Log one progress line and return it; the final line starts with `Done` or `Stopped`."""
         now = self._clock()
         issues = self.issues_fetched()
         span = now - self._last_time
@@ -84,8 +85,14 @@ class ProgressReporter:
             flight = "1 in flight at most"
         rate = average_rate if final else recent_rate
         line = (
-            f"{'Done: ' if final else ''}{issues:,} issues fetched in {elapsed:.0f} s "
+            f"{_final_word(final, stopped)}{issues:,} issues fetched in {elapsed:.0f} s "
             f"({rate:,.0f}/s), {stats.requests:,} requests, {flight}, {stats.retries} retries"
         )
         logger.info(line)
         return line
+
+
+def _final_word(final: bool, stopped: bool) -> str:
+    if not final:
+        return ""
+    return "Stopped: " if stopped else "Done: "

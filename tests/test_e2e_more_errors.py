@@ -332,6 +332,8 @@ def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
     assert process.returncode == 130, message
     assert "Error: The extract step failed: it was interrupted by signal 2." in message
     assert message.rstrip().splitlines()[-1].startswith("Error:"), message
+    assert "jira_etl.progress: Stopped: " in message
+    assert "jira_etl.progress: Done: " not in message
     assert "Traceback" not in message
 
 
