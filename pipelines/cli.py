@@ -14,6 +14,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 import logging  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -657,7 +658,23 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
             logger.error(text, extra={"event": "run_failed", "exit_status": status})
         else:
             click.echo(f"Error: {text}", err=True)
+        if status == EXIT_INTERRUPTED and _fetches_running():
+            # Python joins the fetch threads before it exits, and each waits for its request in
+            # flight (up to --timeout). The interrupted run has stored what it keeps, so it
+            # exits without waiting.
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
         sys.exit(status)
+
+
+def _fetches_running() -> bool:
+    """Return True when a bulk fetch thread of the parallel strategy is still running."""
+    return any(
+        thread.name.startswith("jira-fetch") and thread.is_alive()
+        for thread in threading.enumerate()
+    )
 
 
 def print_summary(summary: Any) -> None:

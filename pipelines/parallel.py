@@ -124,25 +124,34 @@ class BulkReader(WindowReader):
         self.fetch_budget: int | None = None
         self._previous_last: SortKey | None = None
         self._count_lock = threading.Lock()
+        # Set when a read ends early, so that running fetches send no further requests.
+        self._stopping = threading.Event()
 
     def read(self, window: Window) -> Iterator[list[dict[str, Any]]]:
         """Yield lists of full issues for `window`, then any issues recovered at boundaries."""
+        self._stopping.clear()
         client = self.search.client
         client.response_hooks.append(self.limiter.observe)
         pool = ThreadPoolExecutor(
             max_workers=self.limiter.max_in_flight, thread_name_prefix="jira-fetch"
         )
-        finished = False
         try:
             yield from self._read(window, pool)
-            finished = True
+        except BaseException as exc:
+            # Nothing takes the chunks of a read that stopped early. Queued fetches are
+            # cancelled, and running ones make no further attempt and send no changelog or
+            # other request after the one in flight. On Ctrl-C the read does not wait for that
+            # request either, which on a slow site can take up to --timeout.
+            self._stopping.set()
+            client.stop_retries()
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            if not interrupted:
+                client.resume_retries()
+            raise
+        else:
+            pool.shutdown(wait=True)
         finally:
-            if not finished:
-                # Nothing takes the chunks of a read that stopped early, so the fetches in
-                # flight end with their current attempt.
-                client.stop_retries()
-            pool.shutdown(wait=True, cancel_futures=True)
-            client.resume_retries()
             client.response_hooks.remove(self.limiter.observe)
 
     def _read(self, window: Window, pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]]]:
@@ -222,10 +231,14 @@ class BulkReader(WindowReader):
         return fresh
 
     def _fetch(self, ids: list[int]) -> FetchedChunk:
+        if self._stopping.is_set():
+            return FetchedChunk(None, [], {})
         with self.limiter.slot():
             bulk_pages = self.search.fetch_bulk_pages(ids, fields=self.fields, expand=self.expand)
             if bulk_pages is None:
                 issues = self.search.fetch_by_ids(ids, fields=self.fields, expand=self.expand)
+        if self._stopping.is_set():
+            return FetchedChunk(None, [], {})
         if bulk_pages is not None:
             # Decoded here for the counts and the hook, and again when the loader takes them.
             issues = [issue for page in bulk_pages for issue in page.issues()]
