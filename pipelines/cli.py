@@ -604,7 +604,14 @@ def failure_message(exc: JiraEtlError) -> str:
         # The message itself states what was loaded and where the cursor is.
         return text
     parts = int(getattr(exc, "loaded_parts", 0) or 0)
+    finished_pending = getattr(exc, "finished_pending", False)
     after: list[str] = []
+    if finished_pending:
+        after.append(
+            "The run first loaded the load packages a previous run had left pending, and the "
+            "stored cursor moved with them."
+        )
+    moved = "did not move further" if finished_pending else "did not move"
     if parts and getattr(exc, "full_refresh", False):
         after.append(
             f"The full refresh dropped the old tables and loaded only its first {parts} "
@@ -613,7 +620,7 @@ def failure_message(exc: JiraEtlError) -> str:
     elif parts:
         after.append(
             f"The first {parts} part(s) of this run were loaded, one row per issue; the cursor "
-            "did not move, so the next run reads the same window again."
+            f"{moved}, so the next run reads the same window again."
         )
     if getattr(exc, "pending_load", False):
         after.append(
@@ -621,7 +628,8 @@ def failure_message(exc: JiraEtlError) -> str:
             "and the stored cursor moves only with it."
         )
     elif not parts:
-        after.append("Nothing was loaded and the cursor did not move.")
+        loaded = "Nothing else was loaded" if finished_pending else "Nothing was loaded"
+        after.append(f"{loaded} and the cursor {moved}.")
     return " ".join([text, *after])
 
 

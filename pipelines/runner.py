@@ -448,6 +448,8 @@ def _run_locked(
     counted = np.empty(0, dtype=np.int64)
     already_stored = 0
     load_ids: list[str] = []
+    # Set once the packages a previous run left pending are loaded, which moves the cursor.
+    finished_pending = False
     try:
         # The steps of `pipeline.run`, split so that the issues already stored can be counted
         # between extract and load. A failed extraction commits neither its package nor the
@@ -470,6 +472,7 @@ def _run_locked(
             with destination_errors("remove the child rows of issues read twice"):
                 remove_superseded_child_rows(pipeline)
             stop_if_signalled(received, PENDING_LOAD_INTERRUPTED, stated=True)
+            finished_pending = True
         refresh = options.full_refresh
         # Issues left for this run to read by id; those past the limit wait for the next run.
         carried: list[int] = []
@@ -523,10 +526,12 @@ def _run_locked(
         error = unwrap_step_failure(exc)
         error.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
         error.full_refresh = options.full_refresh  # type: ignore[attr-defined]
+        error.finished_pending = finished_pending  # type: ignore[attr-defined]
         raise error from None
     except JiraEtlError as exc:
         exc.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
         exc.full_refresh = options.full_refresh  # type: ignore[attr-defined]
+        exc.finished_pending = finished_pending  # type: ignore[attr-defined]
         raise
     except OSError as exc:
         # dlt's normalize step, failing on a full disk, reads the package it could not write
@@ -541,6 +546,7 @@ def _run_locked(
         )
         error.loaded_parts = len(load_ids)  # type: ignore[attr-defined]
         error.full_refresh = options.full_refresh  # type: ignore[attr-defined]
+        error.finished_pending = finished_pending  # type: ignore[attr-defined]
         raise error from None
     finally:
         observer.close()

@@ -109,6 +109,27 @@ def test_job_rerun_after_kill_keeps_one_row_each(tmp_path: Path, table: str) -> 
     assert rows == stored(fresh_database, table)
 
 
+def test_failure_after_pending_load_names_it(tmp_path: Path) -> None:
+    database, pipelines = tmp_path / "jira.duckdb", tmp_path / "p"
+    with Emulator(issues=60, seed=11, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, "EXIT_AFTER_SUFFIX": ".sql"}
+        args = emulator_run_args(emu, database, pipelines, "--lookback", "0")
+        assert run_cli(args, env=env).exit_code == 0
+        edited = emu.truth()[3]["id"]
+        emu.edit_issue(edited, summary="Loaded from the pending package")
+        emu.advance(60)
+        assert run_until_job_done(args, env, "issue_labels") == 9
+        # The next run loads the pending package, then fails on its own search.
+        emu.add_fault(r"/search/jql$", 400, times=None)
+        failed = run_cli(args, env=env)
+    assert failed.exit_code == 1, failed.output
+    assert "loaded the load packages a previous run had left pending" in failed.stderr
+    assert "Nothing else was loaded" in failed.stderr
+    assert "Nothing was loaded" not in failed.stderr
+    summary = query(database, f"select summary from issues where id = {edited}")
+    assert summary == [("Loaded from the pending package",)]
+
+
 POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
 
 
