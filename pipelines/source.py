@@ -468,7 +468,7 @@ class IssueRead:
             if not self.checked:
                 # The filter check waits for the first page, so invalid JQL is reported as
                 # Jira's own error. Nothing is committed before the extract step ends.
-                check_filter_unchanged(state, self.options.jql, self.stored_cursor)
+                check_filter_unchanged(state, self.options.jql)
                 self.checked = True
             fresh = []
             for issue in page:
@@ -549,7 +549,7 @@ class IssueRead:
         """Store the cursor reached and list the ids for the delete sweep; then close."""
         try:
             if not self.checked:
-                check_filter_unchanged(state, self.options.jql, self.stored_cursor)
+                check_filter_unchanged(state, self.options.jql)
             self.save_columns(state)
             if self.start is not None:
                 state["start_date"] = format_utc(self.start)
@@ -738,17 +738,19 @@ class open_client:  # noqa: N801  (used as a context manager, like open())
             self.client = None
 
 
-def check_filter_unchanged(state: Any, jql: str | None, stored_cursor: str | None) -> None:
+def check_filter_unchanged(state: Any, jql: str | None) -> None:
     """Stop when the filter differs from the one the stored data was loaded with.
 
     Incremental runs read only issues updated since the cursor, so a wider filter would miss
     older issues it now matches, and the delete sweep would mark issues a narrower filter
-    leaves out as deleted.
+    leaves out as deleted. A first run that failed after loading some parts stored its filter
+    but no cursor, and its rows are checked the same way. A full refresh starts without the
+    stored filter.
 
     Raises:
-        ConfigError: a cursor exists and the stored filter is not the current one.
+        ConfigError: data was loaded with a stored filter that is not the current one.
     """
-    if not stored_cursor or "jql" not in state:
+    if "jql" not in state:
         return
     previous, current = state["jql"], user_filter(jql)
     if filter_spelling(previous) != filter_spelling(current):

@@ -322,3 +322,21 @@ def test_deselected_changelog_skips_histories(
             assert stored == [(ISSUES,)]
     assert requests["issues_issue_changelog"] > 0
     assert requests["issues"] == 0
+
+
+def test_changed_filter_after_partial_first_load_stops(tmp_path: Path) -> None:
+    with Emulator(issues=ISSUES, seed=11, start=START) as emu:
+        env = {"JIRA_TOKEN": emu.scoped_token, "JIRA_ISSUES_PER_LOAD": str(PART)}
+        # The third bulk fetch fails for good, after two parts of the first run are loaded.
+        emu.add_fault(r"/issue/bulkfetch$", 400, times=1, every=3)
+        first = run_cli([*cli_args(emu, tmp_path), "--jql", "project = ABC"], env=env)
+        assert first.exit_code == 1, first.output
+        db = tmp_path / "jira.duckdb"
+        before = query(db, "select id, is_deleted from issues order by id")
+        assert len(before) == 2 * PART
+        emu.clear_faults()
+        changed = run_cli([*cli_args(emu, tmp_path), "--jql", "project = OPS"], env=env)
+        after = query(db, "select id, is_deleted from issues order by id")
+    assert changed.exit_code == 2, changed.output
+    assert "The JQL filter changed from `project = ABC` to `project = OPS`" in changed.stderr
+    assert after == before
