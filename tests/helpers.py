@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -11,11 +14,26 @@ from typing import Any
 
 import duckdb
 import httpx
+import psycopg2
 
 from pipelines.destinations.duckdb_catalog import quote_identifier
 from tests.cli_process import run_forked
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The local PostgreSQL server takes any password (trust authentication).
+POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """Yield a new schema name, then drop that schema and its staging schema."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        yield name
+    finally:
+        with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+            cursor.execute(f'drop schema if exists "{name}" cascade')
+            cursor.execute(f'drop schema if exists "{name}_staging" cascade')
 
 
 @dataclass

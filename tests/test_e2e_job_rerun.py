@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,14 @@ import psycopg2
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import REPO_ROOT, emulator_run_args, query, run_cli
+from tests.helpers import (
+    POSTGRES_DSN,
+    REPO_ROOT,
+    emulator_run_args,
+    postgres_schema,
+    query,
+    run_cli,
+)
 
 START = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
 
@@ -130,16 +136,10 @@ def test_failure_after_pending_load_names_it(tmp_path: Path) -> None:
     assert summary == [("Loaded from the pending package",)]
 
 
-POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
-
-
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    name = f"jira_rerun_{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
-        cursor.execute(f'drop schema if exists "{name}" cascade')
-        cursor.execute(f'drop schema if exists "{name}_staging" cascade')
+    with postgres_schema("jira_rerun") as name:
+        yield name
 
 
 @pytest.mark.parametrize("table", ["_dlt_pipeline_state", "issue_labels"])

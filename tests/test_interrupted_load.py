@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -23,18 +22,13 @@ from dlt.common.runtime import signals
 
 from pipelines.emulator import Emulator
 from pipelines.runner import step_signals, stop_if_signalled
-from tests.helpers import emulator_run_args, run_cli
-
-POSTGRES_DSN = "postgresql://postgres:trust-auth-ignores-this@127.0.0.1:5432/test"
+from tests.helpers import POSTGRES_DSN, emulator_run_args, postgres_schema, run_cli
 
 
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    name = f"jira_interrupt_{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
-        cursor.execute(f'drop schema if exists "{name}" cascade')
-        cursor.execute(f'drop schema if exists "{name}_staging" cascade')
+    with postgres_schema("jira_interrupt") as name:
+        yield name
 
 
 def waiting_backends(cursor: psycopg2.extensions.cursor) -> int:
