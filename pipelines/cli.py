@@ -13,6 +13,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import logging  # noqa: E402
 import re  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -501,9 +502,33 @@ def run(**options: Any) -> None:
         on_locked=options["on_locked"],
     )
     source_settings = source_settings_from(options)
+    stop_on_sigterm()
     with report_errors():
         summary = run_pipeline(run_options, source_settings)
     print_summary(summary)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, as Ctrl-C raises KeyboardInterrupt."""
+
+    signal_code = signal.SIGTERM
+
+
+def _raise_terminated(signal_number: int, frame: Any) -> None:
+    raise Terminated
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop a run as Ctrl-C does, with status 130 and a message.
+
+    Schedulers stop a job with SIGTERM. Its default action ended the process at once, with
+    no message, while during dlt's normalize and load steps it ended the run after the step
+    with status 130. A handler set by the caller's process is kept.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:

@@ -307,7 +307,8 @@ def test_ctrl_c_during_check_exits_130() -> None:
     assert "Aborted" not in message
 
 
-def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_read_exits_130(tmp_path: Path, signal_number: int) -> None:
     with Emulator(issues=400, seed=3, latency_ms=50) as emu:
         # Every issue fetch hangs, so the run is still reading when the signal arrives.
         emu.add_fault(r"/issue/bulkfetch$", delay_seconds=30, times=None)
@@ -323,14 +324,16 @@ def test_ctrl_c_during_read_exits_130(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the run never searched"
             time.sleep(0.05)
         time.sleep(1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal_number)
         signalled = time.monotonic()
         _, stderr = process.communicate(timeout=60)
         # The fetches in flight end at their timeout and are not tried again.
         assert time.monotonic() - signalled < 10
     message = stderr.decode()
     assert process.returncode == 130, message
-    assert "Error: The extract step failed: it was interrupted by signal 2." in message
+    assert (
+        f"Error: The extract step failed: it was interrupted by signal {signal_number}." in message
+    )
     assert message.rstrip().splitlines()[-1].startswith("Error:"), message
     assert "jira_etl.progress: Stopped: " in message
     assert "jira_etl.progress: Done: " not in message
