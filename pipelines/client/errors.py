@@ -140,7 +140,14 @@ def translate_error(
         )
     status = response.status_code
     messages = jira_messages(response, connection.auth.secrets)
-    detail = f" Jira's message: {'; '.join(messages)}" if messages else ""
+    detail = ""
+    if messages:
+        jira_text = "; ".join(messages)
+        # Advice follows the message for some statuses, so the message must end a sentence.
+        # Jira's text may lack a full stop, as the 410 for the removed search ends with a URL.
+        if not jira_text.endswith((".", "!", "?")):
+            jira_text += "."
+        detail = f" Jira's message: {jira_text}"
 
     if status == 401:
         return AuthError(_unauthorized(connection, messages) + detail, status=status, url=shown_url)
