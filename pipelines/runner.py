@@ -624,10 +624,11 @@ def step_signals() -> Iterator[StepSignal]:
     """Intercept SIGINT and SIGTERM during a dlt step, and report the one that arrived.
 
     dlt intercepts these signals during its normalize and load steps and acts on them only
-    between rounds of jobs. With one job at a time, a signal that arrived during the last round was
-    dropped when the step ended, and an interrupted run went on to exit 0. Intercepted here,
-    around dlt's own interception, the signal outlasts the step, and the caller stops the run once the
-    step's work is stored. A second signal still stops the process at once.
+    between rounds of jobs. With one job at a time, a signal that arrived during the last
+    round was dropped when the step ended, and an interrupted run went on to exit 0.
+    Intercepted here, around dlt's own interception, the signal outlasts the step, and the
+    caller stops the run once the step's work is stored. A second signal still stops the
+    process at once.
     """
     from dlt.common.runtime import signals
 

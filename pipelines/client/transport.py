@@ -35,7 +35,10 @@ STOP_POLL_SECONDS = 0.1
 
 
 def stop_requests() -> None:
-    """Stop the retries of every client in this process. A request in flight still runs to its end."""
+    """Stop the retries of every client in this process.
+
+    A request in flight still runs to its end.
+    """
     _stopping.set()
 
 
