@@ -681,11 +681,6 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
     @staticmethod
     def fail(message: str, status: int) -> None:
         """Print one error (a JSON log line with --log-format json) and exit with `status`."""
-        if status == EXIT_INTERRUPTED:
-            from pipelines.client.transport import stop_requests
-
-            # Fetch threads still running would otherwise retry before the process can exit.
-            stop_requests()
         text = mask(message)
         if log_format() == "json":
             logger.error(text, extra={"event": "run_failed", "exit_status": status})

@@ -56,7 +56,7 @@ class ProgressReporter:
         self._stopped.set()
         if self._thread is not None:
             self._thread.join()
-        # A read that ended with an error or an interrupt says so, not "Done".
+        # A read that ended with an error or an interrupt logs "Stopped", not "Done".
         self.report(final=True, stopped=exc_info[0] is not None)
 
     def _run(self) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,15 +25,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 "tests run, or keep your settings in another folder (for `.env`, pass it with "
                 "`jira-etl --env-file PATH`)."
             )
-
-
-@pytest.fixture(autouse=True)
-def requests_resumed() -> Iterator[None]:
-    """Let the next test's clients retry after a test that interrupted a run in this process."""
-    yield
-    transport = sys.modules.get("pipelines.client.transport")
-    if transport is not None:
-        transport.resume_requests()
 
 
 def find_samples_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -116,6 +117,25 @@ def snapshot(path: Path, dataset: str = "jira") -> dict[str, list[tuple[Any, ...
         return result
     finally:
         connection.close()
+
+
+def send_body(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+) -> None:
+    """Send a whole response from a test server's request handler."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
+    """Send `payload` as a JSON response from a test server's request handler."""
+    send_body(handler, status, json.dumps(payload).encode())
 
 
 class RewritingProxy:

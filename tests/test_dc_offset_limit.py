@@ -24,6 +24,7 @@ from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.errors import PayloadError
 from pipelines.parallel import make_reader
 from pipelines.window import Window
+from tests.helpers import send_json
 
 OFFSET_LIMIT = 250
 # Issues per page the server returns at most, fewer than the readers request.
@@ -95,12 +96,7 @@ def server_url() -> Iterator[str]:
                 )
 
         def reply(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, payload)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from pipelines.emulator import Emulator
 from tests.helpers import emulator_run_args, query, run_cli
 
@@ -104,36 +106,33 @@ def test_run_without_sweep_reads_stored_ids_once(tmp_path: Path) -> None:
     assert set(stored_issues(db)) == truth
 
 
-def test_later_start_date_marks_none_deleted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("first_start", "later_start"),
+    [(10, 40), (None, 30)],
+    ids=["later_start_date", "added_start_date"],
+)
+def test_start_date_marks_none_deleted(
+    tmp_path: Path, first_start: int | None, later_start: int
+) -> None:
     db = tmp_path / "jira.duckdb"
     with Emulator(issues=60, seed=3, start=START) as emu:
         updated = sorted(issue["updated"] for issue in emu.truth())
         args = emulator_run_args(emu, db, tmp_path / "p")
         env = {"JIRA_TOKEN": emu.scoped_token}
-        first = run_cli([*args, "--start-date", updated[10].isoformat()], env=env)
+        first_args = list(args)
+        if first_start is not None:
+            first_args += ["--start-date", updated[first_start].isoformat()]
+        first = run_cli(first_args, env=env)
         assert first.exit_code == 0, first.output
         emu.advance(600)
         # The sweep of this run lists only issues updated since the later date.
-        later = run_cli([*args, "--start-date", updated[40].isoformat()], env=env)
+        later = run_cli([*args, "--start-date", updated[later_start].isoformat()], env=env)
         assert later.exit_code == 0, later.output
         assert "deleted issues: 0 marked" in later.stdout
-        loaded = {issue["id"] for issue in emu.truth() if issue["updated"] >= updated[10]}
+        earliest = updated[first_start] if first_start is not None else updated[0]
+        loaded = {issue["id"] for issue in emu.truth() if issue["updated"] >= earliest}
     assert query(db, "select count(*) from issues where is_deleted") == [(0,)]
     assert set(stored_issues(db)) == loaded
-
-
-def test_added_start_date_marks_none_deleted(tmp_path: Path) -> None:
-    db = tmp_path / "jira.duckdb"
-    with Emulator(issues=60, seed=3, start=START) as emu:
-        updated = sorted(issue["updated"] for issue in emu.truth())
-        args = emulator_run_args(emu, db, tmp_path / "p")
-        env = {"JIRA_TOKEN": emu.scoped_token}
-        assert run_cli(args, env=env).exit_code == 0
-        emu.advance(600)
-        later = run_cli([*args, "--start-date", updated[30].isoformat()], env=env)
-        assert later.exit_code == 0, later.output
-        assert "deleted issues: 0 marked" in later.stdout
-    assert query(db, "select count(*) from issues where is_deleted") == [(0,)]
 
 
 def test_issue_edited_while_project_hidden_is_read_again(tmp_path: Path) -> None:

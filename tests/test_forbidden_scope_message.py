@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, send_body
 
 SCOPE_MESSAGE = "The token does not have the required scope: read:jira-work"
 PERMISSION_MESSAGE = "You do not have permission to view this resource."
@@ -32,11 +32,7 @@ def serve_error(status: int, payload: dict[str, Any]) -> ThreadingHTTPServer:
             return None
 
         def do_GET(self) -> None:  # noqa: N802
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_body(self, status, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,6 +1,6 @@
 """Ctrl-C or SIGTERM during dlt's load step: the run exits 130 once the load is stored.
 
-dlt holds SIGINT while it loads and looks at it between rounds of load jobs. A signal that
+dlt intercepts SIGINT while it loads and acts on it between rounds of load jobs. A signal that
 arrived during the last round, with one load job at a time, was dropped when the step ended,
 and the interrupted run went on and exited 0.
 """
@@ -73,7 +73,7 @@ def test_signal_during_load_stops_after_load(
                     # A test runner's worker may ignore SIGINT, and the run would inherit that.
                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
                 )
-                # Outside a transaction, so that each query sees the activity of that moment.
+                # Outside a transaction, so that each query reads the current activity.
                 with closing(psycopg2.connect(POSTGRES_DSN)) as watcher:
                     watcher.autocommit = True
                     watch = watcher.cursor()

@@ -7,7 +7,6 @@ not ask for an upgrade of jira-etl.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +19,7 @@ import pytest
 from pipelines.client.auth import JiraAuth
 from pipelines.client.connection import resolve_connection
 from pipelines.client.errors import translate_error
-from tests.helpers import run_cli
+from tests.helpers import run_cli, send_json
 
 REMOVED = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
 
@@ -32,12 +31,7 @@ def cloud_site() -> Iterator[str]:
             return None
 
         def reply(self, status: int, payload: Any) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, status, payload)
 
         def do_GET(self) -> None:  # noqa: N802
             if self.path.startswith("/rest/api/2/field"):

@@ -27,26 +27,6 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SNIPPET_CHARS = 80
 USER_AGENT = "jira-etl/0.1 (+https://github.com/jira-etl/jira-etl)"
 
-# Set once the run is interrupted. Requests in other threads then make no further attempt, so
-# the process ends within one request's timeout instead of after every retry.
-_stopping = threading.Event()
-# How often a retry wait looks at `_stopping`; `stop_retries` ends it at once.
-STOP_POLL_SECONDS = 0.1
-
-
-def stop_requests() -> None:
-    """Stop the retries of every client in this process.
-
-    A request in flight still runs to its end.
-    """
-    _stopping.set()
-
-
-def resume_requests() -> None:
-    """Let clients retry again, in a process that goes on after an interrupted run."""
-    _stopping.clear()
-
-
 # Called with the status and headers of every response, retried ones included.
 ResponseHook = Callable[[int, Mapping[str, str]], None]
 
@@ -179,8 +159,6 @@ class JiraClient:
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1:
-                self._check_stopping(shown)
             started = time.monotonic()
             try:
                 response = self._http.request(method, url, params=params, json=json_body)
@@ -316,24 +294,14 @@ class JiraClient:
         """Retry this client's requests again after `stop_retries`."""
         self._stopped.clear()
 
-    def _stopping_now(self) -> bool:
-        return _stopping.is_set() or self._stopped.is_set()
-
     def _check_stopping(self, shown: str) -> None:
-        if _stopping.is_set():
-            raise JiraEtlError(f"Stopped the requests to {shown}: the run was interrupted.")
         if self._stopped.is_set():
             raise JiraEtlError(f"Stopped the requests to {shown}: their results are not needed.")
 
     def _wait(self, seconds: float, shown: str) -> None:
-        """Sleep `seconds` before a retry, and end the sleep when the requests are stopped."""
+        """Sleep `seconds` before a retry, and end the sleep when the retries are stopped."""
         if self._sleep is time.sleep:
-            deadline = time.monotonic() + seconds
-            while not self._stopping_now():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._stopped.wait(min(remaining, STOP_POLL_SECONDS))
+            self._stopped.wait(seconds)
         else:
             self._sleep(seconds)
         self._check_stopping(shown)
