@@ -163,10 +163,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def start_emulator(issues: int, latency_ms: int, seed: int) -> tuple[subprocess.Popen[str], dict]:
+def start_emulator(
+    issues: int, latency_ms: int, seed: int, flavor: str = "cloud"
+) -> tuple[subprocess.Popen[str], dict]:
     """Start `python -m pipelines.emulator` and return the process and its JSON line."""
     command = [sys.executable, "-m", "pipelines.emulator", "--port", "0", "--issues", str(issues)]
-    command += ["--latency-ms", str(latency_ms), "--seed", str(seed)]
+    command += ["--latency-ms", str(latency_ms), "--seed", str(seed), "--flavor", flavor]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=child_env())
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -179,7 +181,7 @@ def start_emulator(issues: int, latency_ms: int, seed: int) -> tuple[subprocess.
 def run_fetch(args: argparse.Namespace) -> int:
     """Load the emulator once per strategy and print a table of figures and the speed-up."""
     machine = machine_line()
-    emulator, info = start_emulator(args.issues, args.latency_ms, args.seed)
+    emulator, info = start_emulator(args.issues, args.latency_ms, args.seed, args.flavor)
     results: dict[str, dict[str, Any]] = {}
     try:
         for strategy in args.strategies.split(","):
@@ -191,7 +193,10 @@ def run_fetch(args: argparse.Namespace) -> int:
             if args.steps:
                 command.append("--steps")
             command += ["--site-url", info["site_url"], "--gateway-url", info["gateway_url"]]
-            env = child_env() | {TOKEN_VARIABLE: info["scoped_token"]}
+            # Data Center takes a Personal Access Token at the site URL.
+            token = info["pat"] if args.flavor == "dc" else info["scoped_token"]
+            command += ["--auth", "pat" if args.flavor == "dc" else "bearer"]
+            env = child_env() | {TOKEN_VARIABLE: token}
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
             if done.returncode != 0:
                 sys.stderr.write(done.stderr[-3000:])
@@ -200,7 +205,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
-    print(f"fetch: {args.issues} issues, {args.latency_ms} ms latency, seed {args.seed}")
+    print(
+        f"fetch: {args.issues} issues, {args.latency_ms} ms latency, seed {args.seed}, "
+        f"{'Data Center' if args.flavor == 'dc' else 'Cloud'}"
+    )
     print(machine)
     print(f"{'strategy':<12}{'seconds':>9}{'issues/s':>10}{'requests':>10}{'retries':>9}")
     for strategy, figures in results.items():
@@ -235,7 +243,7 @@ def run_load(args: argparse.Namespace) -> int:
     from pipelines.runner import RunOptions, run
 
     settings = {
-        "auth": "bearer",
+        "auth": args.auth,
         "token": os.environ[TOKEN_VARIABLE],
         "site_url": args.site_url,
         "gateway_url": args.gateway_url,
@@ -548,6 +556,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="load only these custom fields, as `jira-etl run --custom-fields`",
     )
+    fetch.add_argument(
+        "--flavor",
+        choices=("cloud", "dc"),
+        default="cloud",
+        help="the emulator's flavor: Jira Cloud (a bearer token) or Data Center (a Personal "
+        "Access Token)",
+    )
     fetch.add_argument("--json", action="store_true", help="also print the figures as JSON")
     fetch.add_argument(
         "--steps",
@@ -599,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--issues-per-load", type=int, default=ISSUES_PER_LOAD)
     load.add_argument("--custom-fields", default=None)
     load.add_argument("--steps", action="store_true")
+    load.add_argument("--auth", choices=("bearer", "pat"), default="bearer")
     args = parser.parse_args(argv)
     handlers = {"fetch": run_fetch, "normalize": run_normalize, "load": run_load}
     return handlers[args.command](args)

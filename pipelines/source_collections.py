@@ -27,7 +27,7 @@ from pipelines.client.connection import Connection
 from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
 from pipelines.collections import agile, reference
-from pipelines.collections.changelog import PREFETCHED, read_changelogs
+from pipelines.collections.changelog import PREFETCHED, embedded_histories, read_changelogs
 from pipelines.collections.comments import read_comments
 from pipelines.collections.worklogs import (
     list_worklogs,
@@ -247,8 +247,13 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         found: list[tuple[int, list[dict[str, Any]]]] = []
         missing: list[int] = []
         for issue_id, raw in _issues_of(batch):
-            # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete.
-            prefetched = raw.get(PREFETCHED) if raw is not None else None
+            # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete, and
+            # so are embedded ones whose `total` vouches for them.
+            prefetched = None
+            if raw is not None:
+                prefetched = raw.get(PREFETCHED)
+                if prefetched is None:
+                    prefetched = embedded_histories(raw)
             if prefetched is None:
                 missing.append(issue_id)
             else:

@@ -49,9 +49,18 @@ def test_full_scopes_name_no_table(tmp_path: Path) -> None:
 
 
 class CappedIssueChangelog(RewritingProxy):
-    """Return one history of each issue from `GET /issue/{id}?expand=changelog`, keeping `total`."""
+    """Embed one history of each issue in searches and `GET /issue/{id}?expand=changelog`.
+
+    `total` stays the number of all of them, as a server that caps embedded lists sends it.
+    """
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if re.search(r"/api/2/search(\?|$)", path):
+            page = answer.json()
+            for issue in page.get("issues", []):
+                if "changelog" in issue:
+                    issue["changelog"]["histories"] = issue["changelog"]["histories"][:1]
+            return json.dumps(page).encode()
         if not re.search(r"/issue/\d+\?", path) or "expand=changelog" not in path:
             return answer.content
         issue = answer.json()

@@ -4,7 +4,10 @@ Cloud reads many issues per request with `POST /rest/api/3/changelog/bulkfetch`,
 oldest first. Data Center, and Cloud when bulk fetch is not served, reads each issue's
 `/issue/{id}/changelog` pages. A Data Center server without that endpoint is read with
 `GET /issue/{id}?expand=changelog`, accepted only when its `total` shows the list is whole.
-The capped changelog embedded in search results is never taken as the whole history.
+On Data Center the parallel strategy asks its searches for `expand=changelog`. Embedded lists
+are capped (at about 40 on Cloud), so the histories embedded in an issue count as its whole
+history only when they start at the first one and their `total` equals their number. Any other
+issue is read from its own endpoint.
 
 The mode `per_issue` reads every issue's `/issue/{id}/changelog` on Cloud too, one issue after
 another, as tools without bulk fetch do; the sequential strategy uses it as its baseline.
@@ -56,11 +59,46 @@ class ChangelogPrefetch:
         self.mode = mode
 
     def __call__(self, issues: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`."""
-        ids = [i for i in (parse_id(issue.get("id")) for issue in issues) if i is not None]
-        with self.limiter.slot():
-            found = dict(read_changelogs(self.client, ids, self.mode))
+        """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`.
+
+        Issues whose embedded histories are whole (see `embedded_histories`) send no request.
+        """
+        found: dict[int, list[History]] = {}
+        ids: list[int] = []
+        for issue in issues:
+            issue_id = parse_id(issue.get("id"))
+            if issue_id is None:
+                continue
+            embedded = embedded_histories(issue)
+            if embedded is None:
+                ids.append(issue_id)
+            else:
+                found[issue_id] = embedded
+        if ids:
+            with self.limiter.slot():
+                found.update(read_changelogs(self.client, ids, self.mode))
         return {issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()}
+
+
+def embedded_histories(issue: dict[str, Any]) -> list[History] | None:
+    """Return the histories embedded in `issue` by `expand=changelog` when they are all of them.
+
+    They are whole when they start at the first history (`startAt` 0 or absent) and `total`
+    is their number. Returns None for no embedded changelog, a capped one, or one of an
+    unexpected shape; the caller then reads the issue's own changelog endpoint.
+    """
+    changelog = issue.get("changelog")
+    if not isinstance(changelog, dict):
+        return None
+    histories = changelog.get("histories")
+    total = changelog.get("total")
+    if not isinstance(histories, list) or isinstance(total, bool) or not isinstance(total, int):
+        return None
+    if changelog.get("startAt", 0) != 0 or total != len(histories):
+        return None
+    if not all(isinstance(history, dict) for history in histories):
+        return None
+    return histories
 
 
 def read_changelogs(

@@ -163,8 +163,13 @@ def render_issue(
         out["names"] = field_names(wanted)
     if "changelog" in expand:
         histories = store.histories(record)
-        # Cloud embeds only the newest histories; Data Center embeds all of them, oldest first.
-        shown = histories if view.dc else histories[::-1][:EMBEDDED_HISTORIES]
+        # Cloud embeds only the newest histories; Data Center embeds all of them, oldest first,
+        # unless the store caps them as a server with a lower limit would.
+        if view.dc and store.dc_embedded_histories is None:
+            shown = histories
+        else:
+            cap = store.dc_embedded_histories if view.dc else EMBEDDED_HISTORIES
+            shown = histories[::-1][:cap]
         out["changelog"] = {
             "startAt": 0,
             "maxResults": len(shown),

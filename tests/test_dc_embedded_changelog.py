@@ -1,0 +1,108 @@
+"""Data Center histories taken from the searches that fetch the issues, when they are whole."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.collections.changelog import embedded_histories
+from pipelines.emulator import Emulator
+from tests.helpers import emulator_run_args, query, run_cli
+
+SAMPLES = Path(__file__).parent / "jira-samples"
+PER_ISSUE_PATH = re.compile(r"/rest/api/2/issue/\d+(/changelog)?$")
+
+
+def _sample_issues() -> list[dict[str, Any]]:
+    page = json.loads((SAMPLES / "devlake_board_issues_v2.json").read_text())
+    return page["issues"]
+
+
+def test_recorded_embedded_changelogs_are_whole() -> None:
+    issues = _sample_issues()
+    for issue in issues:
+        changelog = issue["changelog"]
+        assert embedded_histories(issue) == changelog["histories"]
+        assert len(changelog["histories"]) == changelog["total"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"total": 26}, "total above the number embedded"),
+        ({"startAt": 5}, "a list that does not start at the first history"),
+        ({"total": True}, "a boolean total"),
+        ({"total": "25"}, "a total written as text"),
+        ({"histories": None}, "no histories list"),
+    ],
+)
+def test_embedded_changelog_not_vouched_for(change: dict[str, Any], reason: str) -> None:
+    issue = copy.deepcopy(_sample_issues()[0])
+    assert issue["changelog"]["total"] == 25
+    issue["changelog"].update(change)
+    assert embedded_histories(issue) is None, reason
+
+
+def test_issue_without_embedded_changelog() -> None:
+    issue = copy.deepcopy(_sample_issues()[0])
+    del issue["changelog"]
+    assert embedded_histories(issue) is None
+    issue["changelog"] = {"startAt": 0, "total": 1, "histories": ["not an object"]}
+    assert embedded_histories(issue) is None
+
+
+def _truth(emu: Emulator) -> tuple[set[tuple[int, int]], int, dict[int, int]]:
+    """The emulator's histories: (issue id, history id) pairs, item count, histories per issue."""
+    pairs: set[tuple[int, int]] = set()
+    items = 0
+    per_issue: dict[int, int] = {}
+    with emu.store.lock:
+        for record in emu.store.records.values():
+            histories = emu.store.histories(record)
+            per_issue[record.id] = len(histories)
+            for history in histories:
+                pairs.add((record.id, int(history["id"])))
+                items += len(history["items"])
+    return pairs, items, per_issue
+
+
+def _changelog_requests(emu: Emulator) -> list[str]:
+    return [r["path"] for r in emu.requests if PER_ISSUE_PATH.search(r["path"])]
+
+
+def _run_dc(emu: Emulator, tmp_path: Path) -> tuple[set[tuple[int, int]], int]:
+    db = tmp_path / "jira.duckdb"
+    args = emulator_run_args(emu, db, tmp_path / "pipelines", "--auth", "pat")
+    result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+    assert result.exit_code == 0, result.output
+    loaded = query(db, "select issue_id, history_id, count(*) from issue_changelog group by all")
+    pairs = {(issue_id, history_id) for issue_id, history_id, _ in loaded}
+    return pairs, sum(count for _, _, count in loaded)
+
+
+def test_dc_run_reads_histories_from_the_search(tmp_path: Path) -> None:
+    with Emulator(issues=60, flavor="dc") as emu:
+        pairs, items, per_issue = _truth(emu)
+        assert sum(1 for count in per_issue.values() if count) > 30
+        loaded_pairs, loaded_items = _run_dc(emu, tmp_path)
+        assert _changelog_requests(emu) == []
+    assert loaded_pairs == pairs
+    assert loaded_items == items
+
+
+def test_dc_run_reads_capped_histories_per_issue(tmp_path: Path) -> None:
+    with Emulator(issues=60, flavor="dc") as emu:
+        emu.store.dc_embedded_histories = 2
+        pairs, items, per_issue = _truth(emu)
+        capped = {issue_id for issue_id, count in per_issue.items() if count > 2}
+        assert 0 < len(capped) < len(per_issue)
+        loaded_pairs, loaded_items = _run_dc(emu, tmp_path)
+        requested = {int(path.split("/")[5]) for path in _changelog_requests(emu)}
+    assert requested == capped
+    assert loaded_pairs == pairs
+    assert loaded_items == items
