@@ -471,7 +471,8 @@ def destination_options(func: Any) -> Any:
     envvar="JIRA_CHANGELOG_MODE",
     type=click.Choice(["bulk", "per_issue"]),
     default=None,
-    help="How change histories are read: bulk (changelog bulk fetch, Cloud) or per_issue "
+    help="How change histories are read: bulk (the changelog bulk fetch on Cloud; on Data "
+    "Center, the histories embedded in the searches that fetch the issues) or per_issue "
     "(each issue's changelog endpoint). Default: per_issue with --strategy sequential, "
     "bulk with --strategy parallel.",
 )

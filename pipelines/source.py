@@ -207,7 +207,8 @@ def jira_source(
             (one full-field search, page after page: the baseline).
         max_in_flight: requests in flight at most with the parallel strategy (1 to 8).
         changelog_mode: how `issue_changelog` reads histories: `bulk` (Cloud's changelog bulk
-            fetch, beside the issue fetches with the parallel strategy) or `per_issue` (each
+            fetch, beside the issue fetches with the parallel strategy; on Data Center, the
+            histories embedded in the searches that fetch the issues) or `per_issue` (each
             issue's changelog endpoint, one after another). None: `per_issue` with the
             sequential strategy, the baseline, and `bulk` with the parallel one.
         custom_fields: the custom fields to load, by id (`customfield_10016`) or name
