@@ -437,11 +437,12 @@ class IssueRead:
                 self.reader.on_chunk = ChangelogPrefetch(
                     client, self.reader.limiter, options.changelog_mode
                 )
-                if client.connection.flavor == "dc" and options.changelog_mode == "bulk":
-                    # Data Center has no changelog bulk fetch. The searches that fetch the
-                    # issues embed their histories, which spares a request for each issue
-                    # whose embedded list is whole.
-                    self.reader.expand = "changelog"
+            dc = client.connection.flavor == "dc"
+            if options.prefetch_changelogs and dc and options.changelog_mode == "bulk":
+                # Data Center has no changelog bulk fetch. The searches that fetch the issues
+                # embed their histories, which spares a request for each issue whose embedded
+                # list is whole.
+                self.reader.expand = "changelog"
             observer.reader = self.reader
         except BaseException:
             self._opened.__exit__(None, None, None)

@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pipelines.collections.changelog import embedded_histories
 from pipelines.emulator import Emulator
-from tests.helpers import emulator_run_args, query, run_cli
+from tests.helpers import RewritingProxy, query, run_cli, site_run_args
 
 SAMPLES = Path(__file__).parent / "jira-samples"
 PER_ISSUE_PATH = re.compile(r"/rest/api/2/issue/\d+(/changelog)?$")
@@ -75,24 +76,83 @@ def _changelog_requests(emu: Emulator) -> list[str]:
     return [r["path"] for r in emu.requests if PER_ISSUE_PATH.search(r["path"])]
 
 
-def _run_dc(emu: Emulator, tmp_path: Path) -> tuple[set[tuple[int, int]], int]:
+class SearchWatch(RewritingProxy):
+    """Pass every request through, and keep the `expand` value of each search."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.expands: list[str | None] = []
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if path.startswith("/rest/api/2/search") and body:
+            self.expands.append(json.loads(body).get("expand"))
+        return answer.content
+
+
+def _run_dc(emu: Emulator, tmp_path: Path, *extra: str) -> tuple[set[tuple[int, int]], int, int]:
+    """Run against `emu` through a `SearchWatch`.
+
+    Returns:
+        The loaded (issue id, history id) pairs, the number of `issue_changelog` rows, and the
+        number of searches that asked for `expand=changelog`.
+    """
     db = tmp_path / "jira.duckdb"
-    args = emulator_run_args(emu, db, tmp_path / "pipelines", "--auth", "pat")
-    result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+    watch = SearchWatch(emu.site_url)
+    try:
+        args = site_run_args(watch.url, watch.url, db, tmp_path / "pipelines", "--auth", "pat")
+        result = run_cli([*args, *extra], env={"JIRA_TOKEN": emu.pat})
+    finally:
+        watch.close()
     assert result.exit_code == 0, result.output
+    tables = {name for (name,) in query(db, "select table_name from information_schema.tables")}
+    if "issue_changelog" not in tables:
+        return set(), 0, _expanded(watch)
     loaded = query(db, "select issue_id, history_id, count(*) from issue_changelog group by all")
     pairs = {(issue_id, history_id) for issue_id, history_id, _ in loaded}
-    return pairs, sum(count for _, _, count in loaded)
+    return pairs, sum(count for _, _, count in loaded), _expanded(watch)
 
 
-def test_dc_run_reads_histories_from_the_search(tmp_path: Path) -> None:
+def _expanded(watch: SearchWatch) -> int:
+    return sum(1 for expand in watch.expands if expand and "changelog" in expand)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--strategy", "sequential", "--changelog-mode", "bulk")],
+    ids=["parallel", "sequential-bulk"],
+)
+def test_dc_run_reads_histories_from_the_search(tmp_path: Path, options: tuple[str, ...]) -> None:
     with Emulator(issues=60, flavor="dc") as emu:
         pairs, items, per_issue = _truth(emu)
         assert sum(1 for count in per_issue.values() if count) > 30
-        loaded_pairs, loaded_items = _run_dc(emu, tmp_path)
+        loaded_pairs, loaded_items, expanded = _run_dc(emu, tmp_path, *options)
         assert _changelog_requests(emu) == []
+    assert expanded > 0
     assert loaded_pairs == pairs
     assert loaded_items == items
+
+
+def test_dc_per_issue_mode_reads_every_issue(tmp_path: Path) -> None:
+    with Emulator(issues=30, flavor="dc") as emu:
+        pairs, items, per_issue = _truth(emu)
+        loaded_pairs, loaded_items, expanded = _run_dc(
+            emu, tmp_path, "--changelog-mode", "per_issue"
+        )
+        requested = {int(path.split("/")[5]) for path in _changelog_requests(emu)}
+    assert expanded == 0
+    assert requested == set(per_issue)
+    assert (loaded_pairs, loaded_items) == (pairs, items)
+
+
+def test_dc_run_without_changelog_table_asks_for_none(tmp_path: Path) -> None:
+    with Emulator(issues=30, flavor="dc") as emu:
+        loaded_pairs, loaded_items, expanded = _run_dc(
+            emu, tmp_path, "--skip-tables", "issue_changelog"
+        )
+        assert _changelog_requests(emu) == []
+    assert expanded == 0
+    assert (loaded_pairs, loaded_items) == (set(), 0)
+    assert query(tmp_path / "jira.duckdb", "select count(*) from issues") == [(30,)]
 
 
 def test_dc_run_reads_capped_histories_per_issue(tmp_path: Path) -> None:
@@ -101,8 +161,9 @@ def test_dc_run_reads_capped_histories_per_issue(tmp_path: Path) -> None:
         pairs, items, per_issue = _truth(emu)
         capped = {issue_id for issue_id, count in per_issue.items() if count > 2}
         assert 0 < len(capped) < len(per_issue)
-        loaded_pairs, loaded_items = _run_dc(emu, tmp_path)
+        loaded_pairs, loaded_items, expanded = _run_dc(emu, tmp_path)
         requested = {int(path.split("/")[5]) for path in _changelog_requests(emu)}
+    assert expanded > 0
     assert requested == capped
     assert loaded_pairs == pairs
     assert loaded_items == items
