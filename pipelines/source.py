@@ -433,16 +433,23 @@ class IssueRead:
                 page_size=options.page_size,
                 max_in_flight=options.max_in_flight,
             )
+            # Data Center has no changelog bulk fetch. There the searches that fetch the issues
+            # embed their histories, which spares a request for each issue whose embedded list
+            # is whole. Histories embedded in a response that did not ask for them are ignored.
+            self.embedded_changelogs = (
+                options.prefetch_changelogs
+                and client.connection.flavor == "dc"
+                and options.changelog_mode == "bulk"
+            )
+            if self.embedded_changelogs:
+                self.reader.expand = "changelog"
             if options.prefetch_changelogs and isinstance(self.reader, BulkReader):
                 self.reader.on_chunk = ChangelogPrefetch(
-                    client, self.reader.limiter, options.changelog_mode
+                    client,
+                    self.reader.limiter,
+                    options.changelog_mode,
+                    embedded=self.embedded_changelogs,
                 )
-            dc = client.connection.flavor == "dc"
-            if options.prefetch_changelogs and dc and options.changelog_mode == "bulk":
-                # Data Center has no changelog bulk fetch. The searches that fetch the issues
-                # embed their histories, which spares a request for each issue whose embedded
-                # list is whole.
-                self.reader.expand = "changelog"
             observer.reader = self.reader
         except BaseException:
             self._opened.__exit__(None, None, None)
@@ -540,7 +547,7 @@ class IssueRead:
         issues = list(latest.values())
         normalized = normalize_issues(issues, self.catalog, flavor=self.flavor)
         self.observer.issues_read += len(issues)
-        return IssueBatch(normalized, self.catalog, issues)
+        return IssueBatch(normalized, self.catalog, issues, self.embedded_changelogs)
 
     def shared_settings(self) -> dict[str, Any]:
         """Return the auth, connection and request counters that later loads of the run reuse."""
@@ -628,6 +635,9 @@ class IssueBatch:
     normalized: NormalizedBatch
     catalog: FieldCatalog
     raw: list[dict[str, Any]]
+    # True when the searches asked for `expand=changelog`, so that the histories embedded in
+    # `raw` may stand for the whole history (see `embedded_histories`).
+    embedded_changelogs: bool = False
 
     @property
     def tables(self) -> dict[str, list[dict[str, Any]]]:

@@ -248,11 +248,11 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         missing: list[int] = []
         for issue_id, raw in _issues_of(batch):
             # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete, and
-            # so are embedded ones whose `total` vouches for them.
+            # so are embedded ones that the run asked for and whose `total` vouches for them.
             prefetched = None
             if raw is not None:
                 prefetched = raw.get(PREFETCHED)
-                if prefetched is None:
+                if prefetched is None and getattr(batch, "embedded_changelogs", False):
                     prefetched = embedded_histories(raw)
             if prefetched is None:
                 missing.append(issue_id)

@@ -51,17 +51,28 @@ class ChangelogPrefetch:
         client: the client of the run; `httpx` clients may be shared between threads.
         limiter: the limiter that bounds the reader's requests in flight.
         mode: how the histories are read (see `read_changelogs`).
+        embedded: the fetches asked for `expand=changelog`, so whole embedded histories are
+            taken; otherwise embedded histories are ignored and every issue is read.
     """
 
-    def __init__(self, client: JiraClient, limiter: AdaptiveLimiter, mode: str = "bulk") -> None:
+    def __init__(
+        self,
+        client: JiraClient,
+        limiter: AdaptiveLimiter,
+        mode: str = "bulk",
+        *,
+        embedded: bool = False,
+    ) -> None:
         self.client = client
         self.limiter = limiter
         self.mode = mode
+        self.embedded = embedded
 
     def __call__(self, issues: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`.
 
-        Issues whose embedded histories are whole (see `embedded_histories`) send no request.
+        With `embedded`, issues whose embedded histories are whole (see `embedded_histories`)
+        send no request.
         """
         found: dict[int, list[History]] = {}
         ids: list[int] = []
@@ -69,7 +80,7 @@ class ChangelogPrefetch:
             issue_id = parse_id(issue.get("id"))
             if issue_id is None:
                 continue
-            embedded = embedded_histories(issue)
+            embedded = embedded_histories(issue) if self.embedded else None
             if embedded is None:
                 ids.append(issue_id)
             else:
