@@ -4,10 +4,10 @@ Cloud reads many issues per request with `POST /rest/api/3/changelog/bulkfetch`,
 oldest first. Data Center, and Cloud when bulk fetch is not served, reads each issue's
 `/issue/{id}/changelog` pages. A Data Center server without that endpoint is read with
 `GET /issue/{id}?expand=changelog`, accepted only when its `total` shows the list is whole.
-On Data Center the parallel strategy asks its searches for `expand=changelog`. Embedded lists
-are capped (at about 40 on Cloud), so the histories embedded in an issue count as its whole
-history only when they start at the first one and their `total` equals their number. Any other
-issue is read from its own endpoint.
+On Data Center in mode `bulk`, the searches that fetch the issues ask for `expand=changelog`.
+Embedded lists are capped (at about 40 on Cloud), so the histories embedded in an issue count
+as its whole history only when they start at the first one and their `total` equals their
+number. Any other issue is read from its own endpoint.
 
 The mode `per_issue` reads every issue's `/issue/{id}/changelog` on Cloud too, one issue after
 another, as tools without bulk fetch do; the sequential strategy uses it as its baseline.
