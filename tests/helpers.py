@@ -167,7 +167,7 @@ class RewritingProxy:
                 )
                 content = proxy.rewrite(self.path, body, answer)
                 try:
-                    self.send_response(answer.status_code)
+                    self.send_response(proxy.status(self.path, body, answer))
                     self.send_header("Content-Type", answer.headers.get("content-type", ""))
                     self.send_header("Content-Length", str(len(content)))
                     self.end_headers()
@@ -183,6 +183,10 @@ class RewritingProxy:
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
         """Return the body to send back for `answer`, the response to a request of `path`."""
         return answer.content
+
+    def status(self, path: str, body: bytes | None, answer: httpx.Response) -> int:
+        """Return the status to send back for `answer`, the response to a request of `path`."""
+        return answer.status_code
 
     def close(self) -> None:
         self.server.shutdown()

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from pipelines.client.search import _with_changelog_advice
 from pipelines.collections.changelog import embedded_histories
 from pipelines.emulator import Emulator
+from pipelines.errors import RetryableError
 from tests.helpers import RewritingProxy, query, run_cli, site_run_args
 
 SAMPLES = Path(__file__).parent / "jira-samples"
@@ -167,3 +169,64 @@ def test_dc_run_reads_capped_histories_per_issue(tmp_path: Path) -> None:
     assert requested == capped
     assert loaded_pairs == pairs
     assert loaded_items == items
+
+
+class SlowChangelogSearches(RewritingProxy):
+    """Answer 504 to every search that asks for the histories, as a strained server's proxy."""
+
+    def _asks_for_histories(self, path: str, body: bytes | None) -> bool:
+        return path.startswith("/rest/api/2/search") and b'"expand"' in (body or b"")
+
+    def status(self, path: str, body: bytes | None, answer: httpx.Response) -> int:
+        return 504 if self._asks_for_histories(path, body) else answer.status_code
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if self._asks_for_histories(path, body):
+            return b"<html><body>504 Gateway Time-out</body></html>"
+        return answer.content
+
+
+def test_dc_search_timeouts_advise_per_issue_mode(tmp_path: Path) -> None:
+    with Emulator(issues=30, flavor="dc") as emu:
+        pairs, items, _ = _truth(emu)
+        proxy = SlowChangelogSearches(emu.site_url)
+        try:
+            args = site_run_args(
+                proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+            )
+            env = {"JIRA_TOKEN": emu.pat}
+            failed = run_cli([*args, "--max-retries", "1"], env=env)
+            left_file = (tmp_path / "jira.duckdb").exists()
+            passed = run_cli([*args, "--changelog-mode", "per_issue"], env=env)
+        finally:
+            proxy.close()
+    assert failed.exit_code not in (0, None), failed.output
+    message = failed.stderr.strip().splitlines()[-1]
+    assert message.startswith("Error: HTTP 504 from ")
+    assert "run with --changelog-mode per_issue" in message
+    assert not left_file
+    assert passed.exit_code == 0, passed.output
+    loaded = query(tmp_path / "jira.duckdb", "select issue_id, history_id from issue_changelog")
+    assert set(loaded) == pairs
+    assert query(tmp_path / "jira.duckdb", "select count(*) from issue_changelog") == [(items,)]
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "expand", "advised"),
+    [
+        (504, "HTTP 504 from search after 6 attempts.", "changelog", True),
+        (None, "search did not respond (ReadTimeout) after 6 attempts.", "changelog", True),
+        (429, "HTTP 429 from search after 6 attempts.", "changelog", False),
+        (None, "Could not connect to search (ConnectError) after 6 attempts.", "changelog", False),
+        (504, "HTTP 504 from search after 6 attempts.", None, False),
+        (504, "HTTP 504 from search after 6 attempts.", "renderedFields", False),
+    ],
+)
+def test_changelog_advice_only_for_slow_searches(
+    status: int | None, text: str, expand: str | None, advised: bool
+) -> None:
+    error = RetryableError(text, status=status, url="search")
+    result = _with_changelog_advice(error, expand)
+    assert ("--changelog-mode per_issue" in str(result)) is advised
+    assert str(result).startswith(text)
+    assert (result.status, result.url) == (status, "search")

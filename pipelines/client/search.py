@@ -110,7 +110,10 @@ class IssueSearch:
             }
             if expand:
                 body["expand"] = expand
-            page = self.client.post(path, body)
+            try:
+                page = self.client.post(path, body)
+            except RetryableError as error:
+                raise _with_changelog_advice(error, expand) from None
             page_number += 1
             issues = _issues_of(page, path, page_number)
             yield issues
@@ -289,3 +292,27 @@ def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
             "answered; check the URL."
         )
     return page["issues"]
+
+
+# Statuses of a server that failed or timed out building a response, not of rate limiting.
+_SERVER_FAILURES = frozenset({500, 502, 503, 504})
+
+
+def _with_changelog_advice(error: RetryableError, expand: str | None) -> RetryableError:
+    """Add advice to a failed search that asked the server to embed every issue's changelog.
+
+    Issues with thousands of histories make such a page slow to build, so the searches can
+    time out where the same search without the histories would not.
+    """
+    if not expand or "changelog" not in expand.split(","):
+        return error
+    timed_out = error.status is None and "ReadTimeout" in str(error)
+    if not timed_out and error.status not in _SERVER_FAILURES:
+        return error
+    return RetryableError(
+        f"{error} These searches ask for every issue's changelog (`expand=changelog`). If "
+        "the server is slow to build them, run with --changelog-mode per_issue, which reads "
+        "each issue's changelog pages instead.",
+        status=error.status,
+        url=error.url,
+    )
