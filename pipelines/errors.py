@@ -42,7 +42,23 @@ class JiraHttpError(JiraEtlError):
 
 
 class RetryableError(JiraHttpError):
-    """A 429, a 5xx or a connection fault that persisted through every retry."""
+    """A 429, a 5xx or a connection fault that persisted through every retry.
+
+    Attributes:
+        retry_after: the wait in seconds that Jira asked for (`Retry-After`) when it was
+            longer than the run allows; None otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, url=url)
+        self.retry_after = retry_after
 
 
 class FatalHttpError(JiraHttpError):

@@ -30,6 +30,10 @@ class RunObserver:
     catch_up_ids: list[int] = field(default_factory=list)
     # Issues of `catch_up_ids` that the filter still matched and this run read.
     caught_up: int = 0
+    # Issues whose histories the server returned only in part to an earlier run, read again by
+    # id after the window, and those it returned in part to this run.
+    reread_histories: list[int] = field(default_factory=list)
+    partial_histories: set[int] = field(default_factory=set)
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

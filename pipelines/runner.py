@@ -479,6 +479,7 @@ def _run_locked(
         if not refresh:
             pending = stored_ids(pipeline, CATCH_UP_KEY)
             observer.catch_up_ids, carried = pending[:MAX_CATCH_UP], pending[MAX_CATCH_UP:]
+            observer.reread_histories = stored_ids(pipeline, PARTIAL_HISTORIES_KEY)
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -566,6 +567,7 @@ def _run_locked(
     elif observer.catch_up_ids:
         # This run read the stored issues, and without a complete sweep no others are known.
         pipeline.set_local_state_val(CATCH_UP_KEY, carried)
+    store_partial_histories(pipeline, observer, source_settings)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     with destination_errors("count the rows", after=f"{loaded}."):
@@ -666,6 +668,9 @@ def stop_if_signalled(
 CATCH_UP_KEY = "issues_to_read"
 # The local state key of the projects the last complete sweep found hidden from the account.
 HIDDEN_KEY = "hidden_projects"
+# The local state key of the issues whose histories came back in part (see
+# `store_partial_histories`).
+PARTIAL_HISTORIES_KEY = "histories_to_read"
 # Issues read by id in one run at most; the rest wait in the local state for later runs.
 MAX_CATCH_UP = 5000
 
@@ -695,6 +700,24 @@ def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult, carried: list
             MAX_CATCH_UP,
         )
     pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids])
+
+
+def store_partial_histories(
+    pipeline: dlt.Pipeline, observer: RunObserver, settings: dict[str, Any]
+) -> None:
+    """Keep the ids of issues whose histories came back in part, for the next run to read again.
+
+    A server without the changelog endpoint may embed only part of an issue's histories. The
+    issue keeps its stored rows, and its `updated` is behind the cursor once the run ends, so
+    no window would read it again. The next run reads it by id, and so on until its histories
+    come back whole. A run that did not load `issue_changelog` keeps the stored ids as they are.
+    """
+    tables = settings.get("tables")
+    if tables is not None and "issue_changelog" not in tables:
+        return
+    pipeline.set_local_state_val(
+        PARTIAL_HISTORIES_KEY, sorted(int(i) for i in observer.partial_histories)
+    )
 
 
 def stored_ids(pipeline: dlt.Pipeline, key: str) -> list[int]:

@@ -317,6 +317,7 @@ def jira_source(
     settings["changelog_mode"] = changelog_mode
     settings["custom_fields"] = list(custom_fields) if custom_fields is not None else None
     settings["_skipped"] = run_observer.skipped
+    settings["_partial_histories"] = run_observer.partial_histories
     collections = collection_resources(issue_batches, settings, batch_tables)
     if continuing:
         # Reference tables and the worklog feed load once, with the run's first load.
@@ -507,9 +508,13 @@ class IssueRead:
         Their `updated` is older than the window, so the window search does not return them:
         an issue of a project the account was only now allowed to browse, or one that a JQL
         function matches now. Each chunk is searched through the filter again, so an issue
-        that left it meanwhile is not read. The cursor does not move for them.
+        that left it meanwhile is not read. The cursor does not move for them. Issues whose
+        histories an earlier run got only in part are read again here too.
         """
-        ids = self.observer.catch_up_ids
+        caught_up = set(self.observer.catch_up_ids)
+        # Issues whose histories came back in part before are read again the same way.
+        again = [i for i in self.observer.reread_histories if i not in caught_up]
+        ids = self.observer.catch_up_ids + again
         if not ids:
             return
         search = IssueSearch(self.client)
@@ -530,7 +535,7 @@ class IssueRead:
             self.observer.caught_up += sum(
                 1
                 for issue_id in ids_read
-                if issue_id is not None and self.handed.get(issue_id) is None
+                if issue_id in caught_up and self.handed.get(issue_id) is None
             )
             yield issues
 

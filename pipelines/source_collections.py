@@ -27,7 +27,12 @@ from pipelines.client.connection import Connection
 from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
 from pipelines.collections import agile, reference
-from pipelines.collections.changelog import PREFETCHED, embedded_histories, read_changelogs
+from pipelines.collections.changelog import (
+    PREFETCHED,
+    UNREAD,
+    embedded_histories,
+    read_changelogs,
+)
 from pipelines.collections.comments import read_comments
 from pipelines.collections.worklogs import (
     list_worklogs,
@@ -81,6 +86,9 @@ class ClientFactory:
         # The run's tables not loaded in full, shared with its `RunObserver` when it has one.
         skipped = settings.get("_skipped")
         self.skipped: dict[str, str] = skipped if isinstance(skipped, dict) else {}
+        # Issues whose histories the server returned only in part, shared with the observer.
+        partial = settings.get("_partial_histories")
+        self.partial_histories: set[int] = partial if isinstance(partial, set) else set()
 
     def open(self) -> JiraClient:
         return open_jira_client(self.settings)
@@ -246,28 +254,38 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
     def issue_changelog(batch: Any) -> pa.Table | None:
         found: list[tuple[int, list[dict[str, Any]]]] = []
         missing: list[int] = []
+        partial: list[int] = []
+        embedded: set[int] = set()
         for issue_id, raw in _issues_of(batch):
             # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete, and
             # so are embedded ones that the run asked for and whose `total` vouches for them.
             prefetched = None
             if raw is not None:
+                unread = raw.get(UNREAD)
+                if unread is not None:
+                    # Read beside the fetch already, and found partial or gone.
+                    if unread == "partial":
+                        partial.append(issue_id)
+                    continue
                 prefetched = raw.get(PREFETCHED)
                 if prefetched is None and getattr(batch, "embedded_changelogs", False):
                     prefetched = embedded_histories(raw)
+                    if prefetched is not None:
+                        embedded.add(issue_id)
             if prefetched is None:
                 missing.append(issue_id)
             else:
                 found.append((issue_id, prefetched))
         if missing:
             with clients.open() as client:
-                partial: list[int] = []
                 found.extend(read_changelogs(client, missing, mode, partial))
-            if partial:
-                clients.skipped["issue_changelog"] = (
-                    "the server returned only part of some issues' histories and serves no "
-                    "changelog endpoint, so those issues keep their stored rows (the log names "
-                    "each)"
-                )
+        if partial:
+            clients.partial_histories.update(partial)
+            clients.skipped["issue_changelog"] = (
+                "the server returned only part of some issues' histories and serves no "
+                "changelog endpoint, so those issues keep their stored rows and the next run "
+                "reads them again (the log names each)"
+            )
         rows: list[dict[str, Any]] = []
         complete: list[int] = []
         for issue_id, histories in found:
@@ -277,7 +295,15 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
                     rows.extend(rows_of.changelog_rows(issue_id, history))
             except PayloadError as error:
                 raw = dict(_issues_of(batch)).get(issue_id)
-                raise _with_issue(error, "issue_changelog", issue_id, raw) from None
+                named = _with_issue(error, "issue_changelog", issue_id, raw)
+                if issue_id in embedded:
+                    named = PayloadError(
+                        f"{named} These histories came embedded in the search results "
+                        "(`expand=changelog`); --changelog-mode per_issue reads them from "
+                        "each issue's changelog pages instead.",
+                        issue_key=named.issue_key,
+                    )
+                raise named from None
         issues = batch.tables.get("issues", ())
         return replacement_table("issue_changelog", rows, complete, issues)
 

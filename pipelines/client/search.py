@@ -296,6 +296,8 @@ def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
 
 # Statuses of a server that failed or timed out building a response, not of rate limiting.
 _SERVER_FAILURES = frozenset({500, 502, 503, 504})
+# Faults of a response that did not arrive whole: no answer in time, or a dropped connection.
+_CUT_OFF = ("(ReadTimeout)", "(RemoteProtocolError)")
 
 
 def _with_changelog_advice(error: RetryableError, expand: str | None) -> RetryableError:
@@ -304,15 +306,18 @@ def _with_changelog_advice(error: RetryableError, expand: str | None) -> Retryab
     Issues with thousands of histories make such a page slow to build, so the searches can
     time out where the same search without the histories would not.
     """
-    if not expand or "changelog" not in expand.split(","):
+    if not expand or "changelog" not in expand.split(",") or error.retry_after is not None:
+        # A long Retry-After is the server's own request to wait, which per-issue reads
+        # would get as well.
         return error
-    timed_out = error.status is None and "ReadTimeout" in str(error)
-    if not timed_out and error.status not in _SERVER_FAILURES:
+    text = str(error)
+    cut_off = error.status is None and any(fault in text for fault in _CUT_OFF)
+    if not cut_off and error.status not in _SERVER_FAILURES:
         return error
     return RetryableError(
-        f"{error} These searches ask for every issue's changelog (`expand=changelog`). If "
-        "the server is slow to build them, run with --changelog-mode per_issue, which reads "
-        "each issue's changelog pages instead.",
+        f"{text} The searches that fetch the issues request every issue's changelog "
+        "(`expand=changelog`). If the server fails or times out building those pages, run "
+        "with --changelog-mode per_issue, which reads each issue's changelog pages instead.",
         status=error.status,
         url=error.url,
     )

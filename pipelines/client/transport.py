@@ -243,6 +243,7 @@ class JiraClient:
                 "raise --max-retry-wait.",
                 status=response.status_code if response is not None else None,
                 url=shown,
+                retry_after=retry_after,
             )
         if attempt >= self.retry.max_attempts:
             tried = ", ".join(f"{w:.1f}" for w in waits) or "none"

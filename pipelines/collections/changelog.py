@@ -35,6 +35,10 @@ ISSUE_PAGE_SIZE = 100
 
 # The key under which `ChangelogPrefetch` stores an issue's complete histories on the raw issue.
 PREFETCHED = "_jira_etl_histories"
+# The key under which it marks an issue whose histories it could not read: `partial` when the
+# server returned only part of them, `gone` when the issue was not found. Either way the
+# issue keeps its stored rows, and reading it again in the same run would change nothing.
+UNREAD = "_jira_etl_histories_unread"
 
 History = dict[str, Any]
 
@@ -72,7 +76,7 @@ class ChangelogPrefetch:
         """Read the histories of `issues` and return `{issue id: {PREFETCHED: histories}}`.
 
         With `embedded`, issues whose embedded histories are whole (see `embedded_histories`)
-        send no request.
+        send no request. An issue whose histories could not be read gets `{UNREAD: reason}`.
         """
         found: dict[int, list[History]] = {}
         ids: list[int] = []
@@ -85,10 +89,18 @@ class ChangelogPrefetch:
                 ids.append(issue_id)
             else:
                 found[issue_id] = embedded
+        partial: list[int] = []
         if ids:
             with self.limiter.slot():
-                found.update(read_changelogs(self.client, ids, self.mode))
-        return {issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()}
+                found.update(read_changelogs(self.client, ids, self.mode, partial))
+        extras: dict[int, dict[str, Any]] = {
+            issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()
+        }
+        partial_ids = set(partial)
+        for issue_id in ids:
+            if issue_id not in found:
+                extras[issue_id] = {UNREAD: "partial" if issue_id in partial_ids else "gone"}
+        return extras
 
 
 def embedded_histories(issue: dict[str, Any]) -> list[History] | None:

@@ -1,0 +1,83 @@
+"""Faults of Data Center runs whose fetch searches embed the histories."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import query, run_cli, site_run_args
+
+PARTIAL_WARNING = re.compile(r"Issue (\d+): \S+ returned \d+ of \d+ histories")
+
+
+def test_dc_partial_histories_read_once(tmp_path: Path) -> None:
+    with Emulator(issues=30, flavor="dc") as emu:
+        emu.store.dc_embedded_histories = 2
+        with emu.store.lock:
+            capped = {
+                record.id
+                for record in emu.store.records.values()
+                if len(emu.store.histories(record)) > 2
+            }
+        assert capped
+        emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
+        args = site_run_args(
+            emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+        )
+        result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+        issue_reads = Counter(
+            int(request["path"].rsplit("/", 1)[1])
+            for request in emu.requests
+            if re.search(r"/rest/api/2/issue/\d+$", request["path"])
+        )
+    assert result.exit_code == 0, result.output
+    warned = Counter(int(m) for m in PARTIAL_WARNING.findall(result.stderr))
+    assert set(warned) == capped
+    assert max(warned.values()) == 1, "each partial issue is warned about once"
+    assert {issue_reads[issue_id] for issue_id in capped} == {1}, "each partial issue is read once"
+
+
+def test_dc_retry_after_not_advised(tmp_path: Path) -> None:
+    # A 503 with a long Retry-After is maintenance or rate limiting, not a slow page, and the
+    # per-issue reads would get the same response.
+    with Emulator(issues=10, flavor="dc") as emu:
+        emu.add_fault(r"/rest/api/2/search$", 503, times=None, retry_after=1000, html=True)
+        args = site_run_args(
+            emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+        )
+        options = ["--strategy", "sequential", "--changelog-mode", "bulk"]
+        result = run_cli([*args, *options], env={"JIRA_TOKEN": emu.pat})
+    message = result.stderr.strip().splitlines()[-1]
+    assert result.exit_code == 1, result.output
+    assert "Retry-After" in message
+    assert "--changelog-mode per_issue" not in message
+
+
+def test_dc_partial_histories_loaded_later(tmp_path: Path) -> None:
+    # The first run loads only the issues whose histories are whole. Once the server serves the
+    # changelog endpoint again, a run loads the histories the first one left out.
+    with Emulator(issues=30, flavor="dc") as emu:
+        emu.store.dc_embedded_histories = 2
+        with emu.store.lock:
+            truth = {
+                (record.id, int(history["id"]), position)
+                for record in emu.store.records.values()
+                for history in emu.store.histories(record)
+                for position in range(len(history["items"]))
+            }
+        args = site_run_args(
+            emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+        )
+        emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
+        partial = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+        emu.clear_faults()
+        later = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+    assert partial.exit_code == 0, partial.output
+    assert later.exit_code == 0, later.output
+    loaded = query(
+        tmp_path / "jira.duckdb", "select issue_id, history_id, item_position from issue_changelog"
+    )
+    assert len(loaded) == len(set(loaded))
+    assert set(loaded) == truth
