@@ -28,6 +28,7 @@ from pipelines.client.factory import open_jira_client
 from pipelines.client.transport import JiraClient
 from pipelines.collections import agile, reference
 from pipelines.collections.changelog import (
+    EMBEDDED,
     PREFETCHED,
     UNREAD,
     embedded_histories,
@@ -268,6 +269,8 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
                         partial.append(issue_id)
                     continue
                 prefetched = raw.get(PREFETCHED)
+                if raw.get(EMBEDDED):
+                    embedded.add(issue_id)
                 if prefetched is None and getattr(batch, "embedded_changelogs", False):
                     prefetched = embedded_histories(raw)
                     if prefetched is not None:

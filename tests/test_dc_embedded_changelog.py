@@ -220,12 +220,15 @@ def test_dc_search_timeouts_advise_per_issue_mode(tmp_path: Path) -> None:
         (None, "Could not connect to search (ConnectError) after 6 attempts.", "changelog", False),
         (504, "HTTP 504 from search after 6 attempts.", None, False),
         (504, "HTTP 504 from search after 6 attempts.", "renderedFields", False),
+        (None, "Could not connect to search (RemoteProtocolError) after 6.", "changelog", True),
+        (503, "HTTP 503 from search: Jira asked to wait 1000 s (Retry-After).", "changelog", False),
     ],
 )
 def test_changelog_advice_only_for_slow_searches(
     status: int | None, text: str, expand: str | None, advised: bool
 ) -> None:
-    error = RetryableError(text, status=status, url="search")
+    retry_after = 1000.0 if "Retry-After" in text else None
+    error = RetryableError(text, status=status, url="search", retry_after=retry_after)
     result = _with_changelog_advice(error, expand)
     assert ("--changelog-mode per_issue" in str(result)) is advised
     assert str(result).startswith(text)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
 from pipelines.emulator import Emulator
-from tests.helpers import query, run_cli, site_run_args
+from tests.helpers import RewritingProxy, query, run_cli, site_run_args
 
 PARTIAL_WARNING = re.compile(r"Issue (\d+): \S+ returned \d+ of \d+ histories")
 
@@ -81,3 +84,64 @@ def test_dc_partial_histories_loaded_later(tmp_path: Path) -> None:
     )
     assert len(loaded) == len(set(loaded))
     assert set(loaded) == truth
+
+
+def test_dc_partial_histories_stay_listed(tmp_path: Path) -> None:
+    # While the server still returns part of them, every run reads those issues again and
+    # names the table as not loaded in full.
+    with Emulator(issues=20, flavor="dc") as emu:
+        emu.store.dc_embedded_histories = 2
+        with emu.store.lock:
+            capped = {
+                record.id
+                for record in emu.store.records.values()
+                if len(emu.store.histories(record)) > 2
+            }
+        emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
+        args = site_run_args(
+            emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+        )
+        first = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+        emu.requests.clear()
+        second = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+        read_again = {
+            int(request["path"].rsplit("/", 1)[1])
+            for request in emu.requests
+            if re.search(r"/rest/api/2/issue/\d+$", request["path"])
+        }
+    assert capped
+    for result in (first, second):
+        assert result.exit_code == 0, result.output
+        assert "tables not loaded in full:" in result.stdout
+    assert read_again == capped
+
+
+def test_malformed_embedded_history_names_per_issue_mode(tmp_path: Path) -> None:
+    with Emulator(issues=10, flavor="dc") as emu:
+        proxy = NoItemsProxy(emu.site_url)
+        try:
+            args = site_run_args(
+                proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
+            )
+            result = run_cli(args, env={"JIRA_TOKEN": emu.pat})
+        finally:
+            proxy.close()
+    message = result.stderr.strip().splitlines()[-1]
+    assert result.exit_code == 1, result.output
+    assert "has no `items` list" in message
+    assert "--changelog-mode per_issue reads them" in message
+    assert message.endswith("Nothing was loaded and the cursor did not move.")
+
+
+class NoItemsProxy(RewritingProxy):
+    """Drop the `items` of the first embedded history of every issue a search returns."""
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if not path.startswith("/rest/api/2/search") or answer.status_code != 200:
+            return answer.content
+        page = answer.json()
+        for issue in page.get("issues", []):
+            histories = (issue.get("changelog") or {}).get("histories") or []
+            if histories:
+                del histories[0]["items"]
+        return json.dumps(page).encode()

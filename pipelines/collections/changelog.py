@@ -35,6 +35,8 @@ ISSUE_PAGE_SIZE = 100
 
 # The key under which `ChangelogPrefetch` stores an issue's complete histories on the raw issue.
 PREFETCHED = "_jira_etl_histories"
+# The key under which it marks histories taken from the issue's embedded changelog.
+EMBEDDED = "_jira_etl_histories_embedded"
 # The key under which it marks an issue whose histories it could not read: `partial` when the
 # server returned only part of them, `gone` when the issue was not found. Either way the
 # issue keeps its stored rows, and reading it again in the same run would change nothing.
@@ -80,6 +82,7 @@ class ChangelogPrefetch:
         """
         found: dict[int, list[History]] = {}
         ids: list[int] = []
+        embedded_ids: list[int] = []
         for issue in issues:
             issue_id = parse_id(issue.get("id"))
             if issue_id is None:
@@ -89,6 +92,7 @@ class ChangelogPrefetch:
                 ids.append(issue_id)
             else:
                 found[issue_id] = embedded
+                embedded_ids.append(issue_id)
         partial: list[int] = []
         if ids:
             with self.limiter.slot():
@@ -96,6 +100,8 @@ class ChangelogPrefetch:
         extras: dict[int, dict[str, Any]] = {
             issue_id: {PREFETCHED: histories} for issue_id, histories in found.items()
         }
+        for issue_id in embedded_ids:
+            extras[issue_id][EMBEDDED] = True
         partial_ids = set(partial)
         for issue_id in ids:
             if issue_id not in found:
