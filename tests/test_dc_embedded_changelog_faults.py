@@ -15,17 +15,22 @@ from tests.helpers import RewritingProxy, query, run_cli, site_run_args
 PARTIAL_WARNING = re.compile(r"Issue (\d+): \S+ returned \d+ of \d+ histories")
 
 
+def _capped_without_endpoint(emu: Emulator, cap: int) -> set[int]:
+    """Embed at most `cap` histories, serve no changelog endpoint; return the capped issues."""
+    emu.store.dc_embedded_histories = cap
+    emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
+    with emu.store.lock:
+        return {
+            record.id
+            for record in emu.store.records.values()
+            if len(emu.store.histories(record)) > cap
+        }
+
+
 def test_dc_partial_histories_read_once(tmp_path: Path) -> None:
     with Emulator(issues=30, flavor="dc") as emu:
-        emu.store.dc_embedded_histories = 2
-        with emu.store.lock:
-            capped = {
-                record.id
-                for record in emu.store.records.values()
-                if len(emu.store.histories(record)) > 2
-            }
+        capped = _capped_without_endpoint(emu, 2)
         assert capped
-        emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
         args = site_run_args(
             emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
         )
@@ -90,14 +95,7 @@ def test_dc_partial_histories_stay_listed(tmp_path: Path) -> None:
     # While the server still returns part of them, every run reads those issues again and
     # names the table as not loaded in full.
     with Emulator(issues=20, flavor="dc") as emu:
-        emu.store.dc_embedded_histories = 2
-        with emu.store.lock:
-            capped = {
-                record.id
-                for record in emu.store.records.values()
-                if len(emu.store.histories(record)) > 2
-            }
-        emu.add_fault(r"/rest/api/2/issue/\d+/changelog$", 404, times=None)
+        capped = _capped_without_endpoint(emu, 2)
         args = site_run_args(
             emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
         )
