@@ -34,6 +34,8 @@ class RunObserver:
     # id after the window, and those it returned in part to this run.
     reread_histories: list[int] = field(default_factory=list)
     partial_histories: set[int] = field(default_factory=set)
+    # Stored issues of the first kind beyond the ones a run reads; they wait for later runs.
+    carried_histories: list[int] = field(default_factory=list)
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

@@ -479,7 +479,7 @@ def _run_locked(
         if not refresh:
             pending = stored_ids(pipeline, CATCH_UP_KEY)
             observer.catch_up_ids, carried = pending[:MAX_CATCH_UP], pending[MAX_CATCH_UP:]
-            observer.reread_histories = stored_ids(pipeline, PARTIAL_HISTORIES_KEY)
+            take_partial_histories(pipeline, observer)
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -702,6 +702,13 @@ def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult, carried: list
     pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids])
 
 
+def take_partial_histories(pipeline: dlt.Pipeline, observer: RunObserver) -> None:
+    """Give the run the first `MAX_CATCH_UP` stored issues whose histories came back in part."""
+    partial = stored_ids(pipeline, PARTIAL_HISTORIES_KEY)
+    observer.reread_histories = partial[:MAX_CATCH_UP]
+    observer.carried_histories = partial[MAX_CATCH_UP:]
+
+
 def store_partial_histories(
     pipeline: dlt.Pipeline, observer: RunObserver, settings: dict[str, Any]
 ) -> None:
@@ -710,14 +717,14 @@ def store_partial_histories(
     A server without the changelog endpoint may embed only part of an issue's histories. The
     issue keeps its stored rows, and its `updated` is behind the cursor once the run ends, so
     no window would read it again. The next run reads it by id, and so on until its histories
-    come back whole. A run that did not load `issue_changelog` keeps the stored ids as they are.
+    come back whole. Each run reads at most `MAX_CATCH_UP` of them, as it does the issues the
+    sweep found. A run that did not load `issue_changelog` keeps the stored ids as they are.
     """
     tables = settings.get("tables")
     if tables is not None and "issue_changelog" not in tables:
         return
-    pipeline.set_local_state_val(
-        PARTIAL_HISTORIES_KEY, sorted(int(i) for i in observer.partial_histories)
-    )
+    ids = {int(i) for i in observer.partial_histories} | set(observer.carried_histories)
+    pipeline.set_local_state_val(PARTIAL_HISTORIES_KEY, sorted(ids))
 
 
 def stored_ids(pipeline: dlt.Pipeline, key: str) -> list[int]:
