@@ -730,6 +730,7 @@ def print_summary(summary: Any) -> None:
                 "deleted_unchecked_reason": getattr(summary, "deleted_unchecked_reason", None),
                 "skipped": dict(getattr(summary, "skipped", {})),
                 "caught_up": getattr(summary, "caught_up", 0),
+                "histories_reread": getattr(summary, "histories_reread", 0),
                 "not_loaded": getattr(summary, "not_loaded", 0),
             },
         },
@@ -749,6 +750,12 @@ def print_summary(summary: Any) -> None:
         click.echo(
             f"  of which read by id: {caught_up} that the last sweep listed and the tables "
             "lacked or may hold stale, with `updated` before the window"
+        )
+    histories_reread = getattr(summary, "histories_reread", 0)
+    if histories_reread:
+        click.echo(
+            f"  of which read by id: {histories_reread} whose histories an earlier run got "
+            "only in part"
         )
     if not summary.issues_read:
         click.echo("  No issue matched the search in this window; nothing changed.")

@@ -30,12 +30,11 @@ class RunObserver:
     catch_up_ids: list[int] = field(default_factory=list)
     # Issues of `catch_up_ids` that the filter still matched and this run read.
     caught_up: int = 0
-    # Issues whose histories the server returned only in part to an earlier run, read again by
-    # id after the window, and those it returned in part to this run.
+    # Issues whose histories the server returned only in part to an earlier run (see
+    # `source_collections.PARTIAL_HISTORIES`), read again by id after the window, and how many
+    # of them this run read.
     reread_histories: list[int] = field(default_factory=list)
-    partial_histories: set[int] = field(default_factory=set)
-    # Stored issues of the first kind beyond the ones a run reads; they wait for later runs.
-    carried_histories: list[int] = field(default_factory=list)
+    histories_reread: int = 0
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

@@ -111,6 +111,7 @@ class RunSummary:
     skipped: dict[str, str] = field(default_factory=dict)
     # Issues read by id because the previous sweep listed them and the tables lacked them.
     caught_up: int = 0
+    histories_reread: int = 0
     # Issues the sweep listed that the tables lack; the next run reads them by id.
     not_loaded: int = 0
 
@@ -479,7 +480,6 @@ def _run_locked(
         if not refresh:
             pending = stored_ids(pipeline, CATCH_UP_KEY)
             observer.catch_up_ids, carried = pending[:MAX_CATCH_UP], pending[MAX_CATCH_UP:]
-            take_partial_histories(pipeline, observer)
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -567,7 +567,6 @@ def _run_locked(
     elif observer.catch_up_ids:
         # This run read the stored issues, and without a complete sweep no others are known.
         pipeline.set_local_state_val(CATCH_UP_KEY, carried)
-    store_partial_histories(pipeline, observer, source_settings)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     with destination_errors("count the rows", after=f"{loaded}."):
@@ -595,6 +594,7 @@ def _run_locked(
     summary.rows = rows
     summary.skipped = dict(observer.skipped)
     summary.caught_up = observer.caught_up
+    summary.histories_reread = observer.histories_reread
     if marked is not None:
         summary.not_loaded = len(marked.unloaded)
     return summary
@@ -668,9 +668,6 @@ def stop_if_signalled(
 CATCH_UP_KEY = "issues_to_read"
 # The local state key of the projects the last complete sweep found hidden from the account.
 HIDDEN_KEY = "hidden_projects"
-# The local state key of the issues whose histories came back in part (see
-# `store_partial_histories`).
-PARTIAL_HISTORIES_KEY = "histories_to_read"
 # Issues read by id in one run at most; the rest wait in the local state for later runs.
 MAX_CATCH_UP = 5000
 
@@ -700,31 +697,6 @@ def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult, carried: list
             MAX_CATCH_UP,
         )
     pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids])
-
-
-def take_partial_histories(pipeline: dlt.Pipeline, observer: RunObserver) -> None:
-    """Give the run the first `MAX_CATCH_UP` stored issues whose histories came back in part."""
-    partial = stored_ids(pipeline, PARTIAL_HISTORIES_KEY)
-    observer.reread_histories = partial[:MAX_CATCH_UP]
-    observer.carried_histories = partial[MAX_CATCH_UP:]
-
-
-def store_partial_histories(
-    pipeline: dlt.Pipeline, observer: RunObserver, settings: dict[str, Any]
-) -> None:
-    """Keep the ids of issues whose histories came back in part, for the next run to read again.
-
-    A server without the changelog endpoint may embed only part of an issue's histories. The
-    issue keeps its stored rows, and its `updated` is behind the cursor once the run ends, so
-    no window would read it again. The next run reads it by id, and so on until its histories
-    come back whole. Each run reads at most `MAX_CATCH_UP` of them, as it does the issues the
-    sweep found. A run that did not load `issue_changelog` keeps the stored ids as they are.
-    """
-    tables = settings.get("tables")
-    if tables is not None and "issue_changelog" not in tables:
-        return
-    ids = {int(i) for i in observer.partial_histories} | set(observer.carried_histories)
-    pipeline.set_local_state_val(PARTIAL_HISTORIES_KEY, sorted(ids))
 
 
 def stored_ids(pipeline: dlt.Pipeline, key: str) -> list[int]:

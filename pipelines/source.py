@@ -50,7 +50,11 @@ from pipelines.observer import RunObserver
 from pipelines.parallel import BulkReader, make_reader
 from pipelines.progress import ProgressReporter
 from pipelines.reader import sort_key
-from pipelines.source_collections import collection_resources, reference_resources
+from pipelines.source_collections import (
+    PARTIAL_HISTORIES,
+    collection_resources,
+    reference_resources,
+)
 from pipelines.sweep import run_sweep
 from pipelines.versions import VersionMap
 from pipelines.window import (
@@ -317,7 +321,6 @@ def jira_source(
     settings["changelog_mode"] = changelog_mode
     settings["custom_fields"] = list(custom_fields) if custom_fields is not None else None
     settings["_skipped"] = run_observer.skipped
-    settings["_partial_histories"] = run_observer.partial_histories
     collections = collection_resources(issue_batches, settings, batch_tables)
     if continuing:
         # Reference tables and the worklog feed load once, with the run's first load.
@@ -415,6 +418,10 @@ class IssueRead:
                 client, state.get("field_columns"), options.custom_fields
             )
             check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
+            if options.prefetch_changelogs:
+                # Issues whose histories came back in part are read again after the window.
+                stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
+                observer.reread_histories = stored[:MAX_HISTORIES_REREAD]
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
             check_cursor_not_future(self.stored_cursor, self.read_started + options.lookback)
             stored_start = state.get("start_date")
@@ -514,6 +521,7 @@ class IssueRead:
         caught_up = set(self.observer.catch_up_ids)
         # Issues whose histories came back in part before are read again the same way.
         again = [i for i in self.observer.reread_histories if i not in caught_up]
+        reread = set(again)
         ids = self.observer.catch_up_ids + again
         if not ids:
             return
@@ -531,12 +539,10 @@ class IssueRead:
                 found, fields=self.reader.fields, expand=self.reader.expand
             )
             # Issues the window read already are skipped, so they are not counted here.
-            ids_read = (parse_id(issue.get("id")) for issue in issues)
-            self.observer.caught_up += sum(
-                1
-                for issue_id in ids_read
-                if issue_id in caught_up and self.handed.get(issue_id) is None
-            )
+            ids_read = [parse_id(issue.get("id")) for issue in issues]
+            fresh = [i for i in ids_read if i is not None and self.handed.get(i) is None]
+            self.observer.caught_up += sum(1 for issue_id in fresh if issue_id in caught_up)
+            self.observer.histories_reread += sum(1 for issue_id in fresh if issue_id in reread)
             yield issues
 
     def _batches(self, state: Any) -> Generator[IssueBatch | None, None, None]:
@@ -631,6 +637,10 @@ def _return_large_buffers_to_os() -> None:
     except (OSError, AttributeError):
         return
     mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+
+
+# Issues with histories that came back in part, read again by id in one run at most.
+MAX_HISTORIES_REREAD = 5000
 
 
 @dataclass

@@ -87,9 +87,6 @@ class ClientFactory:
         # The run's tables not loaded in full, shared with its `RunObserver` when it has one.
         skipped = settings.get("_skipped")
         self.skipped: dict[str, str] = skipped if isinstance(skipped, dict) else {}
-        # Issues whose histories the server returned only in part, shared with the observer.
-        partial = settings.get("_partial_histories")
-        self.partial_histories: set[int] = partial if isinstance(partial, set) else set()
 
     def open(self) -> JiraClient:
         return open_jira_client(self.settings)
@@ -282,8 +279,8 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         if missing:
             with clients.open() as client:
                 found.extend(read_changelogs(client, missing, mode, partial))
+        remember_partial_histories(partial, [issue_id for issue_id, _ in found])
         if partial:
-            clients.partial_histories.update(partial)
             clients.skipped["issue_changelog"] = (
                 "the server returned only part of some issues' histories and serves no "
                 "changelog endpoint, so those issues keep their stored rows and the next run "
@@ -311,6 +308,31 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         return replacement_table("issue_changelog", rows, complete, issues)
 
     return issue_changelog
+
+
+# The source state key of the issues whose histories the server returned only in part. The
+# state is stored with each load package, so the ids are kept exactly when the rows of their
+# load are: a run stopped after its last load still leaves them for the next run.
+PARTIAL_HISTORIES = "histories_to_read"
+
+
+def remember_partial_histories(partial: list[int], whole: list[int]) -> None:
+    """Add the issues of `partial` to the source state's list and remove those of `whole`.
+
+    An issue whose histories came back in part keeps its stored rows, and its `updated` falls
+    behind the cursor, so no later window would read it again. Each run reads the listed issues
+    by id (see `IssueRead`) until their histories come back whole. Issues that the filter no
+    longer matches, or whose project is hidden, stay listed. Outside a running source, the
+    list is not kept.
+    """
+    try:
+        state = dlt.current.source_state()
+    except Exception:  # no source is being extracted
+        return
+    stored = state.get(PARTIAL_HISTORIES) or []
+    pending = (set(stored) - set(whole)) | set(partial)
+    if pending != set(stored):
+        state[PARTIAL_HISTORIES] = sorted(pending)
 
 
 def _worklog_row(issue_id: int, worklog: dict[str, Any]) -> dict[str, Any]:

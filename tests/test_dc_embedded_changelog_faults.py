@@ -102,16 +102,31 @@ def test_dc_partial_histories_stay_listed(tmp_path: Path) -> None:
         first = run_cli(args, env={"JIRA_TOKEN": emu.pat})
         emu.requests.clear()
         second = run_cli(args, env={"JIRA_TOKEN": emu.pat})
-        read_again = {
-            int(request["path"].rsplit("/", 1)[1])
-            for request in emu.requests
-            if re.search(r"/rest/api/2/issue/\d+$", request["path"])
-        }
+        read_again = _issue_reads(emu)
+        emu.requests.clear()
+        # A run that does not load the histories does not read those issues again.
+        comments = run_cli([*args, "--tables", "issue_comments"], env={"JIRA_TOKEN": emu.pat})
+        read_for_comments = _issue_reads(emu)
     assert capped
     for result in (first, second):
         assert result.exit_code == 0, result.output
         assert "tables not loaded in full:" in result.stdout
     assert read_again == capped
+    reread = re.search(r"of which read by id: (\d+) whose histories", second.stdout)
+    assert reread is not None, second.stdout
+    assert 0 < int(reread[1]) <= len(capped)
+    assert comments.exit_code == 0, comments.output
+    assert read_for_comments == set()
+    assert "whose histories" not in comments.stdout
+
+
+def _issue_reads(emu: Emulator) -> set[int]:
+    """The issues read one at a time (`GET /issue/{id}`) since the request log was cleared."""
+    return {
+        int(request["path"].rsplit("/", 1)[1])
+        for request in emu.requests
+        if re.search(r"/rest/api/2/issue/\d+$", request["path"])
+    }
 
 
 def test_malformed_embedded_history_names_per_issue_mode(tmp_path: Path) -> None:
