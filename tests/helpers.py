@@ -206,3 +206,14 @@ def oauth_client_auth(oauth: Any) -> Any:
         token_url=oauth.token_url,
         resources_url=oauth.resources_url,
     )
+
+
+def history_rows(emu: Any) -> set[tuple[int, int, int]]:
+    """The emulator's `issue_changelog` keys: (issue id, history id, item position) per item."""
+    with emu.store.lock:
+        return {
+            (record.id, int(history["id"]), position)
+            for record in emu.store.records.values()
+            for history in emu.store.histories(record)
+            for position in range(len(history["items"]))
+        }

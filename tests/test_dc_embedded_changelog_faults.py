@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.emulator import Emulator
-from tests.helpers import RewritingProxy, query, run_cli, site_run_args
+from tests.helpers import RewritingProxy, history_rows, query, run_cli, site_run_args
 
 PARTIAL_WARNING = re.compile(r"Issue (\d+): \S+ returned \d+ of \d+ histories")
 
@@ -68,13 +68,7 @@ def test_dc_partial_histories_loaded_later(tmp_path: Path) -> None:
     # changelog endpoint again, a run loads the histories the first one left out.
     with Emulator(issues=30, flavor="dc") as emu:
         emu.store.dc_embedded_histories = 2
-        with emu.store.lock:
-            truth = {
-                (record.id, int(history["id"]), position)
-                for record in emu.store.records.values()
-                for history in emu.store.histories(record)
-                for position in range(len(history["items"]))
-            }
+        truth = history_rows(emu)
         args = site_run_args(
             emu.site_url, emu.site_url, tmp_path / "jira.duckdb", tmp_path / "p", "--auth", "pat"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.emulator import Emulator
-from tests.helpers import query, run_cli, site_run_args
+from tests.helpers import history_rows, query, run_cli, site_run_args
 
 
 def test_partial_histories_named_after_project_restored(tmp_path: Path) -> None:
@@ -20,12 +20,7 @@ def test_partial_histories_named_after_project_restored(tmp_path: Path) -> None:
                 for record in emu.store.records.values()
                 if record.project == 0 and len(emu.store.histories(record)) > 2
             )
-            truth = {
-                (record.id, int(history["id"]), position)
-                for record in emu.store.records.values()
-                for history in emu.store.histories(record)
-                for position in range(len(history["items"]))
-            }
+        truth = history_rows(emu)
         ids = "|".join(str(issue_id) for issue_id in partial)
         emu.add_fault(rf"/rest/api/2/issue/({ids})/changelog$", 404, times=None)
         args = site_run_args(

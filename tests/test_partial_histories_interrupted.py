@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import REPO_ROOT, query, run_cli, site_run_args
+from tests.helpers import REPO_ROOT, history_rows, query, run_cli, site_run_args
 from tests.test_dc_embedded_changelog_faults import _capped_without_endpoint
 
 # Runs the CLI and sends itself SIGINT when each load step returns. dlt finishes a load that a
@@ -91,13 +91,7 @@ def test_partial_histories_survive_stopped_load(
         emu.clear_faults()
         emu.store.dc_embedded_histories = None
         later = run_cli(args, env={"JIRA_TOKEN": emu.pat})
-        with emu.store.lock:
-            truth = {
-                (record.id, int(history["id"]), position)
-                for record in emu.store.records.values()
-                for history in emu.store.histories(record)
-                for position in range(len(history["items"]))
-            }
+        truth = history_rows(emu)
 
     assert capped
     assert stopped.returncode == status, stopped.stderr

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import RewritingProxy, query, run_cli, site_run_args
+from tests.helpers import RewritingProxy, history_rows, query, run_cli, site_run_args
 
 SEARCH_PATH = re.compile(r"/rest/api/\d/(search|search/jql|issue/bulkfetch)(\?|$)")
 
@@ -27,16 +27,6 @@ class EmptyChangelogProxy(RewritingProxy):
         return json.dumps(page).encode()
 
 
-def _history_rows(emu: Emulator) -> set[tuple[int, int, int]]:
-    rows = set()
-    with emu.store.lock:
-        for record in emu.store.records.values():
-            for history in emu.store.histories(record):
-                for position in range(len(history["items"])):
-                    rows.add((record.id, int(history["id"]), position))
-    return rows
-
-
 @pytest.mark.parametrize(
     ("flavor", "extra"),
     [
@@ -47,7 +37,7 @@ def _history_rows(emu: Emulator) -> set[tuple[int, int, int]]:
 )
 def test_unrequested_changelog_not_trusted(flavor: str, extra: list[str], tmp_path: Path) -> None:
     with Emulator(issues=30, flavor=flavor) as emu:
-        truth = _history_rows(emu)
+        truth = history_rows(emu)
         proxy = EmptyChangelogProxy(emu.site_url)
         try:
             db = tmp_path / "jira.duckdb"
