@@ -35,6 +35,8 @@ class RunObserver:
     # of them this run read.
     reread_histories: list[int] = field(default_factory=list)
     histories_reread: int = 0
+    # Queued issues that the tables mark deleted; the run drops them from the queue.
+    deleted_histories: set[int] = field(default_factory=set)
 
     def close(self) -> None:
         """Close the run's read, if one is still open."""

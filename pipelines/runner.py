@@ -50,6 +50,7 @@ from pipelines.destinations.sql import id_lists, table_names
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, ISSUES_PER_LOAD, PARENT_VERSION, jira_source
+from pipelines.source_collections import PARTIAL_HISTORIES
 from pipelines.status import write_run_record
 from pipelines.sweep import MarkResult, SweepResult, doubt_sweep, mark_deleted
 
@@ -480,6 +481,8 @@ def _run_locked(
         if not refresh:
             pending = stored_ids(pipeline, CATCH_UP_KEY)
             observer.catch_up_ids, carried = pending[:MAX_CATCH_UP], pending[MAX_CATCH_UP:]
+            with destination_errors("read the deleted issues"):
+                observer.deleted_histories = deleted_issue_ids(pipeline, queued_histories(pipeline))
         file_format = loader_file_format(pipeline)
         while True:
             # A large window is loaded in parts (`issues_per_load` of the source): each part
@@ -592,6 +595,7 @@ def _run_locked(
         summary.deleted_marked = len(marked.marked)
         summary.deleted_unmarked = len(marked.unmarked)
     summary.rows = rows
+    note_partial_histories(pipeline, observer, source_settings)
     summary.skipped = dict(observer.skipped)
     summary.caught_up = observer.caught_up
     summary.histories_reread = observer.histories_reread
@@ -697,6 +701,36 @@ def store_catch_up_ids(pipeline: dlt.Pipeline, marked: MarkResult, carried: list
             MAX_CATCH_UP,
         )
     pipeline.set_local_state_val(CATCH_UP_KEY, [int(i) for i in ids])
+
+
+def queued_histories(pipeline: dlt.Pipeline) -> list[int]:
+    """Return the queue of issues whose histories came back in part, as the last load stored it."""
+    sources = pipeline.state.get("sources") or {}
+    queued = (sources.get(pipeline.default_schema_name) or {}).get(PARTIAL_HISTORIES) or []
+    return [int(i) for i in queued]
+
+
+def note_partial_histories(
+    pipeline: dlt.Pipeline, observer: RunObserver, settings: dict[str, Any]
+) -> None:
+    """Name `issue_changelog` as not loaded in full while issues wait to have it read again.
+
+    A run reads a queued issue again only when the filter matches it, its project is visible
+    and its turn has come, so issues can stay queued through runs that find no partial
+    histories themselves.
+    """
+    tables = settings.get("tables")
+    if (tables is not None and "issue_changelog" not in tables) or (
+        "issue_changelog" in observer.skipped
+    ):
+        return
+    queued = queued_histories(pipeline)
+    if queued:
+        observer.skipped["issue_changelog"] = (
+            f"{len(queued)} issues whose histories came back in part in an earlier run were "
+            "not read whole again (the filter no longer matches them, their project is "
+            "hidden, or they wait their turn), so they keep their stored rows"
+        )
 
 
 def stored_ids(pipeline: dlt.Pipeline, key: str) -> list[int]:
@@ -837,6 +871,23 @@ def count_stored_issues(pipeline: dlt.Pipeline, issue_ids: Collection[int]) -> i
             rows = client.execute_sql(f"select count(*) from {table} where id in ({listed})")
             found += int(rows[0][0]) if rows else 0
     return found
+
+
+def deleted_issue_ids(pipeline: dlt.Pipeline, issue_ids: Collection[int]) -> set[int]:
+    """Return the ids of `issue_ids` that the destination's `issues` table marks deleted."""
+    if not issue_ids:
+        return set()
+    deleted: set[int] = set()
+    with pipeline.sql_client() as client:
+        if "issues" not in {name.lower() for name in table_names(client)}:
+            return set()
+        table = client.make_qualified_table_name("issues")
+        for listed in id_lists(issue_ids):
+            rows = client.execute_sql(
+                f"select id from {table} where is_deleted and id in ({listed})"
+            )
+            deleted.update(int(row[0]) for row in rows or [])
+    return deleted
 
 
 def build_source(settings: dict[str, Any], observer: RunObserver) -> Any:

@@ -54,6 +54,7 @@ from pipelines.source_collections import (
     PARTIAL_HISTORIES,
     collection_resources,
     reference_resources,
+    requeue_partial_histories,
 )
 from pipelines.sweep import run_sweep
 from pipelines.versions import VersionMap
@@ -419,9 +420,13 @@ class IssueRead:
             )
             check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
             if options.prefetch_changelogs:
-                # Issues whose histories came back in part are read again after the window.
+                # Issues whose histories came back in part are read again after the window,
+                # and deleted ones leave the queue.
                 stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
-                observer.reread_histories = stored[:MAX_HISTORIES_REREAD]
+                kept = [i for i in stored if i not in observer.deleted_histories]
+                if kept != stored:
+                    state[PARTIAL_HISTORIES] = kept
+                observer.reread_histories = kept[:MAX_HISTORIES_REREAD]
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
             check_cursor_not_future(self.stored_cursor, self.read_started + options.lookback)
             stored_start = state.get("start_date")
@@ -533,6 +538,8 @@ class IssueRead:
             jql = f"{where_clause(self.options.jql, clause)} ORDER BY id ASC"
             listed = [parse_id(issue.get("id")) for page in search.ids(jql) for issue in page]
             found = [issue_id for issue_id in listed if issue_id is not None]
+            chunk = ids[start : start + CATCH_UP_CHUNK]
+            requeue_partial_histories([i for i in chunk if i in reread and i not in set(found)])
             if not found:
                 continue
             issues = search.fetch_by_ids(

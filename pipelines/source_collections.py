@@ -317,22 +317,42 @@ PARTIAL_HISTORIES = "histories_to_read"
 
 
 def remember_partial_histories(partial: list[int], whole: list[int]) -> None:
-    """Add the issues of `partial` to the source state's list and remove those of `whole`.
+    """Queue the issues of `partial` in the source state's list and drop those of `whole`.
 
     An issue whose histories came back in part keeps its stored rows, and its `updated` falls
-    behind the cursor, so no later window would read it again. Each run reads the listed issues
-    by id (see `IssueRead`) until their histories come back whole. Issues that the filter no
-    longer matches, or whose project is hidden, stay listed. Outside a running source, the
-    list is not kept.
+    behind the cursor, so no later window would read it again. Each run reads the first issues
+    of the queue by id (see `IssueRead`) until their histories come back whole. An issue read
+    in part again goes to the back, so that a long queue is read in turns. Outside a running
+    source, the queue is not kept.
     """
     try:
         state = dlt.current.source_state()
     except Exception:  # no source is being extracted
         return
-    stored = state.get(PARTIAL_HISTORIES) or []
-    pending = (set(stored) - set(whole)) | set(partial)
-    if pending != set(stored):
-        state[PARTIAL_HISTORIES] = sorted(pending)
+    stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
+    done = set(whole) | set(partial)
+    queue = [i for i in stored if i not in done] + [i for i in dict.fromkeys(partial)]
+    if queue != stored:
+        state[PARTIAL_HISTORIES] = queue
+
+
+def requeue_partial_histories(unread: list[int]) -> None:
+    """Move the issues of `unread`, which a run could not read again, to the back of the queue.
+
+    The filter no longer matches them, their project is hidden from the account, or they
+    were deleted. They stay queued, and the issues behind them get their turn.
+    """
+    if not unread:
+        return
+    try:
+        state = dlt.current.source_state()
+    except Exception:  # no source is being extracted
+        return
+    stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
+    moved = set(unread)
+    queue = [i for i in stored if i not in moved] + [i for i in stored if i in moved]
+    if queue != stored:
+        state[PARTIAL_HISTORIES] = queue
 
 
 def _worklog_row(issue_id: int, worklog: dict[str, Any]) -> dict[str, Any]:
