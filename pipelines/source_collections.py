@@ -283,8 +283,8 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         if partial:
             clients.skipped["issue_changelog"] = (
                 "the server returned only part of some issues' histories and serves no "
-                "changelog endpoint, so those issues keep their stored rows and the next run "
-                "reads them again (the log names each)"
+                "changelog endpoint, so those issues lack histories until a later run reads "
+                "them whole (the log names each)"
             )
         rows: list[dict[str, Any]] = []
         complete: list[int] = []
