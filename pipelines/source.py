@@ -423,10 +423,10 @@ class IssueRead:
                 # Issues whose histories came back in part are read again after the window,
                 # and deleted ones leave the queue.
                 stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
-                kept = [i for i in stored if i not in observer.deleted_histories]
-                if kept != stored:
-                    state[PARTIAL_HISTORIES] = kept
-                observer.reread_histories = kept[:MAX_HISTORIES_REREAD]
+                queue = [i for i in stored if i not in observer.deleted_histories]
+                if queue != stored:
+                    state[PARTIAL_HISTORIES] = queue
+                observer.reread_histories = queue[:MAX_HISTORIES_REREAD]
             self.cursor = parse_instant(self.stored_cursor) if self.stored_cursor else None
             check_cursor_not_future(self.stored_cursor, self.read_started + options.lookback)
             stored_start = state.get("start_date")
@@ -448,7 +448,7 @@ class IssueRead:
             )
             # Data Center has no changelog bulk fetch. There the searches that fetch the issues
             # embed their histories, which spares a request for each issue whose embedded list
-            # is whole. Histories embedded in a response that did not ask for them are ignored.
+            # is whole. Histories embedded in a response that did not request them are ignored.
             self.embedded_changelogs = (
                 options.prefetch_changelogs
                 and client.connection.flavor == "dc"
@@ -539,7 +539,8 @@ class IssueRead:
             listed = [parse_id(issue.get("id")) for page in search.ids(jql) for issue in page]
             found = [issue_id for issue_id in listed if issue_id is not None]
             chunk = ids[start : start + CATCH_UP_CHUNK]
-            requeue_partial_histories([i for i in chunk if i in reread and i not in set(found)])
+            listed_ids = set(found)
+            requeue_partial_histories([i for i in chunk if i in reread and i not in listed_ids])
             if not found:
                 continue
             issues = search.fetch_by_ids(
@@ -646,7 +647,7 @@ def _return_large_buffers_to_os() -> None:
     mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 
-# Issues with histories that came back in part, read again by id in one run at most.
+# Maximum number of issues with partial histories that one run reads again by id.
 MAX_HISTORIES_REREAD = 5000
 
 
@@ -657,8 +658,8 @@ class IssueBatch:
     normalized: NormalizedBatch
     catalog: FieldCatalog
     raw: list[dict[str, Any]]
-    # True when the searches asked for `expand=changelog`, so that the histories embedded in
-    # `raw` may stand for the whole history (see `embedded_histories`).
+    # True when the searches requested `expand=changelog`, so that the histories embedded in
+    # `raw` may be the whole history (see `embedded_histories`).
     embedded_changelogs: bool = False
 
     @property

@@ -256,12 +256,12 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
         embedded: set[int] = set()
         for issue_id, raw in _issues_of(batch):
             # Histories read beside the issue fetch (see `ChangelogPrefetch`) are complete, and
-            # so are embedded ones that the run asked for and whose `total` vouches for them.
+            # so are embedded ones that the run requested and whose `total` vouches for them.
             prefetched = None
             if raw is not None:
                 unread = raw.get(UNREAD)
                 if unread is not None:
-                    # Read beside the fetch already, and found partial or gone.
+                    # The fetch already read these histories and found them partial or gone.
                     if unread == "partial":
                         partial.append(issue_id)
                     continue
@@ -299,7 +299,7 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
                 if issue_id in embedded:
                     named = PayloadError(
                         f"{named} These histories came embedded in the search results "
-                        "(`expand=changelog`); --changelog-mode per_issue reads them from "
+                        "(`expand=changelog`), and --changelog-mode per_issue reads them from "
                         "each issue's changelog pages instead.",
                         issue_key=named.issue_key,
                     )
@@ -310,9 +310,8 @@ def _changelog(clients: ClientFactory, mode: str) -> Callable[[Any], pa.Table | 
     return issue_changelog
 
 
-# The source state key of the issues whose histories the server returned only in part. The
-# state is stored with each load package, so the ids are kept exactly when the rows of their
-# load are: a run stopped after its last load still leaves them for the next run.
+# Source state key of the queue of issues whose histories came back in part. The source state
+# is stored with each load package, as the cursor is, so a stopped run cannot lose the queue.
 PARTIAL_HISTORIES = "histories_to_read"
 
 
@@ -325,15 +324,7 @@ def remember_partial_histories(partial: list[int], whole: list[int]) -> None:
     in part again goes to the back, so that a long queue is read in turns. Outside a running
     source, the queue is not kept.
     """
-    try:
-        state = dlt.current.source_state()
-    except Exception:  # no source is being extracted
-        return
-    stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
-    done = set(whole) | set(partial)
-    queue = [i for i in stored if i not in done] + [i for i in dict.fromkeys(partial)]
-    if queue != stored:
-        state[PARTIAL_HISTORIES] = queue
+    _update_queue(drop=set(whole), to_back=partial)
 
 
 def requeue_partial_histories(unread: list[int]) -> None:
@@ -342,15 +333,19 @@ def requeue_partial_histories(unread: list[int]) -> None:
     The filter no longer matches them, their project is hidden from the account, or they
     were deleted. They stay queued, and the issues behind them get their turn.
     """
-    if not unread:
-        return
+    if unread:
+        _update_queue(drop=set(), to_back=unread)
+
+
+def _update_queue(drop: set[int], to_back: list[int]) -> None:
+    """Remove `drop` from the queue of partial histories and move or add `to_back` at its end."""
     try:
         state = dlt.current.source_state()
     except Exception:  # no source is being extracted
         return
     stored = [int(i) for i in state.get(PARTIAL_HISTORIES) or []]
-    moved = set(unread)
-    queue = [i for i in stored if i not in moved] + [i for i in stored if i in moved]
+    moved = set(to_back)
+    queue = [i for i in stored if i not in drop and i not in moved] + list(dict.fromkeys(to_back))
     if queue != stored:
         state[PARTIAL_HISTORIES] = queue
 

@@ -172,7 +172,7 @@ def test_dc_run_reads_capped_histories_per_issue(tmp_path: Path) -> None:
 
 
 class SlowChangelogSearches(RewritingProxy):
-    """Answer 504 to every search that asks for the histories, as a strained server's proxy."""
+    """Return 504 to every search that requests the histories, as a strained server's proxy."""
 
     def _asks_for_histories(self, path: str, body: bytes | None) -> bool:
         return path.startswith("/rest/api/2/search") and b'"expand"' in (body or b"")

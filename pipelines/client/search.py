@@ -296,12 +296,13 @@ def _issues_of(page: Any, path: str, page_number: int) -> list[dict[str, Any]]:
 
 # Statuses of a server that failed or timed out building a response, not of rate limiting.
 _SERVER_FAILURES = frozenset({500, 502, 503, 504})
-# Faults of a response that did not arrive whole: no answer in time, or a dropped connection.
+# Faults of a response that did not arrive whole: no response within the timeout, or a dropped
+# connection.
 _CUT_OFF = ("(ReadTimeout)", "(RemoteProtocolError)")
 
 
 def _with_changelog_advice(error: RetryableError, expand: str | None) -> RetryableError:
-    """Add advice to a failed search that asked the server to embed every issue's changelog.
+    """Add advice to a failed search that requested every issue's embedded changelog.
 
     Issues with thousands of histories make such a page slow to build, so the searches can
     time out where the same search without the histories would not.

@@ -35,11 +35,11 @@ ISSUE_PAGE_SIZE = 100
 
 # The key under which `ChangelogPrefetch` stores an issue's complete histories on the raw issue.
 PREFETCHED = "_jira_etl_histories"
-# The key under which it marks histories taken from the issue's embedded changelog.
+# Key that marks histories taken from the issue's embedded changelog.
 EMBEDDED = "_jira_etl_histories_embedded"
-# The key under which it marks an issue whose histories it could not read: `partial` when the
-# server returned only part of them, `gone` when the issue was not found. Either way the
-# issue keeps its stored rows, and reading it again in the same run would change nothing.
+# Key that marks an issue whose histories the fetch could not read: `partial` when the server
+# returned only part of them, `gone` when the issue was not found. Reading it again in the
+# same run would change nothing.
 UNREAD = "_jira_etl_histories_unread"
 
 History = dict[str, Any]
@@ -57,8 +57,8 @@ class ChangelogPrefetch:
         client: the client of the run; `httpx` clients may be shared between threads.
         limiter: the limiter that bounds the reader's requests in flight.
         mode: how the histories are read (see `read_changelogs`).
-        embedded: the fetches asked for `expand=changelog`, so whole embedded histories are
-            taken; otherwise embedded histories are ignored and every issue is read.
+        embedded: True when the fetches requested `expand=changelog`, so that whole embedded
+            histories are taken. Otherwise embedded histories are ignored and every issue is read.
     """
 
     def __init__(
@@ -114,7 +114,10 @@ def embedded_histories(issue: dict[str, Any]) -> list[History] | None:
 
     They are whole when they start at the first history (`startAt` 0 or absent) and `total`
     is their number. Returns None for no embedded changelog, a capped one, or one of an
-    unexpected shape; the caller then reads the issue's own changelog endpoint.
+    unexpected shape, so that the caller reads the issue's own changelog endpoint.
+
+    NOTE: a server or proxy that cuts the list short and sends the shortened length as `total`
+    cannot be detected here, so `--changelog-mode per_issue` is the mode for such servers.
     """
     changelog = issue.get("changelog")
     if not isinstance(changelog, dict):

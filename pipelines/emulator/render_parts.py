@@ -163,18 +163,20 @@ def render_issue(
         out["names"] = field_names(wanted)
     if "changelog" in expand:
         histories = store.histories(record)
-        # Cloud embeds only the newest histories; Data Center embeds all of them, oldest first,
+        # Cloud embeds only the newest histories. Data Center embeds all of them, oldest first,
         # unless the store caps them as a server with a lower limit would.
+        # NOTE: the API notes do not say whether Data Center caps this list. The model embeds
+        # all of them, and `dc_embedded_histories` covers a server that caps it.
         if view.dc and store.dc_embedded_histories is None:
-            shown = histories
+            embedded = histories
         else:
             cap = store.dc_embedded_histories if view.dc else EMBEDDED_HISTORIES
-            shown = histories[::-1][:cap]
+            embedded = histories[::-1][:cap]
         out["changelog"] = {
             "startAt": 0,
-            "maxResults": len(shown),
+            "maxResults": len(embedded),
             "total": len(histories),
-            "histories": [render_history(h, view) for h in shown],
+            "histories": [render_history(h, view) for h in embedded],
         }
     return out
 

@@ -68,8 +68,8 @@ class Store:
         self.worklog_changes = ItemChanges()
         self.index = SearchIndex()
         self._worklog_times: list[tuple[int, int, int]] | None = None
-        # The most histories a Data Center search embeds for `expand=changelog`, newest
-        # first as Cloud does; None embeds all of them, oldest first, with `total`.
+        # The maximum number of histories a Data Center search embeds for `expand=changelog`,
+        # newest first as Cloud does. None embeds all of them, oldest first, with `total`.
         self.dc_embedded_histories: int | None = None
         # Called by search before a page after the first, with a function returning the
         # issues the search matches; scripted behaviour uses it to edit between pages.
