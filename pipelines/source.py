@@ -55,6 +55,7 @@ from pipelines.source_collections import (
     collection_resources,
     reference_resources,
     requeue_partial_histories,
+    stored_issue_types,
 )
 from pipelines.sweep import run_sweep
 from pipelines.versions import VersionMap
@@ -416,7 +417,7 @@ class IssueRead:
             observer.client = client
             self.client = client
             self.catalog, self.custom_field_ids = load_field_catalog(
-                client, state.get("field_columns"), options.custom_fields
+                client, state.get("field_columns"), options.custom_fields, stored_issue_types()
             )
             check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
             if options.prefetch_changelogs:
@@ -833,7 +834,10 @@ def check_fields_unchanged(
 
 
 def load_field_catalog(
-    client: JiraClient, previous: dict[str, str] | None, requested: Sequence[str] | None = None
+    client: JiraClient,
+    previous: dict[str, str] | None,
+    requested: Sequence[str] | None = None,
+    stored_types: dict[str, str | None] | None = None,
 ) -> tuple[FieldCatalog, list[str] | None]:
     """Read `/field` and name a column for every loaded field, keeping last run's names.
 
@@ -851,7 +855,10 @@ def load_field_catalog(
             "expected a list of fields."
         )
     selected = select_custom_fields(fields, requested)
-    return FieldCatalog.from_fields(fields, previous=previous, selected=selected), selected
+    catalog = FieldCatalog.from_fields(
+        fields, previous=previous, selected=selected, stored_types=stored_types
+    )
+    return catalog, selected
 
 
 def search_fields(catalog: FieldCatalog) -> list[str]:

@@ -582,6 +582,13 @@ def _per_project(
     return rows
 
 
+def stored_issue_types() -> dict[str, str | None]:
+    """Return column -> dlt data type of the `issues` table that earlier runs loaded."""
+    table = dlt.current.source_schema().tables.get("issues") or {}
+    columns = table.get("columns") or {}
+    return {name: column.get("data_type") for name, column in columns.items()}
+
+
 def _fields(requested: list[str] | None) -> Callable[[JiraClient], Iterator[dict[str, Any]]]:
     """Read the `fields` rows; a custom field left out of `requested` has no column."""
 
@@ -590,7 +597,9 @@ def _fields(requested: list[str] | None) -> Callable[[JiraClient], Iterator[dict
         fields = reference.read_list(client, path)
         selected = select_custom_fields(fields, requested)
         previous = dlt.current.source_state().get("field_columns")
-        catalog = FieldCatalog.from_fields(fields, previous=previous, selected=selected)
+        catalog = FieldCatalog.from_fields(
+            fields, previous=previous, selected=selected, stored_types=stored_issue_types()
+        )
         yield from rows_of.field_rows(fields, catalog)
 
     return rows

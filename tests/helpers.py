@@ -141,7 +141,8 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> Non
 class RewritingProxy:
     """Forward every request to `upstream` from a server on 127.0.0.1, changing responses.
 
-    Subclasses override `rewrite`, which returns the body to send back for each response.
+    Subclasses override `rewrite`, which returns the body to send back for each response, and
+    `request_path` and `request_body` to change a request before it is forwarded.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -160,10 +161,14 @@ class RewritingProxy:
 
             def forward(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                body = proxy.request_body(self.path, self.rfile.read(length) if length else None)
+                skipped = ("host", "content-length")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skipped}
                 answer = httpx.request(
-                    method, proxy.upstream + self.path, content=body, headers=headers
+                    method,
+                    proxy.upstream + proxy.request_path(self.path),
+                    content=body,
+                    headers=headers,
                 )
                 content = proxy.rewrite(self.path, body, answer)
                 try:
@@ -179,6 +184,14 @@ class RewritingProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def request_path(self, path: str) -> str:
+        """Return the path, with its query, to request from `upstream` for `path`."""
+        return path
+
+    def request_body(self, path: str, body: bytes | None) -> bytes | None:
+        """Return the body to send to `upstream` for a request of `path` with `body`."""
+        return body
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
         """Return the body to send back for `answer`, the response to a request of `path`."""

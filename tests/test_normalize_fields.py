@@ -157,6 +157,19 @@ def test_previous_column_survives_rename() -> None:
     assert catalog.column_names() == {"customfield_10016": "story_points"}
 
 
+def test_stored_column_of_other_type_not_reused() -> None:
+    # "Story Points" was a number field, and its replacement under a new id is a text field.
+    replacement = [custom("customfield_10100", "Story Points", "string", PLUGIN + "textfield")]
+    stored = {"story_points": "double", "severity": "text"}
+    catalog = FieldCatalog.from_fields(replacement, stored_types=stored)
+    assert catalog["customfield_10100"].column == "story_points_10100"
+
+    # A replacement of the same type takes the stored column over.
+    same_type = [custom("customfield_10101", "Story Points", "number", PLUGIN + "float")]
+    catalog = FieldCatalog.from_fields(same_type, stored_types=stored)
+    assert catalog["customfield_10101"].column == "story_points"
+
+
 def test_previous_column_wins_over_new_name() -> None:
     # A new field named like a kept column must not take that column.
     catalog = FieldCatalog.from_fields(

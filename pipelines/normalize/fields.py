@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +162,7 @@ class FieldCatalog:
         fields: list[dict[str, Any]],
         previous: dict[str, str] | None = None,
         selected: Collection[str] | None = None,
+        stored_types: Mapping[str, str | None] | None = None,
     ) -> FieldCatalog:
         """Build the catalog from the response of `GET /rest/api/3/field`.
 
@@ -171,6 +172,9 @@ class FieldCatalog:
                 its column even when it was renamed in Jira.
             selected: the ids of the custom fields to load (see `select_custom_fields`);
                 the others get the kind `skip`. None loads every custom field.
+            stored_types: column -> dlt data type of the `issues` table loaded before. A new
+                field does not take a stored column of another type, such as the column of a
+                deleted number field whose name a new text field reuses.
 
         Returns:
             The catalog, with a unique column per field that is not skipped.
@@ -189,7 +193,9 @@ class FieldCatalog:
                 kind = SKIP
             kinds[field_id] = (field, kind)
         columns = _assign_columns(
-            {fid: (f, kind) for fid, (f, kind) in kinds.items() if kind != SKIP}, previous
+            {fid: (f, kind) for fid, (f, kind) in kinds.items() if kind != SKIP},
+            previous,
+            stored_types or {},
         )
         specs: dict[str, FieldSpec] = {}
         for field_id, (field, kind) in kinds.items():
@@ -310,13 +316,17 @@ def _field_kind(field: dict[str, Any]) -> str:
 
 
 def _assign_columns(
-    fields: dict[str, tuple[dict[str, Any], str]], previous: dict[str, str]
+    fields: dict[str, tuple[dict[str, Any], str]],
+    previous: dict[str, str],
+    stored_types: Mapping[str, str | None],
 ) -> dict[str, str]:
     """Give every field a unique column: its previous one, else its name in snake_case.
 
     A name shared by several fields, or equal to a fixed `issues` column, gets the field's
     custom id appended (`team_10021`) on every field that shares it, so the result does not
-    depend on the order Jira lists the fields in.
+    depend on the order Jira lists the fields in. A new field whose name matches a stored
+    `issues` column of another data type gets the suffix too, because the destination cannot
+    load its values into that column.
     """
     taken = set(ISSUE_COLUMNS)
     columns: dict[str, str] = {}
@@ -334,16 +344,23 @@ def _assign_columns(
     counts = Counter(bases.values())
     for field_id in sorted(bases):
         column = bases[field_id]
-        if counts[column] > 1 or column in taken:
+        data_type = SINGLE_VALUE_TYPES.get(fields[field_id][1])
+        if counts[column] > 1 or column in taken or _clashes(column, data_type, stored_types):
             column = f"{column}_{_custom_id(field_id)}"
         suffix = 2
         unique = column
-        while unique in taken:
+        while unique in taken or _clashes(unique, data_type, stored_types):
             unique = f"{column}_{suffix}"
             suffix += 1
         columns[field_id] = unique
         taken.add(unique)
     return columns
+
+
+def _clashes(column: str, data_type: str | None, stored_types: Mapping[str, str | None]) -> bool:
+    """Tell whether `issues` has `column` stored with a data type other than `data_type`."""
+    stored = stored_types.get(column)
+    return data_type is not None and stored is not None and stored != data_type
 
 
 def _base_column(field: dict[str, Any], kind: str) -> str:
