@@ -1,6 +1,6 @@
 """Custom fields that a Jira admin changes between runs.
 
-Jira cannot change a field's type in place: an admin deletes the field and creates another
+Jira cannot change a field's type in place, so an admin deletes the field and creates another
 one, with a new id, often under the same name. A proxy on 127.0.0.1 in front of the emulator
 plays such a site. It lists the new field in `/field` in place of the old one, and it returns
 the old field's values, converted, under the new id in every issue payload.
@@ -138,3 +138,31 @@ def test_number_field_recreated_as_text(
     )
     assert loaded == {key: as_text(truth[key]) for key in edited}
     assert query(database, "select count(*), count(distinct id) from issues") == [(40, 40)]
+
+
+def test_text_story_points_left_out_of_views(
+    site: tuple[Emulator, RecreatedFieldProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    database = tmp_path / "jira.duckdb"
+    proxy.active = True
+    loaded = load(emu, proxy, tmp_path)
+    assert loaded.exit_code == 0, loaded.output
+    assert query(database, "select count(story_points) from issues")[0][0] > 0
+
+    applied = run_cli(["sql", "apply", "--duckdb-path", str(database), "--as-of", "2026-12-01"])
+    assert applied.exit_code == 0, applied.output
+    assert (
+        "Column `jira.issues.story_points` has type VARCHAR, not a number: the views read no "
+        "story points from it." in applied.output
+    )
+    assert "has no column(s)" not in applied.output
+
+    reported = run_cli(["report", "--duckdb-path", str(database)])
+    assert reported.exit_code == 0, reported.output
+    assert "Traceback" not in reported.output
+
+    # Story points now come from the number field "Story point estimate" alone.
+    expected = {issue["key"]: issue["story_point_estimate"] for issue in emu.truth()}
+    points = dict(query(database, "select issue_key, story_points from issue_enhanced"))
+    assert points == expected

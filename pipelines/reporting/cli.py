@@ -177,6 +177,11 @@ def apply_command(
         click.echo(
             f"Table `{dataset}.{table}` has no column(s) {', '.join(columns)}: read as NULL."
         )
+    for column, data_type in result.non_numeric_columns.items():
+        click.echo(
+            f"Column `{dataset}.issues.{column}` has type {data_type}, not a number: the views "
+            "read no story points from it."
+        )
 
 
 @click.command("report")

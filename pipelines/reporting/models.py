@@ -63,11 +63,16 @@ class RenderedModel:
 
 @dataclass
 class ApplyResult:
-    """Views created by `apply_models`, and the loaded tables or columns that were missing."""
+    """Views created by `apply_models`, and the loaded tables or columns that were missing.
+
+    `non_numeric_columns` maps each story points column of `issues` whose type is not a number
+    to that type, and the views read it as NULL.
+    """
 
     models: list[str] = field(default_factory=list)
     missing_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
+    non_numeric_columns: dict[str, str] = field(default_factory=dict)
 
 
 def discover_models(sql_dir: Path | None = None) -> list[Model]:
@@ -247,6 +252,33 @@ def read_catalog(connection: Any, dataset: str) -> Catalog:
     return catalog
 
 
+# Type names of numbers in DuckDB and PostgreSQL, as information_schema lists them.
+_NUMERIC_TYPES = re.compile(
+    r"^(u?(tiny|small|big|huge)?int(eger)?|double( precision)?|float|real|decimal|numeric)\b",
+    re.IGNORECASE,
+)
+
+
+def non_numeric_columns(
+    connection: Any, dataset: str, table: str, columns: tuple[str, ...]
+) -> dict[str, str]:
+    """Return each of `columns` that `dataset.table` has with a type other than a number."""
+    if not columns:
+        return {}
+    names = ", ".join(_literal(column) for column in columns)
+    cursor = connection.cursor()
+    cursor.execute(
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = {_literal(dataset)} and table_name = {_literal(table)} "
+        f"and table_catalog = current_database() and column_name in ({names})"
+    )
+    return {
+        name: data_type
+        for name, data_type in cursor.fetchall()
+        if not _NUMERIC_TYPES.match(data_type)
+    }
+
+
 def view_name(connection: Any, dialect: Dialect, dataset: str, name: str) -> str:
     """Return the fully qualified name of view or table `name` for a query on `connection`.
 
@@ -290,7 +322,21 @@ def apply_models(
     settings = settings or ReportingSettings()
     catalog = read_catalog(connection, dataset)
     result = ApplyResult()
-    models = render_models(dialect, dataset, settings, catalog, sql_dir)
+    # A text field can carry a story points name, e.g. a replaced number field. Its values
+    # would fail the cast to a number in every query of the views.
+    result.non_numeric_columns = non_numeric_columns(
+        connection, dataset, "issues", settings.story_points_columns
+    )
+    readable = {table: set(columns) for table, columns in catalog.items()}
+    for column, data_type in result.non_numeric_columns.items():
+        readable["issues"].discard(column)
+        logger.warning(
+            "Column %s.issues.%s has type %s, not a number: the views read no story points from it",
+            dataset,
+            column,
+            data_type,
+        )
+    models = render_models(dialect, dataset, settings, readable, sql_dir)
     used_sources = sorted({source for model in models for source in model.sources})
     for table in used_sources:
         contract = source_table(table, settings.story_points_columns)
