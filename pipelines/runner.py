@@ -46,8 +46,10 @@ from pipelines.destinations.duckdb_copy_job import copy_files_by_parameter
 from pipelines.destinations.duckdb_file_merge import MISSING_FILES_MESSAGE, merge_from_files
 from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
-from pipelines.destinations.sql import id_lists, table_names
+from pipelines.destinations.sql import column_names, id_lists, table_names
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
+from pipelines.normalize.columns import ISSUE_COLUMNS
+from pipelines.normalize.fields import FieldCatalog
 from pipelines.observer import RunObserver
 from pipelines.source import CHILD_TABLES, ISSUES_PER_LOAD, PARENT_VERSION, jira_source
 from pipelines.source_collections import PARTIAL_HISTORIES
@@ -572,6 +574,9 @@ def _run_locked(
         pipeline.set_local_state_val(CATCH_UP_KEY, carried)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
+    if observer.issue_read is not None:
+        with destination_errors("empty the values of removed custom fields", after=f"{loaded}."):
+            clear_removed_fields(pipeline, observer.issue_read.catalog)
     with destination_errors("count the rows", after=f"{loaded}."):
         rows = rows_loaded(pipeline)
     summary = RunSummary(
@@ -1693,6 +1698,38 @@ def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
                 "and referenced.is_deleted is not true "
                 f"and {target}.{key_column} is distinct from referenced.key"
             )
+
+
+def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
+    """Empty the stored values of the custom fields that `/field` no longer lists.
+
+    A field deleted in Jira, or hidden from the account, leaves `/field` and the issue
+    payloads, and issues not updated since would keep its last values. Its `issues` column
+    stays, emptied, and its `issue_field_values` rows go. Each run repeats this, so a run that
+    fails here leaves the work to the next one.
+    """
+    # NOTE: a field that becomes visible again gets values only on issues updated after that.
+    # The others stay NULL until a run with --full-refresh.
+    with pipeline.sql_client() as client:
+        existing = {name.lower() for name in table_names(client)}
+        if "issue_field_values" in existing:
+            values = client.make_qualified_table_name("issue_field_values")
+            listed = ", ".join(
+                "'" + spec.field_id.replace("'", "''") + "'" for spec in catalog.multi
+            )
+            condition = f"field_id not in ({listed})" if listed else "true"
+            client.execute_sql(f"delete from {values} where {condition}")
+        if "issues" not in existing:
+            return
+        issues = client.make_qualified_table_name("issues")
+        current = {spec.column for spec in catalog.single}
+        for column in column_names(client, "issues"):
+            # dlt's own columns start with `_`, and its variant columns contain `__`.
+            internal = column.startswith("_") or "__" in column
+            if internal or column in ISSUE_COLUMNS or column in current:
+                continue
+            escaped = client.escape_column_name(column)
+            client.execute_sql(f"update {issues} set {escaped} = null where {escaped} is not null")
 
 
 def drop_renormalized_packages(pipeline: dlt.Pipeline) -> None:

@@ -1,9 +1,9 @@
 """Custom fields that a Jira admin changes between runs.
 
 Jira cannot change a field's type in place, so an admin deletes the field and creates another
-one, with a new id, often under the same name. A proxy on 127.0.0.1 in front of the emulator
-plays such a site. It lists the new field in `/field` in place of the old one, and it returns
-the old field's values, converted, under the new id in every issue payload.
+one, with a new id, often under the same name. A field can also leave the account's view. A
+proxy on 127.0.0.1 in front of the emulator plays such a site: it lists the changed fields in
+`/field` and converts their values in every issue payload.
 """
 
 from __future__ import annotations
@@ -15,13 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg2
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, RewritingProxy, query, run_cli, site_run_args
+from tests.helpers import (
+    POSTGRES_DSN,
+    CliResult,
+    RewritingProxy,
+    postgres_schema,
+    query,
+    run_cli,
+    site_run_args,
+)
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 STORY_POINTS = "customfield_10026"
+SEVERITY = "customfield_10040"
+PLATFORMS = "customfield_10041"
 TEXT_POINTS = "customfield_10100"
 TEXT_FIELD = {
     "id": TEXT_POINTS,
@@ -44,36 +55,47 @@ def as_text(points: Any) -> str | None:
     return None if points is None else f"{points:g} points"
 
 
-class RecreatedFieldProxy(RewritingProxy):
-    """Serve the emulator with field `old_id` replaced by `new_field` once `active` is set."""
+class FieldChangeProxy(RewritingProxy):
+    """Serve the emulator with the fields in `changes` replaced or removed.
 
-    def __init__(
-        self, upstream: str, old_id: str, new_field: dict[str, Any], convert: Callable[[Any], Any]
-    ) -> None:
-        self.old_id = old_id
-        self.new_field = new_field
-        self.convert = convert
-        self.active = False
+    `changes` maps an emulator field id to its replacement field and a function that converts
+    the old value to the new one. A field mapped to None leaves `/field` and the issue payloads,
+    as a deleted field or one hidden from the account does.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.changes: dict[str, tuple[dict[str, Any], Callable[[Any], Any]] | None] = {}
         super().__init__(upstream)
 
+    def renames(self) -> dict[str, str]:
+        return {old: change[0]["id"] for old, change in self.changes.items() if change}
+
     def request_path(self, path: str) -> str:
-        return path.replace(self.new_field["id"], self.old_id) if self.active else path
+        for old, new in self.renames().items():
+            path = path.replace(new, old)
+        return path
 
     def request_body(self, path: str, body: bytes | None) -> bytes | None:
-        if not self.active or body is None:
-            return body
-        return body.replace(self.new_field["id"].encode(), self.old_id.encode())
+        for old, new in self.renames().items():
+            body = body.replace(new.encode(), old.encode()) if body else body
+        return body
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
-        if not self.active or "json" not in answer.headers.get("content-type", ""):
+        if not self.changes or "json" not in answer.headers.get("content-type", ""):
             return answer.content
         payload = json.loads(answer.content)
         if path.partition("?")[0].endswith("/field"):
-            fields = [f for f in payload if f["id"] != self.old_id] + [self.new_field]
+            fields = [f for f in payload if f["id"] not in self.changes]
+            fields += [change[0] for change in self.changes.values() if change]
             return json.dumps(fields).encode()
         for fields in issue_fields(payload):
-            if self.old_id in fields:
-                fields[self.new_field["id"]] = self.convert(fields.pop(self.old_id))
+            for old, change in self.changes.items():
+                if old not in fields:
+                    continue
+                value = fields.pop(old)
+                if change is not None:
+                    new_field, convert = change
+                    fields[new_field["id"]] = convert(value)
         return json.dumps(payload).encode()
 
 
@@ -90,22 +112,22 @@ def issue_fields(node: Any) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def site() -> Iterator[tuple[Emulator, RecreatedFieldProxy]]:
+def site() -> Iterator[tuple[Emulator, FieldChangeProxy]]:
     with Emulator(issues=40, seed=5, start=START) as emu:
-        proxy = RecreatedFieldProxy(emu.site_url, STORY_POINTS, TEXT_FIELD, as_text)
+        proxy = FieldChangeProxy(emu.site_url)
         try:
             yield emu, proxy
         finally:
             proxy.close()
 
 
-def load(emu: Emulator, proxy: RecreatedFieldProxy, folder: Path, *extra: str) -> CliResult:
+def load(emu: Emulator, proxy: FieldChangeProxy, folder: Path, *extra: str) -> CliResult:
     args = site_run_args(proxy.url, proxy.url, folder / "jira.duckdb", folder / "pipelines", *extra)
     return run_cli(args, env={"JIRA_TOKEN": emu.scoped_token})
 
 
 def test_number_field_recreated_as_text(
-    site: tuple[Emulator, RecreatedFieldProxy], tmp_path: Path
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path
 ) -> None:
     emu, proxy = site
     database = tmp_path / "jira.duckdb"
@@ -116,7 +138,7 @@ def test_number_field_recreated_as_text(
         database, f"{column_types} where table_name = 'issues'"
     )
 
-    proxy.active = True
+    proxy.changes[STORY_POINTS] = (TEXT_FIELD, as_text)
     emu.advance(120)
     truth = {issue["key"]: issue["story_points"] for issue in emu.truth()}
     edited = sorted(key for key, points in truth.items() if points is not None)[:3]
@@ -125,7 +147,7 @@ def test_number_field_recreated_as_text(
     second = load(emu, proxy, tmp_path)
     assert second.exit_code == 0, second.output
 
-    # The text field gets a column of its own; the number column keeps its type.
+    # The text field gets a column of its own, and the number column keeps its type.
     columns = dict(query(database, f"{column_types} where table_name = 'issues'"))
     assert columns["story_points"] == "DOUBLE"
     assert columns["story_points_10100"] == "VARCHAR"
@@ -141,11 +163,11 @@ def test_number_field_recreated_as_text(
 
 
 def test_text_story_points_left_out_of_views(
-    site: tuple[Emulator, RecreatedFieldProxy], tmp_path: Path
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path
 ) -> None:
     emu, proxy = site
     database = tmp_path / "jira.duckdb"
-    proxy.active = True
+    proxy.changes[STORY_POINTS] = (TEXT_FIELD, as_text)
     loaded = load(emu, proxy, tmp_path)
     assert loaded.exit_code == 0, loaded.output
     assert query(database, "select count(story_points) from issues")[0][0] > 0
@@ -166,3 +188,59 @@ def test_text_story_points_left_out_of_views(
     expected = {issue["key"]: issue["story_point_estimate"] for issue in emu.truth()}
     points = dict(query(database, "select issue_key, story_points from issue_enhanced"))
     assert points == expected
+
+
+def postgres_rows(schema: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(POSTGRES_DSN) as connection, connection.cursor() as cursor:
+        cursor.execute(f'set search_path to "{schema}"')
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+def test_removed_fields_lose_stored_values(
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path, destination: str
+) -> None:
+    emu, proxy = site
+    with postgres_schema("helpera_removed") as schema:
+        extra: tuple[str, ...] = ()
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        if destination == "postgres":
+            extra = ("--destination", "postgres", "--dataset", schema)
+            env["DESTINATION__POSTGRES__CREDENTIALS"] = POSTGRES_DSN
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            if destination == "postgres":
+                return postgres_rows(schema, sql)
+            return query(tmp_path / "jira.duckdb", sql)
+
+        def run() -> CliResult:
+            args = site_run_args(
+                proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "pipelines", *extra
+            )
+            return run_cli(args, env=env)
+
+        first = run()
+        assert first.exit_code == 0, first.output
+        values_sql = "select field_id, count(*) from issue_field_values group by field_id"
+        before = dict(rows(values_sql))
+        assert rows("select count(severity) from issues")[0][0] > 0
+        assert before[PLATFORMS] > 0
+
+        # Severity and Platforms are deleted in Jira, or hidden from the account.
+        proxy.changes = {SEVERITY: None, PLATFORMS: None}
+        emu.advance(120)
+        emu.edit_issue("ABC-1", summary="Edited after two fields were removed")
+        second = run()
+        assert second.exit_code == 0, second.output
+
+        assert rows("select count(*), count(distinct id), count(severity) from issues") == [
+            (40, 40, 0)
+        ]
+        after = dict(rows(values_sql))
+        assert PLATFORMS not in after
+        assert after == {field: count for field, count in before.items() if field != PLATFORMS}
+        listed = rows(
+            f"select field_id from fields where field_id in ('{SEVERITY}', '{PLATFORMS}')"
+        )
+        assert listed == []

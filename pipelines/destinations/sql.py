@@ -19,6 +19,17 @@ def table_names(client: Any) -> list[str]:
     return [row[0] for row in rows or []]
 
 
+def column_names(client: Any, table: str) -> list[str]:
+    """Return the names of the columns of `table` in the client's dataset."""
+    rows = client.execute_sql(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        client.dataset_name,
+        table,
+    )
+    return [row[0] for row in rows or []]
+
+
 def id_lists(ids: Iterable[int]) -> Iterator[str]:
     """Yield the sorted, distinct `ids` as comma-separated lists of at most `IDS_PER_STATEMENT`."""
     ordered = sorted({int(i) for i in ids})
