@@ -325,6 +325,27 @@ def test_daily_field_history_values(warehouse: tuple[Any, str, str]) -> None:
     ]
 
 
+def test_daily_field_history_after_rename(warehouse: tuple[Any, str, str]) -> None:
+    # The story points field of PRJ-1 was renamed to "Estimate" before its next change, so
+    # the changelog records that change under the new name and the same field id.
+    history_sql = """select date_day, story_points from {schema}.daily_issue_field_history
+        where issue_id = 101 and date_day in ('2024-03-09', '2024-03-10', '2024-03-15')
+        order by date_day"""
+    connection, _, schema = warehouse
+    connection.cursor().execute(
+        f"""insert into {schema}.issue_changelog (issue_id, history_id, item_position,
+            created_at, author_account_id, field, field_id, field_type, from_value,
+            from_string, to_value, to_string)
+        values (101, 1007, 0, '2024-03-10 09:00:00+00', 'acc-1', 'Estimate',
+            'customfield_10016', 'custom', null, '3', null, '8')"""
+    )
+    assert query(warehouse, history_sql) == [
+        (date(2024, 3, 9), "3"),
+        (date(2024, 3, 10), "8"),
+        (date(2024, 3, 15), "8"),
+    ]
+
+
 def test_weekly_throughput_fills_weeks(warehouse: tuple[Any, str, str]) -> None:
     rows = query(
         warehouse,

@@ -2,10 +2,19 @@
 -- The value each tracked field had at the end of that day. Tracked fields and their columns
 -- come from the settings. Before its first change a field has the value that change
 -- replaced. A field the changelog never mentions has the issue's current value.
+-- Changelog items carry the field's name at the time of the change. An item counts when its
+-- name is tracked, or when an item with a tracked name has the same field id, so changes made
+-- after a custom field was renamed still count.
 
 with issues as (
 
     select * from {{ ref('issue_enhanced') }}
+
+),
+
+changelog as (
+
+    select * from {{ ref('stg_jira__changelog') }}
 
 ),
 
@@ -19,30 +28,73 @@ tracked_fields as (
 
 ),
 
+tracked_columns as (
+
+    select distinct column_name, is_value_id
+    from tracked_fields
+
+),
+
+tracked_field_ids as (
+
+    select distinct tracked_fields.column_name, changelog.field_id
+    from changelog
+    inner join tracked_fields
+        on tracked_fields.field_name = lower(changelog.field_name)
+    where changelog.field_id is not null
+
+),
+
+tracked_items as (
+
+    select
+        changelog.issue_id,
+        changelog.history_id,
+        changelog.item_position,
+        tracked_fields.column_name
+    from changelog
+    inner join tracked_fields
+        on tracked_fields.field_name = lower(changelog.field_name)
+    union
+    select
+        changelog.issue_id,
+        changelog.history_id,
+        changelog.item_position,
+        tracked_field_ids.column_name
+    from changelog
+    inner join tracked_field_ids
+        on tracked_field_ids.field_id = changelog.field_id
+
+),
+
 tracked_changes as (
 
     select
         changelog.issue_id,
-        tracked_fields.column_name,
+        tracked_columns.column_name,
         changelog.changed_at,
         cast(changelog.changed_at at time zone 'UTC' as date) as change_date,
-        case when tracked_fields.is_value_id then changelog.from_value
+        case when tracked_columns.is_value_id then changelog.from_value
             else changelog.from_string end as old_value,
-        case when tracked_fields.is_value_id then changelog.to_value
+        case when tracked_columns.is_value_id then changelog.to_value
             else changelog.to_string end as new_value,
         row_number() over (
-            partition by changelog.issue_id, tracked_fields.column_name
+            partition by changelog.issue_id, tracked_columns.column_name
             order by changelog.changed_at, changelog.history_id, changelog.item_position
         ) as change_number,
         row_number() over (
-            partition by changelog.issue_id, tracked_fields.column_name,
+            partition by changelog.issue_id, tracked_columns.column_name,
                 cast(changelog.changed_at at time zone 'UTC' as date)
             order by changelog.changed_at desc, changelog.history_id desc,
                 changelog.item_position desc
         ) as reverse_number_in_day
-    from {{ ref('stg_jira__changelog') }} as changelog
-    inner join tracked_fields
-        on tracked_fields.field_name = lower(changelog.field_name)
+    from changelog
+    inner join tracked_items
+        on tracked_items.issue_id = changelog.issue_id
+        and tracked_items.history_id = changelog.history_id
+        and tracked_items.item_position = changelog.item_position
+    inner join tracked_columns
+        on tracked_columns.column_name = tracked_items.column_name
 
 ),
 
