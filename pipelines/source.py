@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -419,7 +419,9 @@ class IssueRead:
             self.catalog, self.custom_field_ids = load_field_catalog(
                 client, state.get("field_columns"), options.custom_fields, stored_issue_types()
             )
-            check_fields_unchanged(state, self.custom_field_ids, self.stored_cursor)
+            check_fields_unchanged(
+                state, self.custom_field_ids, self.stored_cursor, set(self.catalog.specs)
+            )
             if options.prefetch_changelogs:
                 # Issues whose histories came back in part are read again after the window,
                 # and deleted ones leave the queue.
@@ -803,7 +805,10 @@ def check_filter_unchanged(state: Any, jql: str | None) -> None:
 
 
 def check_fields_unchanged(
-    state: Any, custom_field_ids: list[str] | None, stored_cursor: str | None
+    state: Any,
+    custom_field_ids: list[str] | None,
+    stored_cursor: str | None,
+    listed_ids: Collection[str] = (),
 ) -> None:
     """Stop when the custom fields differ from the ones the stored data was loaded with.
 
@@ -811,7 +816,8 @@ def check_fields_unchanged(
     selection would stay empty on every older issue, and a removed one would keep its old
     values there. A run that failed after loading some parts stored its selection but no
     cursor, and its columns stay too. Data loaded before the option existed counts as loaded
-    with every field.
+    with every field. A selected field that `/field` no longer lists (`listed_ids`) may leave
+    the selection, because the run empties its stored values anyway.
 
     Raises:
         ConfigError: data was loaded with a stored selection that is not the current one.
@@ -821,6 +827,10 @@ def check_fields_unchanged(
     previous = state.get("custom_fields")
     if previous == custom_field_ids:
         return
+    if previous is not None and custom_field_ids is not None:
+        still_listed = [field_id for field_id in previous if field_id in listed_ids]
+        if still_listed == custom_field_ids:
+            return
 
     def described(ids: list[str] | None) -> str:
         return "every custom field" if ids is None else ", ".join(ids) or "none"

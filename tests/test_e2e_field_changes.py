@@ -27,6 +27,7 @@ from tests.helpers import (
     query,
     run_cli,
     site_run_args,
+    snapshot,
 )
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -244,3 +245,30 @@ def test_removed_fields_lose_stored_values(
             f"select field_id from fields where field_id in ('{SEVERITY}', '{PLATFORMS}')"
         )
         assert listed == []
+
+
+def test_selected_field_removed_from_jira(
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    database = tmp_path / "jira.duckdb"
+    first = load(emu, proxy, tmp_path, "--custom-fields", "Story Points,Severity")
+    assert first.exit_code == 0, first.output
+    assert query(database, "select count(severity) from issues")[0][0] > 0
+
+    proxy.changes = {SEVERITY: None}
+    emu.advance(120)
+    emu.edit_issue("ABC-1", summary="Edited after Severity was removed")
+    before = snapshot(database)
+    unchanged = load(emu, proxy, tmp_path, "--custom-fields", "Story Points,Severity")
+    assert unchanged.exit_code == 2, unchanged.output
+    assert "Unknown custom field `Severity` in --custom-fields" in unchanged.output
+    assert "hidden from the account is not listed, so remove it" in unchanged.output
+    assert snapshot(database) == before
+
+    # Leaving out a field that Jira no longer lists needs no full refresh.
+    narrowed = load(emu, proxy, tmp_path, "--custom-fields", "Story Points")
+    assert narrowed.exit_code == 0, narrowed.output
+    assert query(database, "select count(severity) from issues") == [(0,)]
+    expected = {issue["key"]: issue["story_points"] for issue in emu.truth()}
+    assert dict(query(database, "select key, story_points from issues")) == expected

@@ -289,7 +289,8 @@ def select_custom_fields(
             raise ConfigError(
                 f"Unknown custom field `{entry}` in --custom-fields: no custom field has this "
                 "id or name. Give the id (customfield_NNNNN) as the `fields` table lists it; "
-                "a field renamed in Jira is found by its id only."
+                "a field renamed in Jira is found by its id only. A field deleted in Jira or "
+                "hidden from the account is not listed, so remove it from --custom-fields."
             )
         if len(matches) > 1:
             raise ConfigError(
