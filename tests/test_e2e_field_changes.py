@@ -272,3 +272,36 @@ def test_selected_field_removed_from_jira(
     assert query(database, "select count(severity) from issues") == [(0,)]
     expected = {issue["key"]: issue["story_points"] for issue in emu.truth()}
     assert dict(query(database, "select key, story_points from issues")) == expected
+
+
+@pytest.mark.parametrize("sent", ["NaN", "Infinity", "1e999"])
+def test_non_finite_number_stops_run(
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path, sent: str
+) -> None:
+    emu, proxy = site
+    database = tmp_path / "jira.duckdb"
+    first = load(emu, proxy, tmp_path)
+    assert first.exit_code == 0, first.output
+    before = snapshot(database)
+
+    # The number field keeps its id and schema, but its values arrive as `sent`.
+    number_field = {
+        "id": STORY_POINTS,
+        "name": "Story Points",
+        "custom": True,
+        "schema": {
+            "type": "number",
+            "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "customId": 10026,
+        },
+    }
+    proxy.changes[STORY_POINTS] = (number_field, lambda points: None if points is None else sent)
+    emu.advance(120)
+    key = next(issue["key"] for issue in emu.truth() if issue["story_points"] is not None)
+    emu.edit_issue(key, summary="Edited while the field sends text")
+    failed = load(emu, proxy, tmp_path)
+
+    assert failed.exit_code == 1, failed.output
+    assert f"has value `{sent}`, expected a finite number." in failed.output
+    assert "Nothing was loaded and the cursor did not move." in failed.output
+    assert snapshot(database) == before

@@ -6,6 +6,7 @@ The issue normalizer adds the issue key, field id and column to that message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -41,16 +42,20 @@ def to_json_text(value: Any) -> str:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("expected a number")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError("expected a number") from None
-    raise ValueError("expected a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    except OverflowError:
+        # An integer past the range of a double, such as 10**400.
+        raise ValueError("expected a finite number") from None
+    # `float` reads "NaN", "inf" and "1e999", which no Jira number field contains, and which
+    # would turn every sum over the column into NaN or infinity.
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
 
 
 def _date(value: Any) -> date:
