@@ -1705,8 +1705,9 @@ def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
 
     A field deleted in Jira, or hidden from the account, leaves `/field` and the issue
     payloads, and issues not updated since would keep its last values. Its `issues` column
-    stays, emptied, and its `issue_field_values` rows go. Each run repeats this, so a run that
-    fails here leaves the work to the next one.
+    stays, emptied, and its `issue_field_values` rows go, as do the `issue_sprints` rows once
+    no Sprint field is left. Each run repeats this, so a run that fails here leaves the work
+    to the next one.
     """
     # NOTE: a field that becomes visible again gets values only on issues updated after that.
     # The others stay NULL until a run with --full-refresh.
@@ -1719,6 +1720,9 @@ def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
             )
             condition = f"field_id not in ({listed})" if listed else "true"
             client.execute_sql(f"delete from {values} where {condition}")
+        if "issue_sprints" in existing and not catalog.sprint:
+            # The rows do not name their field, so they go only once no Sprint field is left.
+            client.execute_sql(f"delete from {client.make_qualified_table_name('issue_sprints')}")
         if "issues" not in existing:
             return
         issues = client.make_qualified_table_name("issues")

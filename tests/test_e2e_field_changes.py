@@ -34,6 +34,7 @@ START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 STORY_POINTS = "customfield_10026"
 SEVERITY = "customfield_10040"
 PLATFORMS = "customfield_10041"
+SPRINT = "customfield_10020"
 TEXT_POINTS = "customfield_10100"
 TEXT_FIELD = {
     "id": TEXT_POINTS,
@@ -228,10 +229,12 @@ def test_removed_fields_lose_stored_values(
         assert rows("select count(severity) from issues")[0][0] > 0
         assert before[PLATFORMS] > 0
 
-        # Severity and Platforms are deleted in Jira, or hidden from the account.
-        proxy.changes = {SEVERITY: None, PLATFORMS: None}
+        assert rows("select count(*) from issue_sprints")[0][0] > 0
+
+        # Severity, Platforms and Sprint are deleted in Jira, or hidden from the account.
+        proxy.changes = {SEVERITY: None, PLATFORMS: None, SPRINT: None}
         emu.advance(120)
-        emu.edit_issue("ABC-1", summary="Edited after two fields were removed")
+        emu.edit_issue("ABC-1", summary="Edited after three fields were removed")
         second = run()
         assert second.exit_code == 0, second.output
 
@@ -241,6 +244,7 @@ def test_removed_fields_lose_stored_values(
         after = dict(rows(values_sql))
         assert PLATFORMS not in after
         assert after == {field: count for field, count in before.items() if field != PLATFORMS}
+        assert rows("select count(*) from issue_sprints") == [(0,)]
         listed = rows(
             f"select field_id from fields where field_id in ('{SEVERITY}', '{PLATFORMS}')"
         )
