@@ -309,3 +309,32 @@ def test_non_finite_number_stops_run(
     assert f"has value `{sent}`, expected a finite number." in failed.output
     assert "Nothing was loaded and the cursor did not move." in failed.output
     assert snapshot(database) == before
+
+
+def test_report_after_refresh_changed_column(
+    site: tuple[Emulator, FieldChangeProxy], tmp_path: Path
+) -> None:
+    emu, proxy = site
+    database = tmp_path / "jira.duckdb"
+    first = load(emu, proxy, tmp_path)
+    assert first.exit_code == 0, first.output
+    applied = run_cli(["sql", "apply", "--duckdb-path", str(database)])
+    assert applied.exit_code == 0, applied.output
+
+    # After a full refresh, the text field takes the plain `story_points` name.
+    proxy.changes[STORY_POINTS] = (TEXT_FIELD, as_text)
+    refreshed = load(emu, proxy, tmp_path, "--full-refresh")
+    assert refreshed.exit_code == 0, refreshed.output
+    column_types = "select data_type from information_schema.columns where table_name = 'issues'"
+    assert query(database, f"{column_types} and column_name = 'story_points'") == [("VARCHAR",)]
+
+    stale = run_cli(["report", "--duckdb-path", str(database)])
+    assert stale.exit_code == 1, stale.output
+    assert "Traceback" not in stale.output
+    assert "Error: Reading view `jira.weekly_throughput` failed: Conversion Error" in stale.output
+    assert "run `jira-etl sql apply` again." in stale.output
+
+    again = run_cli(["sql", "apply", "--duckdb-path", str(database)])
+    assert again.exit_code == 0, again.output
+    reported = run_cli(["report", "--duckdb-path", str(database)])
+    assert reported.exit_code == 0, reported.output

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 import click
+import duckdb
+import psycopg2
 
 from pipelines.reporting.models import ReportingError, read_catalog, view_name
 from pipelines.reporting.render import Dialect
@@ -78,7 +80,7 @@ def fetch_report_data(connection: Any, dialect: Dialect, dataset: str) -> Report
     """Read the report's rows from the views in `dataset`.
 
     Raises:
-        ReportingError: when the views were not created yet.
+        ReportingError: when the views were not created yet, or a query of them fails.
     """
     catalog = read_catalog(connection, dataset)
     missing = [view for view in REPORT_VIEWS if view not in catalog]
@@ -90,8 +92,18 @@ def fetch_report_data(connection: Any, dialect: Dialect, dataset: str) -> Report
 
     def rows(view: str, sql: str) -> list[tuple[Any, ...]]:
         cursor = connection.cursor()
-        cursor.execute(sql.format(view=view_name(connection, dialect, dataset, view)))
-        return [tuple(row) for row in cursor.fetchall()]
+        try:
+            cursor.execute(sql.format(view=view_name(connection, dialect, dataset, view)))
+            return [tuple(row) for row in cursor.fetchall()]
+        except (duckdb.Error, psycopg2.Error) as error:
+            # Views read the columns as they were when `sql apply` created them, so a load
+            # that changed a column's type since, such as a full refresh, can break them.
+            reason = str(error).strip().rstrip(".")
+            raise ReportingError(
+                f"Reading view `{dataset}.{view}` failed: {reason}. The loaded "
+                "tables may have changed since the views were created: run `jira-etl sql "
+                "apply` again."
+            ) from None
 
     data = ReportData()
     data.throughput = [
