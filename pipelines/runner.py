@@ -1711,6 +1711,14 @@ def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
     """
     # NOTE: a field that becomes visible again gets values only on issues updated after that.
     # The others stay NULL until a run with --full-refresh.
+    if "updated" not in catalog:
+        # Jira lists its system fields to every account, so a list without `updated` was cut
+        # short on its way (a proxy, a recorded catalog), and cannot tell which fields left.
+        logger.warning(
+            "Kept the values of custom fields missing from /field: its list has no `updated` "
+            "field, so it is not the whole catalog."
+        )
+        return
     with pipeline.sql_client() as client:
         existing = {name.lower() for name in table_names(client)}
         if "issue_field_values" in existing:

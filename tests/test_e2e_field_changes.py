@@ -251,6 +251,45 @@ def test_removed_fields_lose_stored_values(
         assert listed == []
 
 
+class CutCatalogProxy(FieldChangeProxy):
+    """Serve `/field` without the system fields and the fields in `unlisted`, issues unchanged."""
+
+    unlisted: set[str] = set()
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if not path.partition("?")[0].endswith("/field") or not self.unlisted:
+            return answer.content
+        fields = json.loads(answer.content)
+        kept = [f for f in fields if f.get("custom") and f["id"] not in self.unlisted]
+        return json.dumps(kept).encode()
+
+
+def test_cut_field_list_keeps_stored_values(tmp_path: Path) -> None:
+    with Emulator(issues=40, seed=5, start=START) as emu:
+        proxy = CutCatalogProxy(emu.site_url)
+        try:
+            first = load(emu, proxy, tmp_path)
+            assert first.exit_code == 0, first.output
+            database = tmp_path / "jira.duckdb"
+            before = query(database, "select id, severity from issues where severity is not null")
+            assert before
+
+            # Jira lists its system fields to every account, so this list was cut on its way.
+            proxy.unlisted = {SEVERITY}
+            emu.advance(120)
+            second = load(emu, proxy, tmp_path)
+        finally:
+            proxy.close()
+    assert second.exit_code == 0, second.output
+    assert "its list has no `updated` field" in second.output
+    after = query(database, "select id, severity from issues where severity is not null")
+    # The run read again the issue at the cursor, whose payload the cut catalog no longer maps;
+    # every other issue keeps its value.
+    assert "finished: 1 issues read" in second.output
+    assert set(after) <= set(before)
+    assert len(after) == len(before) - 1
+
+
 def test_selected_field_removed_from_jira(
     site: tuple[Emulator, FieldChangeProxy], tmp_path: Path
 ) -> None:
