@@ -503,6 +503,9 @@ def run(**options: Any) -> None:
         on_locked=options["on_locked"],
     )
     source_settings = source_settings_from(options)
+    _leave_defaults_to_dlt(click.get_current_context(), source_settings)
+    if options["destination"] == "duckdb":
+        _check_duckdb_path_source(click.get_current_context(), options["duckdb_path"])
     stop_on_sigterm()
     with report_errors():
         summary = run_pipeline(run_options, source_settings)
@@ -530,6 +533,63 @@ def stop_on_sigterm() -> None:
         return
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+# Options of `run` with a default, and the `jira_source` argument each one sets. When such an
+# option is neither given nor set by its variable, its setting is left to dlt's providers
+# (`[sources.jira]` in .dlt/config.toml, SOURCES__JIRA__*), and then to the same default.
+_DEFAULTED_SOURCE_OPTIONS = {
+    "auth": "auth",
+    "lookback": "lookback_minutes",
+    "page_size": "page_size",
+    "timeout": "timeout_seconds",
+    "max_retries": "max_retries",
+    "max_retry_wait": "max_retry_wait_seconds",
+    "skip_delete_sweep": "delete_sweep",
+    "strategy": "strategy",
+    "max_in_flight": "max_in_flight",
+}
+
+
+def _leave_defaults_to_dlt(ctx: click.Context, settings: dict[str, Any]) -> None:
+    """Set to None each source setting whose option has only its default value.
+
+    Settings come from options, variables, `.env` and then dlt's providers, so an option's
+    default must not hide a value configured the dlt way.
+    """
+    from click.core import ParameterSource
+
+    for option, setting in _DEFAULTED_SOURCE_OPTIONS.items():
+        if ctx.get_parameter_source(option) in (ParameterSource.DEFAULT, None):
+            settings[setting] = None
+
+
+def _check_duckdb_path_source(ctx: click.Context, duckdb_path: str) -> None:
+    """Reject a DuckDB file set the dlt way while --duckdb-path has only its default.
+
+    jira-etl opens the file named by --duckdb-path, so a file configured in
+    `destination.duckdb.credentials` would be ignored and the run would load elsewhere.
+
+    Raises:
+        click.UsageError: the dlt setting names a file and --duckdb-path was not given.
+    """
+    from click.core import ParameterSource
+
+    if ctx.get_parameter_source("duckdb_path") not in (ParameterSource.DEFAULT, None):
+        return
+    import dlt
+
+    from pipelines.destinations.duckdb_config import CREDENTIALS_KEY, CREDENTIALS_VARIABLE
+
+    configured: Any = dlt.config.get(CREDENTIALS_KEY)
+    if not isinstance(configured, str) or not configured.strip():
+        return
+    raise click.UsageError(
+        f"{CREDENTIALS_VARIABLE} ({CREDENTIALS_KEY}) sets the DuckDB file `{mask(configured)}`, "
+        f"but jira-etl loads into the file named by --duckdb-path or JIRA_DUCKDB_PATH, "
+        f"`{duckdb_path}` by default. Set JIRA_DUCKDB_PATH to the file to load into, and "
+        f"remove {CREDENTIALS_VARIABLE}."
+    )
 
 
 def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
