@@ -592,6 +592,51 @@ def _check_duckdb_path_source(ctx: click.Context, duckdb_path: str) -> None:
     )
 
 
+# The connection settings `check` reads, with the type dlt converts each configured value to.
+_CHECK_SETTING_TYPES: dict[str, type] = {
+    "token": str,
+    "auth": str,
+    "email": str,
+    "client_id": str,
+    "client_secret": str,
+    "refresh_token": str,
+    "refresh_token_file": str,
+    "token_url": str,
+    "resources_url": str,
+    "base_url": str,
+    "site_url": str,
+    "cloud_id": str,
+    "gateway_url": str,
+    "jql": str,
+    "timeout_seconds": float,
+    "max_retries": int,
+}
+
+
+def fill_check_settings_from_dlt(ctx: click.Context, settings: dict[str, Any]) -> None:
+    """Fill the connection settings that no option sets from `[sources.jira]` the dlt way.
+
+    `run` hands such settings to the dlt source, which reads them from dlt's providers
+    (SOURCES__JIRA__* variables, .dlt/config.toml and .dlt/secrets.toml), so `check` reads the
+    same keys and verifies the connection that `run` would use. Secrets found are masked.
+    """
+    import dlt
+
+    _leave_defaults_to_dlt(ctx, settings)
+    for key, kind in _CHECK_SETTING_TYPES.items():
+        if settings.get(key) is not None:
+            continue
+        configured: Any = dlt.config.get(f"sources.jira.{key}", kind)
+        if configured is not None:
+            settings[key] = configured
+    register_secret(settings.get("token"), settings.get("client_secret"))
+    register_secret(settings.get("refresh_token"))
+    # The defaults of the options that dlt's providers did not set.
+    for option, setting in _DEFAULTED_SOURCE_OPTIONS.items():
+        if setting in _CHECK_SETTING_TYPES and settings.get(setting) is None:
+            settings[setting] = ctx.params.get(option)
+
+
 def source_settings_from(options: dict[str, Any]) -> dict[str, Any]:
     """Map CLI options to `jira_source` arguments; None leaves a setting to dlt's providers."""
     return {

@@ -10,6 +10,7 @@ import click
 
 from pipelines.cli import (
     connection_options,
+    fill_check_settings_from_dlt,
     print_summary,
     register_secret,
     report_errors,
@@ -61,8 +62,10 @@ def check(**options: Any) -> None:
     register_secret(
         options.get("token"), options.get("client_secret"), options.get("refresh_token")
     )
+    settings = source_settings_from(options)
+    fill_check_settings_from_dlt(click.get_current_context(), settings)
     with report_errors():
-        ok = run_checks(source_settings_from(options), echo=click.echo)
+        ok = run_checks(settings, echo=click.echo)
     if not ok:
         raise SystemExit(1)
 

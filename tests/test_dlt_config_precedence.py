@@ -90,3 +90,33 @@ def test_dlt_duckdb_file_needs_option(tmp_path: Path) -> None:
     assert requests == []
     assert not configured.exists()
     assert not (tmp_path / "jira.duckdb").exists()
+
+
+def test_check_reads_dlt_files(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        config = f'{basic_auth_config(emu)}site_url = "{emu.site_url}"\n'
+        write_dlt_files(project, config, f'[sources.jira]\ntoken = "{emu.classic_token}"\n')
+        result = run_cli(["check"], cwd=project)
+        schemes = {r["auth"] for r in emu.requests if r["path"].startswith("/rest/")}
+
+    assert result.exit_code == 0, result.output
+    assert f"Auth: Basic auth as {emu.email}" in result.stdout
+    assert schemes == {"basic"}
+    assert emu.classic_token not in result.output
+
+
+def test_check_reads_sources_variables(tmp_path: Path) -> None:
+    with Emulator(issues=5, seed=5, start=START) as emu:
+        env = {
+            "SOURCES__JIRA__TOKEN": emu.scoped_token,
+            "SOURCES__JIRA__SITE_URL": emu.site_url,
+            "SOURCES__JIRA__GATEWAY_URL": emu.gateway_url,
+        }
+        result = run_cli(["check"], env=env, cwd=tmp_path)
+        schemes = {r["auth"] for r in emu.requests if "/rest/" in r["path"]}
+
+    assert result.exit_code == 0, result.output
+    assert "Auth: a Bearer token" in result.stdout
+    assert schemes == {"bearer"}
+    assert emu.scoped_token not in result.output
