@@ -172,13 +172,14 @@ def status(
 ) -> None:
     """Show the last run, its outcome, the cursor, rows per table and pending loads.
 
-    Exits with status 1 when the last run of any pipeline shown failed, or when a pipeline
-    has neither a run record nor any loaded state, as a misspelled name or folder gives.
+    Exits with status 1 when the last run of any pipeline shown failed or was killed, or when
+    a pipeline has neither a run record nor any loaded state, as a misspelled name or folder
+    gives.
     """
     import json
 
     from pipelines.runner import RunOptions, destination_open_error, make_pipeline, rows_loaded
-    from pipelines.status import pipeline_status
+    from pipelines.status import pipeline_status, run_did_not_finish
 
     names = pipeline_names or (f"jira_{dataset}",)
     any_failed = False
@@ -215,18 +216,34 @@ def status(
                 f"{duckdb_path}; pass --pipeline-name or --pipelines-dir to tell them apart"
             )
         record = info.get("record") or {}
+        if run_did_not_finish(record):
+            record = info["record"] = {**record, "outcome": "did_not_finish"}
         never_ran = not record and not info["has_state"] and not info["pending_packages"]
-        any_failed = any_failed or never_ran or record.get("outcome") == "failed"
+        any_failed = (
+            any_failed or never_ran or record.get("outcome") in ("failed", "did_not_finish")
+        )
         if as_json:
             click.echo(json.dumps(info, default=str))
             continue
         click.echo(f"Pipeline {name} (dataset {info['dataset']})")
         if info.get("note"):
             click.echo(f"  note: {info['note']}")
-        if record:
+        last_success = f"(last success: {record.get('last_success_at') or 'never'})"
+        if record.get("outcome") == "did_not_finish":
             click.echo(
-                f"  last run: {record.get('outcome')} at {record.get('finished_at')}"
-                f" (last success: {record.get('last_success_at') or 'never'})"
+                f"  last run: did not finish. It started at {record.get('started_at')}, and its "
+                f"process {record.get('pid')} ended without recording an outcome, as when it is "
+                f"killed (SIGKILL, the out-of-memory killer) {last_success}. The next run "
+                "resumes from the stored cursor; check the job's log and memory limit."
+            )
+        elif record.get("outcome") == "running":
+            click.echo(
+                f"  last run: running since {record.get('started_at')}, process "
+                f"{record.get('pid')} on {record.get('host')} {last_success}"
+            )
+        elif record:
+            click.echo(
+                f"  last run: {record.get('outcome')} at {record.get('finished_at')} {last_success}"
             )
         elif never_ran:
             click.echo(

@@ -371,6 +371,14 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     check_load_workers(options)
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
+        # Replaced by the outcome when the run ends, so a killed run shows in `status`.
+        write_run_record(
+            pipeline.pipelines_dir,
+            pipeline.pipeline_name,
+            outcome="running",
+            started_at=started_at,
+            duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
+        )
         new_file = _new_duckdb_file(options)
         try:
             with fewer_collections():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,11 @@ def write_run_record(
     summary: Any = None,
     duckdb_path: str | None = None,
 ) -> None:
-    """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically."""
+    """Store the outcome of a run beside dlt's pipeline folder, replacing the file atomically.
+
+    `outcome` is `success`, `failed`, or `running` for a run that has just taken the lock. A
+    run that is killed leaves its `running` record, which `run_did_not_finish` recognizes.
+    """
     path = record_path(pipelines_dir, pipeline_name)
     previous = read_run_record(pipelines_dir, pipeline_name) or {}
     # The message may quote a server's response. Registered credentials are masked here as in
@@ -41,16 +46,18 @@ def write_run_record(
         "pipeline_name": pipeline_name,
         "outcome": outcome,
         "started_at": started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
+        "finished_at": None if outcome == "running" else datetime.now(UTC).isoformat(),
         "error": error,
         "duckdb_path": str(Path(duckdb_path).resolve()) if duckdb_path else None,
         "summary": _plain_summary(summary),
         "last_success_at": previous.get("last_success_at"),
         "last_error": previous.get("last_error"),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
     }
     if outcome == "success":
         record["last_success_at"] = record["finished_at"]
-    else:
+    elif outcome == "failed":
         record["last_error"] = {"at": record["finished_at"], "message": error}
     temporary = path.with_suffix(".tmp")
     try:
@@ -61,6 +68,27 @@ def write_run_record(
         # The run keeps its outcome and exit status. Only `jira-etl status` misses it.
         temporary.unlink(missing_ok=True)
         logger.warning("Could not write the run record %s: %s", path, exc)
+
+
+def run_did_not_finish(record: dict[str, Any]) -> bool:
+    """Return True when `record` is of a run on this host whose process ended without an outcome.
+
+    Such a run was killed (SIGKILL, the out-of-memory killer, a lost machine) or crashed before
+    it could record one. A record written on another host is taken as still running.
+    """
+    if record.get("outcome") != "running" or record.get("host") != socket.gethostname():
+        return False
+    pid = record.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    # NOTE: a new process that was given the same id makes the run look alive.
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _plain_summary(summary: Any) -> Any:

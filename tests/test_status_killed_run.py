@@ -1,0 +1,74 @@
+"""`jira-etl status` while a run is going and after the run was killed with SIGKILL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.emulator import Emulator
+from tests.helpers import emulator_run_args, run_cli
+
+START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def recorded_outcome(record_file: Path) -> str | None:
+    try:
+        return json.loads(record_file.read_text()).get("outcome")
+    except (OSError, ValueError):
+        return None
+
+
+def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    pdir = tmp_path / "p"
+    record_file = pdir / "jira_jira.last_run.json"
+    status_args = ["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)]
+    with Emulator(issues=20, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, db, pdir)
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        first = run_cli(args, env=env)
+        assert first.exit_code == 0, first.output
+        assert run_cli(status_args).exit_code == 0
+
+        emu.edit_issue(emu.truth()[3]["id"], summary="Edited before the killed run")
+        # The search waits, so the run is still reading Jira when it is killed.
+        emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=5)
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+        child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", *args],
+            env=child_env,
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / "err.txt").open("wb"),
+        )
+        deadline = time.monotonic() + 60
+        while recorded_outcome(record_file) != "running":
+            assert process.poll() is None, (tmp_path / "err.txt").read_text()
+            assert time.monotonic() < deadline, "the run never recorded its start"
+            time.sleep(0.05)
+        during = run_cli(status_args)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        after_kill = run_cli(status_args)
+
+        emu.clear_faults()
+        again = run_cli(args, env=env)
+        after_success = run_cli(status_args)
+
+    assert during.exit_code == 0, during.output
+    assert "last run: running since" in during.stdout
+    assert f"process {process.pid}" in during.stdout
+
+    assert after_kill.exit_code == 1, after_kill.output
+    assert "last run: did not finish." in after_kill.stdout
+    assert f"process {process.pid} ended without recording an outcome" in after_kill.stdout
+
+    assert again.exit_code == 0, again.output
+    assert after_success.exit_code == 0, after_success.output
+    assert "last run: success at" in after_success.stdout
