@@ -199,6 +199,15 @@ class _Commands(click.Group):
         except KeyboardInterrupt:
             # Without this, click prints `Aborted!` and exits 1, as if the command had failed.
             report_errors.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            # click prints usage errors as text lines, which a JSON log reader cannot parse.
+            # Errors before logging is configured (in the group's own options) stay text.
+            if log_format() != "json":
+                raise
+            message = exc.format_message()
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                message += f" See `{exc.ctx.command_path} --help`."
+            report_errors.fail(message, exc.exit_code)
 
 
 @click.group(

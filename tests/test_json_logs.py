@@ -113,3 +113,24 @@ def test_debug_run_logs_dlt_lines_as_json(emu, tmp_path) -> None:
     entries = parse_lines(result.stderr)
     # At debug level dlt logs its own steps, through the same JSON lines.
     assert any(entry["logger"].startswith("dlt") for entry in entries)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--lookback", "abc"], "`abc` is not a number of minutes"),
+        (["--no-such-option"], "No such option '--no-such-option'."),
+    ],
+    ids=["invalid value", "unknown option"],
+)
+def test_usage_error_logs_json(emu, tmp_path, extra: list[str], expected: str) -> None:
+    result = json_run(emu, tmp_path, *extra)
+
+    assert result.exit_code == 2, result.output
+    entries = parse_lines(result.stderr)
+    assert len(entries) == 1, entries
+    assert entries[0]["event"] == "run_failed"
+    assert entries[0]["exit_status"] == 2
+    assert expected in entries[0]["message"]
+    assert "See `jira-etl run --help`." in entries[0]["message"]
+    assert emu.requests == []
