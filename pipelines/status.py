@@ -54,6 +54,7 @@ def write_run_record(
         "last_error": previous.get("last_error"),
         "pid": os.getpid(),
         "host": socket.gethostname(),
+        "pid_namespace": _pid_namespace(),
     }
     if outcome == "success":
         record["last_success_at"] = record["finished_at"]
@@ -74,9 +75,12 @@ def run_did_not_finish(record: dict[str, Any]) -> bool:
     """Return True when `record` is of a run on this host whose process ended without an outcome.
 
     Such a run was killed (SIGKILL, the out-of-memory killer, a lost machine) or crashed before
-    it could record one. A record written on another host is taken as still running.
+    it could record one. A record written on another host, or in a container with its own
+    process ids, is taken as still running.
     """
     if record.get("outcome") != "running" or record.get("host") != socket.gethostname():
+        return False
+    if record.get("pid_namespace") != _pid_namespace():
         return False
     pid = record.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -89,6 +93,14 @@ def run_did_not_finish(record: dict[str, Any]) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _pid_namespace() -> str:
+    """Return the id of this process's process id namespace, or "" where Linux's /proc is absent."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _plain_summary(summary: Any) -> Any:
