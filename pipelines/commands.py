@@ -178,6 +178,7 @@ def status(
     """
     import json
 
+    from pipelines.destinations.duckdb_catalog import count_rows_read_only
     from pipelines.runner import RunOptions, destination_open_error, make_pipeline, rows_loaded
     from pipelines.status import pipeline_status, run_did_not_finish
 
@@ -200,7 +201,11 @@ def status(
             info["rows_error"] = f"no DuckDB file at {duckdb_path}"
         else:
             try:
-                info["rows"] = rows_loaded(pipeline)
+                if destination == "duckdb":
+                    # Read-only, so a BI tool that keeps the file open does not hide the rows.
+                    info["rows"] = count_rows_read_only(duckdb_path, dataset)
+                else:
+                    info["rows"] = rows_loaded(pipeline)
             except Exception as exc:  # an unreachable destination is reported, not raised
                 # The same message as a run's, such as the advice for a file another program
                 # holds, rather than dlt's advice about credentials and the network.

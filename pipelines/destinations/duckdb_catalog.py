@@ -62,3 +62,35 @@ def connect_dataset(path: str, dataset: str, *, read_only: bool = False) -> Any:
     catalog = row[0] if row else Path(path).stem
     connection.execute(f"use {quote_identifier(catalog)}.{quote_identifier(dataset)}")
     return connection
+
+
+def count_rows_read_only(path: str, dataset: str) -> dict[str, int]:
+    """Count the rows of each table of `dataset` in the DuckDB file, opened read-only.
+
+    Other programs may keep the file open read-only too, as BI tools do, while this reads.
+    dlt's own tables (`_dlt_*`) are left out. A file without the dataset gives no tables.
+
+    Raises:
+        duckdb.Error: the file cannot be opened, for example while a run writes to it.
+    """
+    import duckdb
+
+    connection = duckdb.connect(path, read_only=True)
+    try:
+        names = connection.execute(
+            "select table_name from information_schema.tables where table_catalog = "
+            "current_database() and table_schema = ? and table_type = 'BASE TABLE'",
+            [dataset],
+        ).fetchall()
+        counts: dict[str, int] = {}
+        catalog = connection.execute("select current_database()").fetchone()
+        prefix = f"{quote_identifier(catalog[0] if catalog else Path(path).stem)}."
+        for (name,) in sorted(names):
+            if name.startswith("_dlt"):
+                continue
+            qualified = f"{prefix}{quote_identifier(dataset)}.{quote_identifier(name)}"
+            row = connection.execute(f"select count(*) from {qualified}").fetchone()
+            counts[name] = int(row[0]) if row else 0
+        return counts
+    finally:
+        connection.close()
