@@ -249,12 +249,34 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
     # A command's --help still runs this group first, and lists the names to correct.
     asking_help = any(word in ("--help", "-h") for word in sys.argv[1:])
     load_env_file(env_file, check_names=not asking_help)
+    # click read this group's variables before `.env` was loaded.
+    log_level = _group_option_from_env_file("log_level", log_level)
+    log_format = _group_option_from_env_file("log_format", log_format)
     # dlt logs through its own handler with tracebacks of failed jobs; jira-etl reports each
     # failure as one message, so dlt logs only at DEBUG unless RUNTIME__LOG_LEVEL is set.
     os.environ.setdefault(
         "RUNTIME__LOG_LEVEL", "INFO" if log_level.upper() == "DEBUG" else "CRITICAL"
     )
     configure_logging(log_level, log_format)
+
+
+def _group_option_from_env_file(name: str, value: str) -> str:
+    """Return the value of the group option `name` from its variable when only `.env` set it.
+
+    Raises:
+        click.BadParameter: the value in `.env` is not one of the option's choices.
+    """
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+        return value
+    option = next(param for param in ctx.command.params if param.name == name)
+    variable = option.envvar if isinstance(option.envvar, str) else None
+    configured = os.environ.get(variable) if variable else None
+    if not configured:
+        return value
+    return str(option.type_cast_value(ctx, configured))
 
 
 def connection_options(func: Any) -> Any:

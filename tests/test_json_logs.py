@@ -134,3 +134,24 @@ def test_usage_error_logs_json(emu, tmp_path, extra: list[str], expected: str) -
     assert expected in entries[0]["message"]
     assert "See `jira-etl run --help`." in entries[0]["message"]
     assert emu.requests == []
+
+
+def test_env_file_sets_log_format(emu, tmp_path) -> None:
+    (tmp_path / ".env").write_text(f"JIRA_LOG_FORMAT=json\nJIRA_TOKEN={emu.scoped_token}\n")
+    args = [
+        "run",
+        "--site-url",
+        emu.site_url,
+        "--gateway-url",
+        emu.gateway_url,
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+    ]
+    result = run_cli(args, cwd=tmp_path)
+
+    assert result.exit_code == 0, result.output
+    entries = parse_lines(result.stderr)
+    assert entries[-1]["event"] == "run_finished"
+    assert emu.scoped_token not in result.stderr
