@@ -35,6 +35,8 @@ INTERRUPTED_MESSAGE = (
 )
 
 logger = logging.getLogger("jira_etl.cli")
+# DuckDB's message for a statement that a signal stopped.
+DUCKDB_INTERRUPTED = "Query interrupted"
 
 
 # The maximum lookback, ten years in minutes. A cursor minus far more minutes falls before
@@ -809,7 +811,10 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            status = EXIT_INTERRUPTED if getattr(exc, "interrupted", False) else EXIT_FAILED
+            # DuckDB stops a statement with "Query interrupted" when SIGINT or SIGTERM arrives,
+            # and jira-etl never interrupts a statement itself.
+            interrupted = getattr(exc, "interrupted", False) or DUCKDB_INTERRUPTED in str(exc)
+            status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED
             self.fail(failure_message(exc), status)
         if isinstance(exc, KeyboardInterrupt):
             self.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
