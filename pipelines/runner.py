@@ -395,6 +395,17 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
                 duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
             )
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM outside a dlt step, which would leave the `running` record.
+            write_run_record(
+                pipeline.pipelines_dir,
+                pipeline.pipeline_name,
+                outcome="failed",
+                started_at=started_at,
+                error="The run was interrupted by a signal (Ctrl-C, SIGINT or SIGTERM).",
+                duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
+            )
+            raise
         write_run_record(
             pipeline.pipelines_dir,
             pipeline.pipeline_name,
