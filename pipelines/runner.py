@@ -995,6 +995,9 @@ def destination_open_error(
         # DuckDB 1.5 raises this for Ctrl-C during a configured statement, so no setting is wrong.
         return JiraEtlError(f"{opening} The run was interrupted before it read or loaded anything.")
     if "Could not set lock on file" in reason:
+        holder = _lock_held_by_run(reason)
+        if holder is not None:
+            return JiraEtlError(f"{opening} {holder}")
         return JiraEtlError(
             f"{opening} If another program has the DuckDB file open, close it and run again."
         )
@@ -1154,7 +1157,37 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 
 def _advice(reason: str, default: str) -> str:
     """Return what to do about the destination failure described by `reason`."""
+    holder = _lock_held_by_run(reason)
+    if holder is not None:
+        return holder
     return _name_spill_folder(_fix_for(reason, _DESTINATION_FAILURES) or default)
+
+
+# DuckDB names the process that holds a file it cannot lock: "... is held in <program> (PID n)".
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)")
+
+
+def _lock_held_by_run(reason: str) -> str | None:
+    """Return advice when the DuckDB file is locked by another jira-etl run, else None.
+
+    DuckDB names the holder's executable, which is Python for a run, so the command line of
+    the process tells a run from other programs. Only Linux's /proc shows it.
+    """
+    found = _LOCK_HOLDER.search(reason)
+    if found is None:
+        return None
+    pid = found.group(1)
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    if not any(word.endswith("jira-etl") or word == "pipelines.cli" for word in arguments):
+        return None
+    return (
+        f"Another jira-etl run, process {pid}, is writing to this file. DuckDB lets one process "
+        "at a time write to a file, so runs of pipelines that share it cannot overlap. Give each "
+        "pipeline its own --duckdb-path, or run them one after the other in one job."
+    )
 
 
 def _fix_for(reason: str, failures: Iterable[tuple[str, str]]) -> str | None:
