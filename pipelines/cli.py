@@ -13,7 +13,6 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import logging  # noqa: E402
 import re  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -22,6 +21,7 @@ from typing import Any  # noqa: E402
 import click  # noqa: E402
 
 from pipelines.errors import ConfigError, JiraEtlError, LockedError  # noqa: E402
+from pipelines.interrupts import received, stop_on_signals  # noqa: E402
 from pipelines.logs import configure_logging, log_format, mask, register_secret  # noqa: E402
 
 EXIT_FAILED = 1
@@ -539,33 +539,10 @@ def run(**options: Any) -> None:
     _leave_defaults_to_dlt(click.get_current_context(), source_settings)
     if options["destination"] == "duckdb":
         _check_duckdb_path_source(click.get_current_context(), options["duckdb_path"])
-    stop_on_sigterm()
+    stop_on_signals()
     with report_errors():
         summary = run_pipeline(run_options, source_settings)
     print_summary(summary)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the run is, as Ctrl-C raises KeyboardInterrupt."""
-
-    signal_code = signal.SIGTERM
-
-
-def _raise_terminated(signal_number: int, frame: Any) -> None:
-    raise Terminated
-
-
-def stop_on_sigterm() -> None:
-    """Make SIGTERM stop a run as Ctrl-C does, with status 130 and a message.
-
-    Schedulers stop a job with SIGTERM. Its default action ended the process at once, with
-    no message, while during dlt's normalize and load steps it ended the run after the step
-    with status 130. A handler set by the caller's process is kept.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 # Options of `run` with a default, and the `jira_source` argument each one sets. When such an
@@ -806,6 +783,15 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
             return None
+        explained = (
+            isinstance(exc, KeyboardInterrupt)
+            or getattr(exc, "interrupted", False)
+            or DUCKDB_INTERRUPTED in str(exc)
+        )
+        if received() and not explained:
+            # The signal's own exception may have been dropped where it arrived, and the run
+            # then failed on what that left half done, such as a module half imported.
+            self.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
         if isinstance(exc, LockedError):
             self.fail(str(exc), EXIT_LOCKED)
         if isinstance(exc, ConfigError):

@@ -48,6 +48,7 @@ from pipelines.destinations.duckdb_held import held_database
 from pipelines.destinations.duckdb_row_groups import attach_with_row_groups
 from pipelines.destinations.sql import column_names, id_lists, table_names
 from pipelines.errors import ConfigError, JiraEtlError, LockedError
+from pipelines.interrupts import raise_if_received
 from pipelines.normalize.columns import ISSUE_COLUMNS
 from pipelines.normalize.fields import FieldCatalog
 from pipelines.observer import RunObserver
@@ -371,38 +372,30 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     check_load_workers(options)
     pipeline = make_pipeline(options)
     with pipeline_lock(pipeline, options):
-        # Replaced by the outcome when the run ends, so a killed run shows in `status`.
-        write_run_record(
-            pipeline.pipelines_dir,
-            pipeline.pipeline_name,
-            outcome="running",
-            started_at=started_at,
-            duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
-        )
-        new_file = _new_duckdb_file(options)
+        new_file = None
         try:
-            with fewer_collections():
-                summary = _run_locked(pipeline, options, source_settings, started)
-        except JiraEtlError as exc:
-            if new_file is not None:
-                remove_empty_file(new_file)
+            # Replaced by the outcome when the run ends, so a killed run shows in `status`.
             write_run_record(
                 pipeline.pipelines_dir,
                 pipeline.pipeline_name,
-                outcome="failed",
+                outcome="running",
                 started_at=started_at,
-                error=str(exc),
                 duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
             )
-            raise
-        except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM outside a dlt step, which would leave the `running` record.
+            new_file = _new_duckdb_file(options)
+            with fewer_collections():
+                summary = _run_locked(pipeline, options, source_settings, started)
+        except BaseException as exc:
+            if isinstance(exc, JiraEtlError) and new_file is not None:
+                remove_empty_file(new_file)
+            # Every ending replaces the `running` record, so `status` calls a run killed only
+            # when its process ended without a word.
             write_run_record(
                 pipeline.pipelines_dir,
                 pipeline.pipeline_name,
                 outcome="failed",
                 started_at=started_at,
-                error="The run was interrupted by a signal (Ctrl-C, SIGINT or SIGTERM).",
+                error=_failure_text(exc),
                 duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
             )
             raise
@@ -415,6 +408,16 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
             duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
         )
     return summary
+
+
+def _failure_text(exc: BaseException) -> str:
+    """Describe why a run ended without success, for its run record."""
+    if isinstance(exc, JiraEtlError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "The run was interrupted by a signal (Ctrl-C, SIGINT or SIGTERM)."
+    # Only the type: the text of an unexpected error may quote a request or a response.
+    return f"The run stopped on an unexpected {type(exc).__name__}, printed on stderr."
 
 
 def _new_duckdb_file(options: RunOptions) -> Path | None:
@@ -509,6 +512,7 @@ def _run_locked(
             # A large window is loaded in parts (`issues_per_load` of the source): each part
             # is extracted, normalized and loaded before the next is read, so memory does not
             # grow with the window. The cursor is stored with the last part only.
+            raise_if_received()
             if refresh:
                 pipeline.extract(source, refresh="drop_sources", loader_file_format=file_format)
                 refresh = False
@@ -521,6 +525,7 @@ def _run_locked(
             fresh = np.setdiff1d(listed, counted, assume_unique=True)
             # `handed` only grows during a run, so it contains every id counted before.
             counted = listed
+            raise_if_received()
             with destination_errors("count the issues already stored", pending_load=True):
                 already_stored += count_stored_issues(pipeline, fresh.tolist())
             collect_between_steps()

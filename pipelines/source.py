@@ -41,6 +41,7 @@ from pipelines.client.transport import JiraClient, RetryPolicy
 from pipelines.collections.changelog import CHANGELOG_MODES, ChangelogPrefetch
 from pipelines.errors import ConfigError, PayloadError
 from pipelines.ids import parse_id
+from pipelines.interrupts import raise_if_received
 from pipelines.limiter import DEFAULT_MAX_IN_FLIGHT
 from pipelines.normalize.arrow import arrow_table
 from pipelines.normalize.fields import FieldCatalog, select_custom_fields
@@ -560,6 +561,7 @@ class IssueRead:
         """Yield normalized batches of `NORMALIZE_ISSUES` issues, and None where a load ends."""
         with ProgressReporter(self.client, self.reader):
             for issues in gather_pages(self._checked_pages(state), NORMALIZE_ISSUES):
+                raise_if_received()
                 yield None if issues is None else self._normalize(issues)
 
     def _normalize(self, batch_issues: list[dict[str, Any]]) -> IssueBatch:

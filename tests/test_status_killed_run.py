@@ -24,6 +24,28 @@ def recorded_outcome(record_file: Path) -> str | None:
         return None
 
 
+def start_slow_run(
+    emu: Emulator, args: list[str], env: dict[str, str], tmp_path: Path, record_file: Path
+) -> subprocess.Popen[bytes]:
+    """Start a run whose search waits 5 s, and return once it has recorded its start."""
+    emu.edit_issue(emu.truth()[3]["id"], summary="Edited before the stopped run")
+    emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=5)
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+    child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "err.txt").open("wb"),
+    )
+    deadline = time.monotonic() + 60
+    while recorded_outcome(record_file) != "running":
+        assert process.poll() is None, (tmp_path / "err.txt").read_text()
+        assert time.monotonic() < deadline, "the run never recorded its start"
+        time.sleep(0.05)
+    return process
+
+
 def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
     db = tmp_path / "jira.duckdb"
     pdir = tmp_path / "p"
@@ -36,22 +58,8 @@ def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
         assert first.exit_code == 0, first.output
         assert run_cli(status_args).exit_code == 0
 
-        emu.edit_issue(emu.truth()[3]["id"], summary="Edited before the killed run")
         # The search waits, so the run is still reading Jira when it is killed.
-        emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=5)
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-        child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", *args],
-            env=child_env,
-            stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "err.txt").open("wb"),
-        )
-        deadline = time.monotonic() + 60
-        while recorded_outcome(record_file) != "running":
-            assert process.poll() is None, (tmp_path / "err.txt").read_text()
-            assert time.monotonic() < deadline, "the run never recorded its start"
-            time.sleep(0.05)
+        process = start_slow_run(emu, args, env, tmp_path, record_file)
         during = run_cli(status_args)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -72,3 +80,26 @@ def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert after_success.exit_code == 0, after_success.output
     assert "last run: success at" in after_success.stdout
+
+
+def test_terminated_run_shown_as_failed(tmp_path: Path) -> None:
+    db = tmp_path / "jira.duckdb"
+    pdir = tmp_path / "p"
+    record_file = pdir / "jira_jira.last_run.json"
+    status_args = ["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)]
+    with Emulator(issues=20, seed=5, start=START) as emu:
+        args = emulator_run_args(emu, db, pdir)
+        env = {"JIRA_TOKEN": emu.scoped_token}
+        first = run_cli(args, env=env)
+        assert first.exit_code == 0, first.output
+
+        process = start_slow_run(emu, args, env, tmp_path, record_file)
+        process.send_signal(signal.SIGTERM)
+        exit_status = process.wait(timeout=60)
+        after = run_cli(status_args)
+
+    assert exit_status == 130, (tmp_path / "err.txt").read_text()
+    assert recorded_outcome(record_file) == "failed"
+    assert after.exit_code == 1, after.output
+    assert "last run: failed at" in after.stdout
+    assert "did not finish" not in after.stdout
