@@ -205,9 +205,12 @@ def _bulk(client: JiraClient, issue_ids: list[int]) -> Iterator[tuple[int, list[
             if token in seen_tokens:
                 raise PaginationError(f"{path} returned page token `{token[:24]}...` twice.")
             seen_tokens.add(token)
-        # An issue with no history is absent from the response: its history is empty.
+        # The response leaves out an issue with no history, and also one deleted or hidden
+        # since it was fetched. Jira never removes a history from a live issue, so an issue
+        # left out keeps its stored rows either way, as after a 404 from its own endpoint.
         for issue_id in chunk:
-            yield issue_id, found.get(issue_id, [])
+            if issue_id in found:
+                yield issue_id, found[issue_id]
 
 
 def read_issue_changelog(
