@@ -596,6 +596,10 @@ def _run_locked(
     elif observer.catch_up_ids:
         # This run read the stored issues, and without a complete sweep no others are known.
         pipeline.set_local_state_val(CATCH_UP_KEY, carried)
+    tables = source_settings.get("tables")
+    if (tables is None or "projects" in tables) and "projects" not in observer.skipped:
+        with destination_errors("refresh the project keys of issues", after=f"{loaded}."):
+            refresh_project_keys(pipeline)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     if observer.issue_read is not None:
@@ -1730,6 +1734,36 @@ KEY_REFERENCES = (
     ("issues", "parent_id", "parent_key"),
     ("issue_links", "linked_issue_id", "linked_issue_key"),
 )
+
+
+def refresh_project_keys(pipeline: dlt.Pipeline) -> None:
+    """Give each stored live issue the current key and name of its project.
+
+    Changing a project's key in Jira changes the key of every issue in it, keeping the number,
+    and changing its name changes the name the issues carry. Neither updates the issues, so no
+    run reads them again. Call this only after a run that loaded `projects`, whose rows then
+    hold the current key and name of every project the account can browse.
+    """
+    # NOTE: that Jira leaves the issues' `updated` as it was is not confirmed on a Jira site.
+    # Were the issues updated, the run would read them with the new key and this would change
+    # nothing.
+    with pipeline.sql_client() as client:
+        existing = {name.lower() for name in table_names(client)}
+        if "issues" not in existing or "projects" not in existing:
+            return
+        issues = client.make_qualified_table_name("issues")
+        projects = client.make_qualified_table_name("projects")
+        number = f"substr({issues}.key, length({issues}.project_key) + 1)"
+        client.execute_sql(
+            f"update {issues} set key = project.key || {number}, "
+            f"project_key = project.key, project_name = project.name "
+            f"from {projects} as project where project.id = {issues}.project_id "
+            f"and {issues}.is_deleted is not true "
+            f"and substr({issues}.key, 1, length({issues}.project_key) + 1) "
+            f"= {issues}.project_key || '-' "
+            f"and ({issues}.project_key is distinct from project.key "
+            f"or {issues}.project_name is distinct from project.name)"
+        )
 
 
 def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
