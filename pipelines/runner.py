@@ -371,7 +371,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     started_at = datetime.now(UTC)
     check_load_workers(options)
     pipeline = make_pipeline(options)
-    with pipeline_lock(pipeline, options):
+    with pipeline_lock(pipeline, options), dataset_lock(pipeline, options):
         new_file = None
         try:
             # Replaced by the outcome when the run ends, so a killed run shows in `status`.
@@ -1430,6 +1430,68 @@ def pipeline_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# The first key of the PostgreSQL advisory locks that jira-etl takes, one per dataset.
+ADVISORY_LOCK_CLASS = "jira-etl"
+
+
+@contextlib.contextmanager
+def dataset_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock on the dataset, so two runs never load it at once.
+
+    The lock file of `pipeline_lock` is in the pipelines folder, so runs with different
+    folders (a scheduler's and a user's) do not see each other's. Loading one dataset at the
+    same time, they both insert the rows of an issue and double them. A DuckDB file is locked
+    by DuckDB itself while it is written, and other destinations are not locked.
+
+    Raises:
+        LockedError: another run holds the dataset and `on_locked` is `fail`, or the wait ran
+            out.
+    """
+    if options.destination != "postgres":
+        yield
+        return
+    client = pipeline.sql_client()
+    dataset = pipeline.dataset_name
+    try:
+        client.open_connection()
+    except Exception as exc:
+        # The run's own first query reports an unreachable server, with its advice.
+        logger.debug("Could not lock dataset %s: %s", dataset, _reason(exc))
+        yield
+        return
+    statement = "select pg_try_advisory_lock(hashtext(%s), hashtext(%s))"
+    try:
+        deadline = time.monotonic() + options.lock_timeout_seconds
+        announced = False
+        while not (client.execute_sql(statement, ADVISORY_LOCK_CLASS, dataset) or [[False]])[0][0]:
+            holder = client.execute_sql(
+                "select pid from pg_locks where locktype = 'advisory' and granted "
+                "and classid = hashtext(%s)::oid and objid = hashtext(%s)::oid",
+                ADVISORY_LOCK_CLASS,
+                dataset,
+            )
+            who = f" (database session {holder[0][0]})" if holder else ""
+            if options.on_locked != "wait":
+                raise LockedError(
+                    f"Another run is loading dataset `{dataset}` in this PostgreSQL "
+                    f"database{who}, from another pipelines folder or machine. This run "
+                    "exits without loading; use --on-locked wait to wait for it instead."
+                )
+            if time.monotonic() > deadline:
+                raise LockedError(
+                    f"Waited {options.lock_timeout_seconds:.0f} s for the other run loading "
+                    f"dataset `{dataset}`{who} to finish; giving up."
+                )
+            if not announced:
+                logger.warning("Another run is loading dataset %s%s; waiting", dataset, who)
+                announced = True
+            time.sleep(0.5)
+        yield
+    finally:
+        # Closing the session releases the lock.
+        client.close_connection()
 
 
 def check_dataset_owner(pipeline: dlt.Pipeline, options: RunOptions) -> None:
