@@ -597,9 +597,16 @@ def _run_locked(
         # This run read the stored issues, and without a complete sweep no others are known.
         pipeline.set_local_state_val(CATCH_UP_KEY, carried)
     tables = source_settings.get("tables")
-    if (tables is None or "projects" in tables) and "projects" not in observer.skipped:
+    refreshed = {
+        name
+        for name in REFERENCE_NAMES.keys() | {"projects"}
+        if (tables is None or name in tables) and name not in observer.skipped
+    }
+    if "projects" in refreshed:
         with destination_errors("refresh the project keys of issues", after=f"{loaded}."):
             refresh_project_keys(pipeline)
+    with destination_errors("refresh the names issues carry", after=f"{loaded}."):
+        refresh_reference_names(pipeline, refreshed)
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
     if observer.issue_read is not None:
@@ -1826,6 +1833,58 @@ def refresh_project_keys(pipeline: dlt.Pipeline) -> None:
             f"and ({issues}.project_key is distinct from project.key "
             f"or {issues}.project_name is distinct from project.name)"
         )
+
+
+# Per reference table, the (table, column, id column, reference column) that copy its names.
+REFERENCE_NAMES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "statuses": (
+        ("issues", "status", "status_id", "name"),
+        ("issues", "status_category", "status_id", "status_category"),
+        ("issues", "status_category_name", "status_id", "status_category_name"),
+    ),
+    "priorities": (("issues", "priority", "priority_id", "name"),),
+    "issue_types": (("issues", "issue_type", "issue_type_id", "name"),),
+    "resolutions": (("issues", "resolution", "resolution_id", "name"),),
+    "components": (("issue_components", "component_name", "component_id", "name"),),
+    "versions": (
+        ("issue_fix_versions", "version_name", "version_id", "name"),
+        ("issue_affected_versions", "version_name", "version_id", "name"),
+    ),
+}
+
+
+def refresh_reference_names(pipeline: dlt.Pipeline, loaded: Collection[str]) -> None:
+    """Give the rows of live issues the current names of their status, priority and the like.
+
+    Renaming a status, a priority, an issue type, a resolution, a component or a version in
+    Jira changes the name every issue carries without updating the issues, so no run reads
+    them again and older issues kept the old name beside newer ones with the new. `loaded`
+    names the reference tables this run loaded, whose rows hold the current names.
+    """
+    # NOTE: that Jira leaves the issues' `updated` as it was after a rename is not confirmed on
+    # a Jira site. Were the issues updated, the run would read them and this would change
+    # nothing.
+    with pipeline.sql_client() as client:
+        existing = {name.lower() for name in table_names(client)}
+        if "issues" not in existing:
+            return
+        issues = client.make_qualified_table_name("issues")
+        live = f"select id from {issues} where is_deleted is not true"
+        for reference, copies in REFERENCE_NAMES.items():
+            if reference not in loaded or reference not in existing:
+                continue
+            source = client.make_qualified_table_name(reference)
+            for table, column, id_column, name_column in copies:
+                if table not in existing:
+                    continue
+                target = client.make_qualified_table_name(table)
+                owner = "id" if table == "issues" else "issue_id"
+                client.execute_sql(
+                    f"update {target} set {column} = reference.{name_column} "
+                    f"from {source} as reference where reference.id = {target}.{id_column} "
+                    f"and {target}.{owner} in ({live}) "
+                    f"and {target}.{column} is distinct from reference.{name_column}"
+                )
 
 
 def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
