@@ -513,6 +513,8 @@ def _run_locked(
             # is extracted, normalized and loaded before the next is read, so memory does not
             # grow with the window. The cursor is stored with the last part only.
             raise_if_received()
+            # The first load of a full refresh drops the tables, so none of its issues stay.
+            replaces_tables = refresh
             if refresh:
                 pipeline.extract(source, refresh="drop_sources", loader_file_format=file_format)
                 refresh = False
@@ -526,8 +528,9 @@ def _run_locked(
             # `handed` only grows during a run, so it contains every id counted before.
             counted = listed
             raise_if_received()
-            with destination_errors("count the issues already stored", pending_load=True):
-                already_stored += count_stored_issues(pipeline, fresh.tolist())
+            if not replaces_tables:
+                with destination_errors("count the issues already stored", pending_load=True):
+                    already_stored += count_stored_issues(pipeline, fresh.tolist())
             collect_between_steps()
             return_freed_memory()
             drop_renormalized_packages(pipeline)

@@ -173,3 +173,7 @@ def test_summary_counts_new_and_updated(emu: Emulator, tmp_path: Path) -> None:
     assert second.exit_code == 0, second.output
     # The edited issue and the issue at the cursor were stored before; one issue is new.
     assert "issues new: 1, updated: 2" in second.stdout
+    # A full refresh drops the tables with its load, so every issue it reads is new.
+    third = run_cli(cloud_args(emu, db, pdir, "--full-refresh"), env=cloud_env(emu))
+    assert third.exit_code == 0, third.output
+    assert "issues new: 121, updated: 0" in third.stdout
