@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -69,6 +71,23 @@ def site_run_args(
         str(pipelines_dir),
         *extra,
     ]
+
+
+def start_run_process(
+    args: list[str], env: dict[str, str], stderr_file: Path
+) -> subprocess.Popen[bytes]:
+    """Start `jira-etl` with `args` in a new interpreter, its errors written to `stderr_file`.
+
+    The process sees this one's environment without its `JIRA_*` variables, and then `env`.
+    """
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+    child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr_file.open("wb"),
+    )
 
 
 def run_cli(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipelines.emulator import Emulator
-from tests.helpers import CliResult, run_cli
+from tests.helpers import CliResult, emulator_run_args, run_cli
 
 LOG_KEYS = {"time", "level", "logger", "message"}
 
@@ -138,17 +138,7 @@ def test_usage_error_logs_json(emu, tmp_path, extra: list[str], expected: str) -
 
 def test_env_file_sets_log_format(emu, tmp_path) -> None:
     (tmp_path / ".env").write_text(f"JIRA_LOG_FORMAT=json\nJIRA_TOKEN={emu.scoped_token}\n")
-    args = [
-        "run",
-        "--site-url",
-        emu.site_url,
-        "--gateway-url",
-        emu.gateway_url,
-        "--duckdb-path",
-        str(tmp_path / "jira.duckdb"),
-        "--pipelines-dir",
-        str(tmp_path / "pipelines"),
-    ]
+    args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "pipelines")
     result = run_cli(args, cwd=tmp_path)
 
     assert result.exit_code == 0, result.output

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg2
 
 from pipelines.emulator import Emulator
-from tests.helpers import POSTGRES_DSN, emulator_run_args, postgres_schema, run_cli
+from tests.helpers import (
+    POSTGRES_DSN,
+    emulator_run_args,
+    postgres_schema,
+    run_cli,
+    start_run_process,
+)
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -45,14 +48,7 @@ def test_second_folder_waits_out_the_run(tmp_path: Path) -> None:
         second_args = emulator_run_args(emu, tmp_path / "b.duckdb", tmp_path / "user", *extra)
         # The first run's search waits, so it still holds the dataset when the second starts.
         emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=6)
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-        child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
-        first = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", *first_args],
-            env=child_env,
-            stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "first.txt").open("wb"),
-        )
+        first = start_run_process(first_args, env, tmp_path / "first.txt")
         deadline = time.monotonic() + 60
         while not lock_holders(dataset):
             assert first.poll() is None, (tmp_path / "first.txt").read_text()

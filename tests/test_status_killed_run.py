@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from pipelines.emulator import Emulator
-from tests.helpers import emulator_run_args, run_cli
+from tests.helpers import emulator_run_args, run_cli, start_run_process
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -24,20 +22,24 @@ def recorded_outcome(record_file: Path) -> str | None:
         return None
 
 
+def status_command(tmp_path: Path) -> list[str]:
+    """Return the arguments of `jira-etl status` for the run of the tests below."""
+    return [
+        "status",
+        "--duckdb-path",
+        str(tmp_path / "jira.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "p"),
+    ]
+
+
 def start_slow_run(
     emu: Emulator, args: list[str], env: dict[str, str], tmp_path: Path, record_file: Path
 ) -> subprocess.Popen[bytes]:
     """Start a run whose search waits 5 s, and return once it has recorded its start."""
     emu.edit_issue(emu.truth()[3]["id"], summary="Edited before the stopped run")
     emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=5)
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-    child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        env=child_env,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "err.txt").open("wb"),
-    )
+    process = start_run_process(args, env, tmp_path / "err.txt")
     deadline = time.monotonic() + 60
     while recorded_outcome(record_file) != "running":
         assert process.poll() is None, (tmp_path / "err.txt").read_text()
@@ -47,12 +49,10 @@ def start_slow_run(
 
 
 def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
-    db = tmp_path / "jira.duckdb"
-    pdir = tmp_path / "p"
-    record_file = pdir / "jira_jira.last_run.json"
-    status_args = ["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)]
+    record_file = tmp_path / "p" / "jira_jira.last_run.json"
+    status_args = status_command(tmp_path)
     with Emulator(issues=20, seed=5, start=START) as emu:
-        args = emulator_run_args(emu, db, pdir)
+        args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
         env = {"JIRA_TOKEN": emu.scoped_token}
         first = run_cli(args, env=env)
         assert first.exit_code == 0, first.output
@@ -83,12 +83,10 @@ def test_killed_run_shown_as_unfinished(tmp_path: Path) -> None:
 
 
 def test_terminated_run_shown_as_failed(tmp_path: Path) -> None:
-    db = tmp_path / "jira.duckdb"
-    pdir = tmp_path / "p"
-    record_file = pdir / "jira_jira.last_run.json"
-    status_args = ["status", "--duckdb-path", str(db), "--pipelines-dir", str(pdir)]
+    record_file = tmp_path / "p" / "jira_jira.last_run.json"
+    status_args = status_command(tmp_path)
     with Emulator(issues=20, seed=5, start=START) as emu:
-        args = emulator_run_args(emu, db, pdir)
+        args = emulator_run_args(emu, tmp_path / "jira.duckdb", tmp_path / "p")
         env = {"JIRA_TOKEN": emu.scoped_token}
         first = run_cli(args, env=env)
         assert first.exit_code == 0, first.output
