@@ -1189,8 +1189,8 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)")
 def _lock_held_by_run(reason: str) -> str | None:
     """Return advice when the DuckDB file is locked by another jira-etl run, else None.
 
-    DuckDB names the holder's executable, which is Python for a run, so the command line of
-    the process tells a run from other programs. Only Linux's /proc shows it.
+    DuckDB names the holder's executable, which is Python for a run, so the process's command
+    line separates a run from other programs. Only Linux's /proc shows it.
     """
     found = _LOCK_HOLDER.search(reason)
     if found is None:
@@ -1860,8 +1860,8 @@ def refresh_reference_names(pipeline: dlt.Pipeline, loaded: Collection[str]) -> 
     """Give the rows of live issues the current names of their status, priority and the like.
 
     Renaming a status, a priority, an issue type, a resolution, a component or a version in
-    Jira changes the name every issue carries without updating the issues, so no run reads
-    them again and older issues kept the old name beside newer ones with the new. `loaded`
+    Jira changes the name every issue carries without updating the issues. So no run reads
+    them again, and older issues kept the old name beside newer ones with the new. `loaded`
     names the reference tables this run loaded, whose rows hold the current names.
     """
     # NOTE: that Jira leaves the issues' `updated` as it was after a rename is not confirmed on
