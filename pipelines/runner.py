@@ -1462,12 +1462,13 @@ def dataset_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]:
     if options.destination != "postgres":
         yield
         return
-    client = pipeline.sql_client()
     dataset = pipeline.dataset_name
     try:
+        client = pipeline.sql_client()
         client.open_connection()
     except Exception as exc:
-        # The run's own first query reports an unreachable server, with its advice.
+        # The run's own checks report missing credentials and an unreachable server, with
+        # their advice.
         logger.debug("Could not lock dataset %s: %s", dataset, _reason(exc))
         yield
         return
