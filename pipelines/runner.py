@@ -1827,10 +1827,13 @@ def refresh_project_keys(pipeline: dlt.Pipeline) -> None:
         issues = client.make_qualified_table_name("issues")
         projects = client.make_qualified_table_name("projects")
         number = f"substr({issues}.key, length({issues}.project_key) + 1)"
+        # A project row without a key or a name comes from a malformed listing, so the
+        # issues of that project keep their keys and names.
         client.execute_sql(
             f"update {issues} set key = project.key || {number}, "
             f"project_key = project.key, project_name = project.name "
             f"from {projects} as project where project.id = {issues}.project_id "
+            f"and project.key is not null and project.name is not null "
             f"and {issues}.is_deleted is not true "
             f"and substr({issues}.key, 1, length({issues}.project_key) + 1) "
             f"= {issues}.project_key || '-' "
@@ -1883,9 +1886,12 @@ def refresh_reference_names(pipeline: dlt.Pipeline, loaded: Collection[str]) -> 
                     continue
                 target = client.make_qualified_table_name(table)
                 owner = "id" if table == "issues" else "issue_id"
+                # A reference row without a name comes from a malformed listing, so the
+                # issues keep the name they have.
                 client.execute_sql(
                     f"update {target} set {column} = reference.{name_column} "
                     f"from {source} as reference where reference.id = {target}.{id_column} "
+                    f"and reference.{name_column} is not null "
                     f"and {target}.{owner} in ({live}) "
                     f"and {target}.{column} is distinct from reference.{name_column}"
                 )

@@ -83,3 +83,57 @@ def test_renamed_status_and_component_reach_older_issues(tmp_path: Path) -> None
     assert components[0][0] == "Public API"
     assert components[0][1] > 1
     assert query(database, "select name from components where id = 10100") == [("Public API",)]
+
+
+class MalformedListingProxy(RewritingProxy):
+    """Serve status 3 without its name and category, and OPS without its key and name."""
+
+    malformed = False
+
+    def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
+        if not self.malformed or "json" not in answer.headers.get("content-type", ""):
+            return answer.content
+        route = path.partition("?")[0]
+        payload = json.loads(answer.content)
+        if route.endswith("/status"):
+            for status in payload:
+                if status.get("id") == STATUS_ID:
+                    del status["name"], status["statusCategory"]
+        if route.endswith("/project/search"):
+            for project in payload["values"]:
+                if project.get("key") == "OPS":
+                    del project["key"], project["name"]
+        return json.dumps(payload).encode()
+
+
+def test_nameless_reference_rows_keep_issue_names(tmp_path: Path) -> None:
+    with Emulator(issues=60, seed=5, start=START) as emu:
+        proxy = MalformedListingProxy(emu.site_url)
+        try:
+            args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
+            env = {"JIRA_TOKEN": emu.scoped_token}
+            first = run_cli(args, env=env)
+            proxy.malformed = True
+            emu.advance(3600)
+            emu.edit_issue("ABC-1", summary="Edited after the listings went wrong")
+            second = run_cli(args, env=env)
+            truth = emu.truth()
+        finally:
+            proxy.close()
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    expected = {
+        (issue["id"], issue["key"], issue["project_key"], issue["status"], issue["status_category"])
+        for issue in truth
+    }
+    stored = query(
+        tmp_path / "jira.duckdb",
+        "select id, key, project_key, status, status_category from issues",
+    )
+    assert set(stored) == expected
+    assert any(str(issue["status_id"]) == STATUS_ID for issue in truth)
+    assert any(issue["project_key"] == "OPS" for issue in truth)
+    names = query(tmp_path / "jira.duckdb", "select distinct project_name from issues")
+    assert ("Operations",) in names
+    assert (None,) not in names
