@@ -860,21 +860,48 @@ def destination_errors(
     except JiraEtlError:
         raise
     except Exception as exc:
-        # The database drivers raise their own errors where dlt does not wrap them.
-        if not isinstance(exc, (DestinationException, *_driver_errors())):
+        interrupted = _stopped_by_signal(exc)
+        # The database drivers raise their own errors where dlt does not wrap them, and DuckDB
+        # raises a RuntimeError for a statement that a signal stopped. dlt's failed steps go
+        # on to the step's own report.
+        caught: tuple[type[BaseException], ...] = (DestinationException, *_driver_errors())
+        if interrupted:
+            caught += (RuntimeError,)
+        if not isinstance(exc, caught):
             raise
         reason = _reason(exc)
-        advice = _advice(
-            reason,
-            "If another program holds the DuckDB file open, close it. If the database server "
-            "is unreachable, check it.",
-        )
+        if interrupted:
+            advice = "Ctrl-C, SIGINT or SIGTERM stopped the query, so nothing needs fixing."
+        else:
+            advice = _advice(
+                reason,
+                "If another program holds the DuckDB file open, close it. If the database "
+                "server is unreachable, check it.",
+            )
         error = JiraEtlError(
             f"Could not {action} in the destination: {reason} {advice} Then run again.{after}"
         )
+        error.interrupted = interrupted  # type: ignore[attr-defined]
         error.pending_load = pending_load  # type: ignore[attr-defined]
         error.outcome_stated = bool(after)  # type: ignore[attr-defined]
         raise error from None
+
+
+def _stopped_by_signal(exc: BaseException) -> bool:
+    """Return True when a signal's interrupt stopped the statement that raised `exc`.
+
+    DuckDB stops a statement with "Query interrupted". When the signal handler raised inside
+    the statement, DuckDB 1.5 raises a RuntimeError, not one of its own errors, caused by the
+    handler's KeyboardInterrupt.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt) or "Query interrupted" in str(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _reason(exc: BaseException) -> str:
