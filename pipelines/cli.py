@@ -537,6 +537,7 @@ def run(**options: Any) -> None:
     )
     source_settings = source_settings_from(options)
     _leave_defaults_to_dlt(click.get_current_context(), source_settings)
+    _keep_given_route(click.get_current_context(), source_settings)
     if options["destination"] == "duckdb":
         _check_duckdb_path_source(click.get_current_context(), options["duckdb_path"])
     stop_on_signals()
@@ -572,6 +573,31 @@ def _leave_defaults_to_dlt(ctx: click.Context, settings: dict[str, Any]) -> None
     for option, setting in _DEFAULTED_SOURCE_OPTIONS.items():
         if ctx.get_parameter_source(option) in (ParameterSource.DEFAULT, None):
             settings[setting] = None
+
+
+# The settings that choose where requests and the token go: `base_url` wins over the others.
+_ROUTE_SETTINGS = ("base_url", "site_url", "cloud_id")
+
+
+def _keep_given_route(ctx: click.Context, settings: dict[str, Any]) -> None:
+    """Keep dlt's providers from adding a URL or cloud id to the ones the options give.
+
+    A `base_url` or `cloud_id` left in `[sources.jira]` by an older setup would otherwise win
+    over the --site-url of this command, and requests with the token would go elsewhere. An
+    empty string counts as not set when the connection is resolved, and dlt does not replace it.
+    """
+    from click.core import ParameterSource
+
+    set_by_options = [
+        name
+        for name in _ROUTE_SETTINGS
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+    ]
+    if not set_by_options:
+        return
+    for name in _ROUTE_SETTINGS:
+        if settings.get(name) is None:
+            settings[name] = ""
 
 
 def _check_duckdb_path_source(ctx: click.Context, duckdb_path: str) -> None:
@@ -633,6 +659,7 @@ def fill_check_settings_from_dlt(ctx: click.Context, settings: dict[str, Any]) -
     import dlt
 
     _leave_defaults_to_dlt(ctx, settings)
+    _keep_given_route(ctx, settings)
     for key, kind in _CHECK_SETTING_TYPES.items():
         if settings.get(key) is not None:
             continue

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from pipelines.emulator import Emulator
-from tests.helpers import emulator_run_args, query, run_cli
+from tests.helpers import RewritingProxy, emulator_run_args, query, run_cli
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -120,3 +120,38 @@ def test_check_reads_sources_variables(tmp_path: Path) -> None:
     assert "Auth: a Bearer token" in result.stdout
     assert schemes == {"bearer"}
     assert emu.scoped_token not in result.output
+
+
+class CountingProxy(RewritingProxy):
+    """Forward every request to the emulator and count them."""
+
+    count = 0
+
+    def request_path(self, path: str) -> str:
+        self.count += 1
+        return path
+
+
+def test_site_option_wins_over_config_base_url(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    db = tmp_path / "jira.duckdb"
+    with Emulator(issues=20, seed=5, start=START) as emu:
+        stale = CountingProxy(emu.site_url)
+        try:
+            config = f'[sources.jira]\nbase_url = "{stale.url}"\ncloud_id = "stale-cloud-id"\n'
+            write_dlt_files(project, config, "")
+            env = {"JIRA_TOKEN": emu.scoped_token}
+            result = run_cli(emulator_run_args(emu, db, tmp_path / "p"), env=env, cwd=project)
+            checked = run_cli(
+                ["check", "--site-url", emu.site_url, "--gateway-url", emu.gateway_url],
+                env=env,
+                cwd=project,
+            )
+        finally:
+            stale.close()
+        issue_ids = {issue["id"] for issue in emu.truth()}
+
+    assert result.exit_code == 0, result.output
+    assert checked.exit_code == 0, checked.output
+    assert stale.count == 0
+    assert {row[0] for row in query(db, "select id from issues")} == issue_ids
