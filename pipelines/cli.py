@@ -203,7 +203,8 @@ class _Commands(click.Group):
             report_errors.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
         except click.ClickException as exc:
             # click prints usage errors as text lines, which a JSON log reader cannot parse.
-            # Errors before logging is configured (in the group's own options) stay text.
+            # Errors in the group's own options come before logging is configured, so they
+            # stay text.
             if log_format() != "json":
                 raise
             message = exc.format_message()
@@ -250,6 +251,9 @@ def cli(env_file: str | None, log_level: str, log_format: str) -> None:
     """
     # A command's --help still runs this group first, and lists the names to correct.
     asking_help = any(word in ("--help", "-h") for word in sys.argv[1:])
+    # Configured before `.env` is read, so an invalid `.env` fails in the format that the
+    # options or the environment ask for. `.env` may change the format below.
+    configure_logging(log_level, log_format)
     load_env_file(env_file, check_names=not asking_help)
     # click read this group's variables before `.env` was loaded.
     log_level = _group_option_from_env_file("log_level", log_level)

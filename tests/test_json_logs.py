@@ -145,3 +145,20 @@ def test_env_file_sets_log_format(emu, tmp_path) -> None:
     entries = parse_lines(result.stderr)
     assert entries[-1]["event"] == "run_finished"
     assert emu.scoped_token not in result.stderr
+
+
+def test_invalid_env_file_logs_json(emu, tmp_path) -> None:
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("JIRA_TOKENN=misspelled\n")
+    result = run_cli(
+        ["--log-format", "json", "--env-file", str(env_file), "run"],
+        env={"JIRA_TOKEN": emu.scoped_token},
+    )
+
+    assert result.exit_code == 2, result.output
+    entries = parse_lines(result.stderr)
+    assert len(entries) == 1, entries
+    assert entries[0]["event"] == "run_failed"
+    assert entries[0]["exit_status"] == 2
+    assert "JIRA_TOKENN" in entries[0]["message"]
+    assert emu.requests == []
