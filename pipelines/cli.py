@@ -550,6 +550,13 @@ def run(**options: Any) -> None:
     print_summary(summary)
 
 
+def _given(ctx: click.Context, name: str) -> bool:
+    """Return True when option `name` was given or set by its variable, not left at its default."""
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+
 # Options of `run` with a default, and the `jira_source` argument each one sets. When such an
 # option is neither given nor set by its variable, its setting is left to dlt's providers
 # (`[sources.jira]` in .dlt/config.toml, SOURCES__JIRA__*), and then to the same default.
@@ -572,10 +579,8 @@ def _leave_defaults_to_dlt(ctx: click.Context, settings: dict[str, Any]) -> None
     Settings come from options, variables, `.env` and then dlt's providers, so an option's
     default must not hide a value configured the dlt way.
     """
-    from click.core import ParameterSource
-
     for option, setting in _DEFAULTED_SOURCE_OPTIONS.items():
-        if ctx.get_parameter_source(option) in (ParameterSource.DEFAULT, None):
+        if not _given(ctx, option):
             settings[setting] = None
 
 
@@ -590,14 +595,7 @@ def _keep_given_route(ctx: click.Context, settings: dict[str, Any]) -> None:
     over the --site-url of this command, and requests with the token would go elsewhere. An
     empty string counts as not set when the connection is resolved, and dlt does not replace it.
     """
-    from click.core import ParameterSource
-
-    set_by_options = [
-        name
-        for name in _ROUTE_SETTINGS
-        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
-    ]
-    if not set_by_options:
+    if not any(_given(ctx, name) for name in _ROUTE_SETTINGS):
         return
     for name in _ROUTE_SETTINGS:
         if settings.get(name) is None:
@@ -613,9 +611,7 @@ def _check_duckdb_path_source(ctx: click.Context, duckdb_path: str) -> None:
     Raises:
         click.UsageError: the dlt setting names a file and --duckdb-path was not given.
     """
-    from click.core import ParameterSource
-
-    if ctx.get_parameter_source("duckdb_path") not in (ParameterSource.DEFAULT, None):
+    if _given(ctx, "duckdb_path"):
         return
     import dlt
 
@@ -814,12 +810,10 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
             return None
-        explained = (
-            isinstance(exc, KeyboardInterrupt)
-            or getattr(exc, "interrupted", False)
-            or DUCKDB_INTERRUPTED in str(exc)
-        )
-        if received() and not explained:
+        # DuckDB stops a statement with "Query interrupted" when SIGINT or SIGTERM arrives,
+        # and jira-etl never interrupts a statement itself.
+        interrupted = getattr(exc, "interrupted", False) or DUCKDB_INTERRUPTED in str(exc)
+        if received() and not interrupted and not isinstance(exc, KeyboardInterrupt):
             # The signal's own exception may have been dropped where it arrived, and the run
             # then failed on what that left half done, such as a module half imported.
             self.fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
@@ -828,9 +822,6 @@ class report_errors:  # noqa: N801  (a context manager used like a function)
         if isinstance(exc, ConfigError):
             self.fail(str(exc), EXIT_USAGE)
         if isinstance(exc, JiraEtlError):
-            # DuckDB stops a statement with "Query interrupted" when SIGINT or SIGTERM arrives,
-            # and jira-etl never interrupts a statement itself.
-            interrupted = getattr(exc, "interrupted", False) or DUCKDB_INTERRUPTED in str(exc)
             status = EXIT_INTERRUPTED if interrupted else EXIT_FAILED
             self.fail(failure_message(exc), status)
         if isinstance(exc, KeyboardInterrupt):

@@ -371,6 +371,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
     started_at = datetime.now(UTC)
     check_load_workers(options)
     pipeline = make_pipeline(options)
+    recorded_file = options.duckdb_path if options.destination == "duckdb" else None
     with pipeline_lock(pipeline, options), dataset_lock(pipeline, options):
         new_file = None
         try:
@@ -380,7 +381,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
                 pipeline.pipeline_name,
                 outcome="running",
                 started_at=started_at,
-                duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
+                duckdb_path=recorded_file,
             )
             new_file = _new_duckdb_file(options)
             with fewer_collections():
@@ -396,7 +397,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
                 outcome="failed",
                 started_at=started_at,
                 error=_failure_text(exc),
-                duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
+                duckdb_path=recorded_file,
             )
             raise
         write_run_record(
@@ -405,7 +406,7 @@ def run(options: RunOptions, source_settings: dict[str, Any]) -> RunSummary:
             outcome="success",
             started_at=started_at,
             summary=summary,
-            duckdb_path=options.duckdb_path if options.destination == "duckdb" else None,
+            duckdb_path=recorded_file,
         )
     return summary
 
@@ -605,16 +606,10 @@ def _run_locked(
         for name in REFERENCE_NAMES.keys() | {"projects"}
         if (tables is None or name in tables) and name not in observer.skipped
     }
-    if "projects" in refreshed:
-        with destination_errors("refresh the project keys of issues", after=f"{loaded}."):
-            refresh_project_keys(pipeline)
-    with destination_errors("refresh the names issues carry", after=f"{loaded}."):
-        refresh_reference_names(pipeline, refreshed)
+    catalog = observer.issue_read.catalog if observer.issue_read is not None else None
+    update_stored_issues(pipeline, refreshed, catalog, after=f"{loaded}.")
     with destination_errors("refresh the keys of moved issues", after=f"{loaded}."):
         refresh_moved_keys(pipeline)
-    if observer.issue_read is not None:
-        with destination_errors("empty the values of removed custom fields", after=f"{loaded}."):
-            clear_removed_fields(pipeline, observer.issue_read.catalog)
     with destination_errors("count the rows", after=f"{loaded}."):
         rows = rows_loaded(pipeline)
     summary = RunSummary(
@@ -1499,31 +1494,37 @@ def dataset_lock(pipeline: dlt.Pipeline, options: RunOptions) -> Iterator[None]:
         logger.debug("Could not lock dataset %s: %s", dataset, _reason(exc))
         yield
         return
-    statement = "select pg_try_advisory_lock(hashtext(%s), hashtext(%s))"
+
+    def locked() -> bool:
+        rows = client.execute_sql(
+            "select pg_try_advisory_lock(hashtext(%s), hashtext(%s))", ADVISORY_LOCK_CLASS, dataset
+        )
+        return bool(rows and rows[0][0])
+
     try:
         deadline = time.monotonic() + options.lock_timeout_seconds
         announced = False
-        while not (client.execute_sql(statement, ADVISORY_LOCK_CLASS, dataset) or [[False]])[0][0]:
+        while not locked():
             holder = client.execute_sql(
                 "select pid from pg_locks where locktype = 'advisory' and granted "
                 "and classid = hashtext(%s)::oid and objid = hashtext(%s)::oid",
                 ADVISORY_LOCK_CLASS,
                 dataset,
             )
-            who = f" (database session {holder[0][0]})" if holder else ""
+            session = f" (database session {holder[0][0]})" if holder else ""
             if options.on_locked != "wait":
                 raise LockedError(
                     f"Another run is loading dataset `{dataset}` in this PostgreSQL "
-                    f"database{who}, from another pipelines folder or machine. This run "
+                    f"database{session}, from another pipelines folder or machine. This run "
                     "exits without loading; use --on-locked wait to wait for it instead."
                 )
             if time.monotonic() > deadline:
                 raise LockedError(
                     f"Waited {options.lock_timeout_seconds:.0f} s for the other run loading "
-                    f"dataset `{dataset}`{who} to finish; giving up."
+                    f"dataset `{dataset}`{session} to finish; giving up."
                 )
             if not announced:
-                logger.warning("Another run is loading dataset %s%s; waiting", dataset, who)
+                logger.warning("Another run is loading dataset %s%s; waiting", dataset, session)
                 announced = True
             time.sleep(0.5)
         yield
@@ -1836,7 +1837,28 @@ KEY_REFERENCES = (
 )
 
 
-def refresh_project_keys(pipeline: dlt.Pipeline) -> None:
+def update_stored_issues(
+    pipeline: dlt.Pipeline, refreshed: Collection[str], catalog: FieldCatalog | None, after: str
+) -> None:
+    """Bring stored issues up to date with what Jira changed without updating them.
+
+    In one session of the destination: the project keys and names when `refreshed` contains
+    `projects`, the names of the other reference tables in `refreshed`, and, with the run's
+    `catalog`, the values of removed custom fields. `after` ends an error's message.
+    """
+    with destination_errors("open the destination", after=after), pipeline.sql_client() as client:
+        existing = {name.lower() for name in table_names(client)}
+        if "projects" in refreshed:
+            with destination_errors("refresh the project keys of issues", after=after):
+                refresh_project_keys(client, existing)
+        with destination_errors("refresh the names issues carry", after=after):
+            refresh_reference_names(client, existing, refreshed)
+        if catalog is not None:
+            with destination_errors("empty the values of removed custom fields", after=after):
+                clear_removed_fields(client, existing, catalog)
+
+
+def refresh_project_keys(client: Any, existing: Collection[str]) -> None:
     """Give each stored live issue the current key and name of its project.
 
     Changing a project's key in Jira changes the key of every issue in it, keeping the number,
@@ -1847,26 +1869,24 @@ def refresh_project_keys(pipeline: dlt.Pipeline) -> None:
     # NOTE: that Jira leaves the issues' `updated` as it was is not confirmed on a Jira site.
     # Were the issues updated, the run would read them with the new key and this would change
     # nothing.
-    with pipeline.sql_client() as client:
-        existing = {name.lower() for name in table_names(client)}
-        if "issues" not in existing or "projects" not in existing:
-            return
-        issues = client.make_qualified_table_name("issues")
-        projects = client.make_qualified_table_name("projects")
-        number = f"substr({issues}.key, length({issues}.project_key) + 1)"
-        # A project row without a key or a name comes from a malformed listing, so the
-        # issues of that project keep their keys and names.
-        client.execute_sql(
-            f"update {issues} set key = project.key || {number}, "
-            f"project_key = project.key, project_name = project.name "
-            f"from {projects} as project where project.id = {issues}.project_id "
-            f"and project.key is not null and project.name is not null "
-            f"and {issues}.is_deleted is not true "
-            f"and substr({issues}.key, 1, length({issues}.project_key) + 1) "
-            f"= {issues}.project_key || '-' "
-            f"and ({issues}.project_key is distinct from project.key "
-            f"or {issues}.project_name is distinct from project.name)"
-        )
+    if "issues" not in existing or "projects" not in existing:
+        return
+    issues = client.make_qualified_table_name("issues")
+    projects = client.make_qualified_table_name("projects")
+    number = f"substr({issues}.key, length({issues}.project_key) + 1)"
+    # A project row without a key or a name comes from a malformed listing, so the issues of
+    # that project keep their keys and names.
+    client.execute_sql(
+        f"update {issues} set key = project.key || {number}, "
+        f"project_key = project.key, project_name = project.name "
+        f"from {projects} as project where project.id = {issues}.project_id "
+        f"and project.key is not null and project.name is not null "
+        f"and {issues}.is_deleted is not true "
+        f"and substr({issues}.key, 1, length({issues}.project_key) + 1) "
+        f"= {issues}.project_key || '-' "
+        f"and ({issues}.project_key is distinct from project.key "
+        f"or {issues}.project_name is distinct from project.name)"
+    )
 
 
 # Per reference table, the (table, column, id column, reference column) that copy its names.
@@ -1887,7 +1907,9 @@ REFERENCE_NAMES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
 }
 
 
-def refresh_reference_names(pipeline: dlt.Pipeline, loaded: Collection[str]) -> None:
+def refresh_reference_names(
+    client: Any, existing: Collection[str], loaded: Collection[str]
+) -> None:
     """Give the rows of live issues the current names of their status, priority and the like.
 
     Renaming a status, a priority, an issue type, a resolution, a component or a version in
@@ -1898,30 +1920,28 @@ def refresh_reference_names(pipeline: dlt.Pipeline, loaded: Collection[str]) -> 
     # NOTE: that Jira leaves the issues' `updated` as it was after a rename is not confirmed on
     # a Jira site. Were the issues updated, the run would read them and this would change
     # nothing.
-    with pipeline.sql_client() as client:
-        existing = {name.lower() for name in table_names(client)}
-        if "issues" not in existing:
-            return
-        issues = client.make_qualified_table_name("issues")
-        live = f"select id from {issues} where is_deleted is not true"
-        for reference, copies in REFERENCE_NAMES.items():
-            if reference not in loaded or reference not in existing:
+    if "issues" not in existing:
+        return
+    issues = client.make_qualified_table_name("issues")
+    live = f"select id from {issues} where is_deleted is not true"
+    for reference, copies in REFERENCE_NAMES.items():
+        if reference not in loaded or reference not in existing:
+            continue
+        source = client.make_qualified_table_name(reference)
+        for table, column, id_column, name_column in copies:
+            if table not in existing:
                 continue
-            source = client.make_qualified_table_name(reference)
-            for table, column, id_column, name_column in copies:
-                if table not in existing:
-                    continue
-                target = client.make_qualified_table_name(table)
-                owner = "id" if table == "issues" else "issue_id"
-                # A reference row without a name comes from a malformed listing, so the
-                # issues keep the name they have.
-                client.execute_sql(
-                    f"update {target} set {column} = reference.{name_column} "
-                    f"from {source} as reference where reference.id = {target}.{id_column} "
-                    f"and reference.{name_column} is not null "
-                    f"and {target}.{owner} in ({live}) "
-                    f"and {target}.{column} is distinct from reference.{name_column}"
-                )
+            target = client.make_qualified_table_name(table)
+            owner = "id" if table == "issues" else "issue_id"
+            # A reference row without a name comes from a malformed listing, so the issues
+            # keep the name they have.
+            client.execute_sql(
+                f"update {target} set {column} = reference.{name_column} "
+                f"from {source} as reference where reference.id = {target}.{id_column} "
+                f"and reference.{name_column} is not null "
+                f"and {target}.{owner} in ({live}) "
+                f"and {target}.{column} is distinct from reference.{name_column}"
+            )
 
 
 def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
@@ -1949,7 +1969,7 @@ def refresh_moved_keys(pipeline: dlt.Pipeline) -> None:
             )
 
 
-def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
+def clear_removed_fields(client: Any, existing: Collection[str], catalog: FieldCatalog) -> None:
     """Empty the stored values of the custom fields that `/field` no longer lists.
 
     A field deleted in Jira, or hidden from the account, leaves `/field` and the issue
@@ -1968,29 +1988,25 @@ def clear_removed_fields(pipeline: dlt.Pipeline, catalog: FieldCatalog) -> None:
             "field, so it is not the whole catalog."
         )
         return
-    with pipeline.sql_client() as client:
-        existing = {name.lower() for name in table_names(client)}
-        if "issue_field_values" in existing:
-            values = client.make_qualified_table_name("issue_field_values")
-            listed = ", ".join(
-                "'" + spec.field_id.replace("'", "''") + "'" for spec in catalog.multi
-            )
-            condition = f"field_id not in ({listed})" if listed else "true"
-            client.execute_sql(f"delete from {values} where {condition}")
-        if "issue_sprints" in existing and not catalog.sprint:
-            # The rows do not name their field, so they go only once no Sprint field is left.
-            client.execute_sql(f"delete from {client.make_qualified_table_name('issue_sprints')}")
-        if "issues" not in existing:
-            return
-        issues = client.make_qualified_table_name("issues")
-        current = {spec.column for spec in catalog.single}
-        for column in column_names(client, "issues"):
-            # dlt's own columns start with `_`, and its variant columns contain `__`.
-            internal = column.startswith("_") or "__" in column
-            if internal or column in ISSUE_COLUMNS or column in current:
-                continue
-            escaped = client.escape_column_name(column)
-            client.execute_sql(f"update {issues} set {escaped} = null where {escaped} is not null")
+    if "issue_field_values" in existing:
+        values = client.make_qualified_table_name("issue_field_values")
+        listed = ", ".join("'" + spec.field_id.replace("'", "''") + "'" for spec in catalog.multi)
+        condition = f"field_id not in ({listed})" if listed else "true"
+        client.execute_sql(f"delete from {values} where {condition}")
+    if "issue_sprints" in existing and not catalog.sprint:
+        # The rows do not name their field, so they go only once no Sprint field is left.
+        client.execute_sql(f"delete from {client.make_qualified_table_name('issue_sprints')}")
+    if "issues" not in existing:
+        return
+    issues = client.make_qualified_table_name("issues")
+    current = {spec.column for spec in catalog.single}
+    for column in column_names(client, "issues"):
+        # dlt's own columns start with `_`, and its variant columns contain `__`.
+        internal = column.startswith("_") or "__" in column
+        if internal or column in ISSUE_COLUMNS or column in current:
+            continue
+        escaped = client.escape_column_name(column)
+        client.execute_sql(f"update {issues} set {escaped} = null where {escaped} is not null")
 
 
 def drop_renormalized_packages(pipeline: dlt.Pipeline) -> None:

@@ -78,7 +78,7 @@ def start_run_process(
 ) -> subprocess.Popen[bytes]:
     """Start `jira-etl` with `args` in a new interpreter, its errors written to `stderr_file`.
 
-    The process sees this one's environment without its `JIRA_*` variables, and then `env`.
+    Its environment is this process's without the `JIRA_*` variables, updated with `env`.
     """
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
     child_env |= env | {"RUNTIME__DLTHUB_TELEMETRY": "false"}

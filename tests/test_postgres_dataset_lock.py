@@ -46,7 +46,7 @@ def test_second_folder_waits_out_the_run(tmp_path: Path) -> None:
         env = {"JIRA_TOKEN": emu.scoped_token, "DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN}
         first_args = emulator_run_args(emu, tmp_path / "a.duckdb", tmp_path / "cron", *extra)
         second_args = emulator_run_args(emu, tmp_path / "b.duckdb", tmp_path / "user", *extra)
-        # The first run's search waits, so it still holds the dataset when the second starts.
+        # The first run's search waits, so its lock is still taken when the second run starts.
         emu.add_fault(r"/search/jql$", None, times=1, delay_seconds=6)
         first = start_run_process(first_args, env, tmp_path / "first.txt")
         deadline = time.monotonic() + 60

@@ -16,20 +16,38 @@ from typing import Any
 import httpx
 
 from pipelines.emulator import Emulator
-from tests.helpers import RewritingProxy, query, run_cli, site_run_args
+from tests.helpers import CliResult, RewritingProxy, query, run_cli, site_run_args
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 STATUS_ID = "3"
 COMPONENT_ID = "10100"
 
 
-class RenamingProxy(RewritingProxy):
-    """Serve status 3 as `Doing` and component 10100 as `Public API` once `renamed` is set."""
+class ChangingProxy(RewritingProxy):
+    """A proxy whose `rewrite` changes responses once `active` is set."""
 
-    renamed = False
+    active = False
+
+
+def run_before_and_after(
+    emu: Emulator, proxy: ChangingProxy, tmp_path: Path
+) -> tuple[CliResult, CliResult]:
+    """Load through `proxy`, activate it, edit ABC-1 an hour later, and load again."""
+    args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
+    env = {"JIRA_TOKEN": emu.scoped_token}
+    first = run_cli(args, env=env)
+    proxy.active = True
+    emu.advance(3600)
+    emu.edit_issue("ABC-1", summary="Edited after the site changed")
+    second = run_cli(args, env=env)
+    return first, second
+
+
+class RenamingProxy(ChangingProxy):
+    """Serve status 3 as `Doing` and component 10100 as `Public API` once active."""
 
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
-        if not self.renamed or "json" not in answer.headers.get("content-type", ""):
+        if not self.active or "json" not in answer.headers.get("content-type", ""):
             return answer.content
         payload = json.loads(answer.content)
         rename(payload, inside_components=path.partition("?")[0].endswith("/components"))
@@ -54,13 +72,7 @@ def test_renamed_status_and_component_reach_older_issues(tmp_path: Path) -> None
     with Emulator(issues=60, seed=5, start=START) as emu:
         proxy = RenamingProxy(emu.site_url)
         try:
-            args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
-            env = {"JIRA_TOKEN": emu.scoped_token}
-            first = run_cli(args, env=env)
-            proxy.renamed = True
-            emu.advance(3600)
-            emu.edit_issue("ABC-1", summary="Edited after the renames")
-            second = run_cli(args, env=env)
+            first, second = run_before_and_after(emu, proxy, tmp_path)
         finally:
             proxy.close()
 
@@ -85,13 +97,11 @@ def test_renamed_status_and_component_reach_older_issues(tmp_path: Path) -> None
     assert query(database, "select name from components where id = 10100") == [("Public API",)]
 
 
-class MalformedListingProxy(RewritingProxy):
+class MalformedListingProxy(ChangingProxy):
     """Serve status 3 without its name and category, and OPS without its key and name."""
 
-    malformed = False
-
     def rewrite(self, path: str, body: bytes | None, answer: httpx.Response) -> bytes:
-        if not self.malformed or "json" not in answer.headers.get("content-type", ""):
+        if not self.active or "json" not in answer.headers.get("content-type", ""):
             return answer.content
         route = path.partition("?")[0]
         payload = json.loads(answer.content)
@@ -110,13 +120,7 @@ def test_nameless_reference_rows_keep_issue_names(tmp_path: Path) -> None:
     with Emulator(issues=60, seed=5, start=START) as emu:
         proxy = MalformedListingProxy(emu.site_url)
         try:
-            args = site_run_args(proxy.url, proxy.url, tmp_path / "jira.duckdb", tmp_path / "p")
-            env = {"JIRA_TOKEN": emu.scoped_token}
-            first = run_cli(args, env=env)
-            proxy.malformed = True
-            emu.advance(3600)
-            emu.edit_issue("ABC-1", summary="Edited after the listings went wrong")
-            second = run_cli(args, env=env)
+            first, second = run_before_and_after(emu, proxy, tmp_path)
             truth = emu.truth()
         finally:
             proxy.close()
